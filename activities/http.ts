@@ -1,0 +1,137 @@
+/**
+ * The one HTTP layer every adapter uses: undici pools with keep-alive and timeouts, TLS verification
+ * on unless an account turns it off by name, cancellation through an AbortSignal, and classification
+ * of transport failures and generic status codes. Provider-specific codes are classified by each
+ * adapter on top of this.
+ */
+import { readFileSync } from 'node:fs';
+import { Agent, request, type Dispatcher } from 'undici';
+import { ProviderError } from './provider-error';
+
+export interface TlsOptions {
+  /** PEM file with extra CA certificates (on-premises appliances such as JSA or Veeam). */
+  caFile?: string;
+  /** Turns certificate verification off. Named loudly on purpose; never the default. */
+  insecureSkipVerify?: boolean;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string>;
+  /** Parsed JSON when the body is JSON, the raw text otherwise, undefined when empty. */
+  body: unknown;
+  text: string;
+}
+
+export interface HttpRequest {
+  method: 'GET' | 'POST' | 'DELETE' | 'PUT';
+  url: string;
+  headers?: Record<string, string>;
+  body?: string;
+  signal?: AbortSignal;
+}
+
+const TRANSIENT_STATUS = new Set([500, 502, 503, 504, 550]);
+
+export class HttpClient {
+  private readonly agent: Agent;
+
+  constructor(
+    private readonly opts: { timeoutMs: number; tls?: TlsOptions; connections?: number },
+  ) {
+    const connect: Record<string, unknown> = {};
+    if (opts.tls?.caFile) connect.ca = readFileSync(opts.tls.caFile, 'utf8');
+    if (opts.tls?.insecureSkipVerify) connect.rejectUnauthorized = false;
+    this.agent = new Agent({
+      connections: opts.connections ?? 16,
+      keepAliveTimeout: 30_000,
+      headersTimeout: opts.timeoutMs,
+      bodyTimeout: opts.timeoutMs,
+      connectTimeout: Math.min(opts.timeoutMs, 10_000),
+      connect,
+    });
+  }
+
+  /** Sends a request; transport failures become `transient` ProviderErrors. Never throws on a status. */
+  async send(req: HttpRequest): Promise<HttpResponse> {
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(req.url, {
+        method: req.method,
+        headers: req.headers,
+        body: req.body,
+        dispatcher: this.agent,
+        signal: req.signal,
+      });
+    } catch (err) {
+      if (req.signal?.aborted) throw err;
+      throw new ProviderError('transient', `${req.method} ${redactUrl(req.url)}: ${describeTransportError(err)}`);
+    }
+    let text: string;
+    try {
+      text = await res.body.text();
+    } catch (err) {
+      throw new ProviderError('transient', `${req.method} ${redactUrl(req.url)}: body cut off (${describeTransportError(err)})`, {
+        status: res.statusCode,
+      });
+    }
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k.toLowerCase()] = String(v);
+    return { status: res.statusCode, headers, body: parseBody(text, headers['content-type']), text };
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+}
+
+function parseBody(text: string, contentType: string | undefined): unknown {
+  if (!text) return undefined;
+  if (contentType && !/json/i.test(contentType)) return text;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text; // adapters decide whether a non-JSON body is malformed for that call
+  }
+}
+
+function describeTransportError(err: unknown): string {
+  const e = err as { code?: string; message?: string };
+  return e?.code ? `${e.code} ${e.message ?? ''}`.trim() : String(e?.message ?? err);
+}
+
+/** Query strings can carry ids but never secrets here; still, keep logs to origin + path. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname}`;
+  } catch {
+    return '<bad url>';
+  }
+}
+
+/** Retry-After as seconds or an HTTP date, in ms; undefined when absent or unreadable. */
+export function retryAfterMs(headers: Record<string, string>, now = Date.now()): number | undefined {
+  const v = headers['retry-after'];
+  if (!v) return undefined;
+  if (/^\d+(\.\d+)?$/.test(v.trim())) return Math.round(Number(v) * 1000);
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/**
+ * The classification shared by all providers for statuses their own codes do not explain:
+ * 429 and 5xx are transient (with Retry-After), 404 is not-found, 401/403 auth, other 4xx rejected.
+ */
+export function classifyStatus(res: HttpResponse, what: string, code?: string, message?: string): ProviderError {
+  const detail = [code, message].filter(Boolean).join(': ') || truncate(res.text, 200) || `HTTP ${res.status}`;
+  const info = { status: res.status, code, retryAfterMs: retryAfterMs(res.headers) };
+  if (res.status === 429 || TRANSIENT_STATUS.has(res.status)) return new ProviderError('transient', `${what}: ${detail}`, info);
+  if (res.status === 404) return new ProviderError('not-found', `${what}: ${detail}`, info);
+  if (res.status === 401 || res.status === 403) return new ProviderError('auth', `${what}: ${detail}`, info);
+  return new ProviderError('rejected', `${what}: HTTP ${res.status} ${detail}`, info);
+}
+
+export function truncate(s: string, n: number): string {
+  return s.length > n ? `${s.slice(0, n)}…` : s;
+}

@@ -1,0 +1,64 @@
+/**
+ * The activities, built by a factory so tests and the worker inject their dependencies
+ * (samples-typescript habit). Workflows import only the type.
+ */
+import { ApplicationFailure } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
+import { accountLimits, type LoadedConfig } from '../worker/config';
+import { accountLane } from '../workflows/account-lane';
+import { laneWorkflowId } from '../workflows/ids';
+import { enqueueSignal, type EnqueueRequest } from '../workflows/messages';
+import type { AccountLimits } from '../workflows/model';
+import { deleteBackupWith, toFailure, type DeleteBackupInput } from './delete-backup';
+import { isProviderError } from './provider-error';
+import type { AdapterRegistry } from './providers/registry';
+
+export interface ActivityDeps {
+  loaded: LoadedConfig;
+  adapters: AdapterRegistry;
+  client: Client;
+  taskQueue: string;
+}
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    /** Non-secret limits of the named accounts; unknown names fail at once, listing the known ones. */
+    async resolveAccounts({ names }: { names: string[] }): Promise<Record<string, AccountLimits>> {
+      const accounts = deps.loaded.config.accounts;
+      const unknown = names.filter((n) => !accounts[n]);
+      if (unknown.length) {
+        throw ApplicationFailure.create({
+          type: 'UnknownAccount',
+          nonRetryable: true,
+          message: `unknown account(s) ${unknown.map((n) => `"${n}"`).join(', ')}: the worker config defines ${Object.keys(accounts)
+            .map((n) => `"${n}"`)
+            .join(', ')}`,
+        });
+      }
+      return Object.fromEntries(names.map((n) => [n, accountLimits(n, accounts[n]!)]));
+    },
+
+    /** Hands a chunk to the account's lane, starting the lane if it is not running (signal-with-start). */
+    async enqueueToLane(req: EnqueueRequest): Promise<void> {
+      await deps.client.workflow.signalWithStart(accountLane, {
+        workflowId: laneWorkflowId(req.limits.name),
+        taskQueue: deps.taskQueue,
+        args: [{ account: req.limits.name, limits: req.limits }],
+        signal: enqueueSignal,
+        signalArgs: [req],
+      });
+    },
+
+    async deleteBackup(input: DeleteBackupInput) {
+      let adapter;
+      try {
+        adapter = deps.adapters.get(input.item.account);
+      } catch (err) {
+        throw isProviderError(err) ? toFailure(err) : err;
+      }
+      return deleteBackupWith(adapter, input);
+    },
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,130 @@
+/**
+ * What CSBS, VBS and TaurusDB share: the IAM token (POST /v3/auth/tokens, token in X-Subject-Token,
+ * valid 24 h, cached per account and renewed once on 401), Huawei error bodies, and the API gateway's
+ * throttling answer (429 APIG.0308 / APIGW.0308, no Retry-After documented: retry after a few seconds).
+ */
+import { z } from 'zod';
+import type { HuaweiAccountConfig } from '../../worker/config';
+import { classifyStatus, type HttpClient, type HttpResponse } from '../http';
+import { ProviderError } from '../provider-error';
+import type { CallContext } from './adapter';
+
+const TOKEN_EARLY_RENEWAL_MS = 10 * 60_000;
+const DEFAULT_TOKEN_LIFETIME_MS = 24 * 3_600_000;
+/** Huawei documents no Retry-After for APIG throttling; "retry after a few seconds". */
+export const APIG_THROTTLE_DELAY_MS = 3_000;
+
+interface CachedToken {
+  token: string;
+  renewAt: number;
+}
+
+/** One per account; shared by every activity in the worker process, so a token serves many deletions. */
+export class HuaweiSession {
+  private cached?: CachedToken;
+  private inflight?: Promise<CachedToken>;
+
+  constructor(
+    private readonly http: HttpClient,
+    private readonly account: HuaweiAccountConfig,
+    private readonly credentials: () => { username: string; password: string },
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Sends an authenticated request; a 401 gets one fresh token and one more try. */
+  async send(
+    method: 'GET' | 'DELETE' | 'POST',
+    path: string,
+    ctx: CallContext,
+    extraHeaders: Record<string, string> = {},
+  ): Promise<HttpResponse> {
+    const url = `${this.account.endpoint.replace(/\/$/, '')}${path}`;
+    for (let attempt = 0; ; attempt++) {
+      const { token } = await this.token(ctx, attempt > 0);
+      const res = await this.http.send({
+        method,
+        url,
+        headers: { 'X-Auth-Token': token, Accept: 'application/json', ...extraHeaders },
+        signal: ctx.signal,
+      });
+      if (res.status !== 401 || attempt > 0) return res;
+      this.cached = undefined; // revoked early: fetch a new one once
+    }
+  }
+
+  private async token(ctx: CallContext, forceNew: boolean): Promise<CachedToken> {
+    if (!forceNew && this.cached && this.cached.renewAt > this.now()) return this.cached;
+    // One token request at a time per account, however many deletions need it.
+    this.inflight ??= this.fetchToken(ctx).finally(() => (this.inflight = undefined));
+    this.cached = await this.inflight;
+    return this.cached;
+  }
+
+  private async fetchToken(ctx: CallContext): Promise<CachedToken> {
+    const { username, password } = this.credentials();
+    const body = {
+      auth: {
+        identity: {
+          methods: ['password'],
+          password: { user: { name: username, password, domain: { name: this.account.domain } } },
+        },
+        scope: { project: { id: this.account.projectId } },
+      },
+    };
+    const res = await this.http.send({
+      method: 'POST',
+      url: `${this.account.iamEndpoint.replace(/\/$/, '')}/v3/auth/tokens`,
+      headers: { 'Content-Type': 'application/json;charset=utf8', Accept: 'application/json' },
+      body: JSON.stringify(body),
+      signal: ctx.signal,
+    });
+    if (res.status !== 201 && res.status !== 200) {
+      const err = huaweiError(res, 'IAM token request');
+      // Wrong credentials are not fixed by retrying; say so plainly.
+      if (res.status === 401 || res.status === 403) {
+        throw new ProviderError('auth', `IAM refused the credentials for domain "${this.account.domain}" (HTTP ${res.status}); check the account's credentials`, { status: res.status, code: err.info.code });
+      }
+      throw err;
+    }
+    const token = res.headers['x-subject-token'];
+    if (!token) throw new ProviderError('malformed', 'IAM token response: header X-Subject-Token is missing', { status: res.status });
+    const expiresAt = Date.parse(tokenBodySchema.safeParse(res.body).data?.token.expires_at ?? '');
+    const lifetime = Number.isNaN(expiresAt) ? DEFAULT_TOKEN_LIFETIME_MS : expiresAt - this.now();
+    return { token, renewAt: this.now() + Math.max(lifetime - TOKEN_EARLY_RENEWAL_MS, 60_000) };
+  }
+}
+
+const tokenBodySchema = z.object({ token: z.object({ expires_at: z.string() }) });
+
+const huaweiErrorSchema = z.object({ error_code: z.string(), error_msg: z.string().optional() });
+/** OpenStack style: {"itemNotFound": {"message": "...", "code": 404}}. */
+const openstackErrorSchema = z.record(z.string(), z.object({ message: z.string(), code: z.number().optional() }));
+
+/** Reads the code and message out of either Huawei error dialect. */
+export function huaweiErrorCode(res: HttpResponse): { code?: string; message?: string } {
+  const h = huaweiErrorSchema.safeParse(res.body);
+  if (h.success) return { code: h.data.error_code, message: h.data.error_msg };
+  const o = openstackErrorSchema.safeParse(res.body);
+  if (o.success) {
+    const [kind, v] = Object.entries(o.data)[0] ?? [];
+    if (kind && v) {
+      // VBS puts Huawei codes inside OpenStack messages, e.g. "VolumeBackup.0113 ...".
+      const inner = /\b([A-Za-z]+\.\d{4})\b/.exec(v.message)?.[1];
+      return { code: inner ?? kind, message: v.message };
+    }
+  }
+  return {};
+}
+
+/** Generic Huawei classification: APIG throttling, then status codes. Services add their codes on top. */
+export function huaweiError(res: HttpResponse, what: string): ProviderError {
+  const { code, message } = huaweiErrorCode(res);
+  if (res.status === 429 || code === 'APIG.0308' || code === 'APIGW.0308') {
+    const err = classifyStatus(res, what, code, message);
+    return new ProviderError('transient', err.message, {
+      ...err.info,
+      retryAfterMs: err.info.retryAfterMs ?? APIG_THROTTLE_DELAY_MS,
+    });
+  }
+  return classifyStatus(res, what, code, message);
+}

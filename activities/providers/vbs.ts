@@ -1,0 +1,115 @@
+/**
+ * Huawei VBS, native OpenStack V3 (Cinder) API.
+ * Delete: DELETE /v3/{project}/backups/{id} → 202. Done when GET answers 404 itemNotFound;
+ * failed when the status becomes error_deleting. Delete is accepted only from available/error
+ * (upstream Cinder); a backup with dependent incrementals, or used to create an image, is blocked.
+ */
+import { z } from 'zod';
+import type { ItemRef } from '../../workflows/model';
+import type { HuaweiAccountConfig } from '../../worker/config';
+import type { HttpResponse } from '../http';
+import { ProviderError } from '../provider-error';
+import { parseBody, type CallContext, type ListPage, type Observation, type ProviderAdapter } from './adapter';
+import { huaweiError, huaweiErrorCode, type HuaweiSession } from './huawei';
+
+const backupSchema = z.object({
+  id: z.string(),
+  name: z.string().nullish(),
+  status: z.string(),
+  fail_reason: z.string().nullish(),
+  volume_id: z.string().nullish(),
+  created_at: z.string().nullish(),
+  size: z.number().nullish(),
+  is_incremental: z.boolean().nullish(),
+  has_dependent_backups: z.boolean().nullish(),
+});
+const showSchema = z.object({ backup: backupSchema });
+const listSchema = z.object({
+  backups: z.array(backupSchema),
+  backups_links: z.array(z.object({ href: z.string(), rel: z.string() })).nullish(),
+  links: z.array(z.object({ href: z.string(), rel: z.string() })).nullish(),
+});
+
+const BLOCKED_CODES = new Set(['VolumeBackup.0113']);
+const TRANSIENT_CODES = new Set(['VolumeBackup.0900']);
+const LIST_PAGE = 100;
+
+/** Cinder's "Huawei timestamps have no zone" convention: read them as UTC. */
+export function utcIso(t: string): string {
+  const withZone = /[zZ]|[+-]\d\d:?\d\d$/.test(t) ? t : `${t}Z`;
+  const ms = Date.parse(withZone);
+  if (Number.isNaN(ms)) throw new ProviderError('malformed', `unreadable timestamp ${JSON.stringify(t)}`);
+  return new Date(ms).toISOString();
+}
+
+export class VbsAdapter implements ProviderAdapter {
+  constructor(
+    private readonly accountName: string,
+    private readonly account: HuaweiAccountConfig,
+    private readonly session: HuaweiSession,
+  ) {}
+
+  private path(rest: string): string {
+    return `/v3/${encodeURIComponent(this.account.projectId)}${rest}`;
+  }
+
+  async requestDeletion(item: ItemRef, ctx: CallContext): Promise<Record<string, string>> {
+    const res = await this.session.send('DELETE', this.path(`/backups/${encodeURIComponent(item.id)}`), ctx);
+    if (res.status === 202 || res.status === 200 || res.status === 204) return {};
+    throw this.classify(res, `VBS delete backup ${item.id}`);
+  }
+
+  async observeDeletion(item: ItemRef, _handle: Record<string, string>, ctx: CallContext): Promise<Observation> {
+    const res = await this.session.send('GET', this.path(`/backups/${encodeURIComponent(item.id)}`), ctx);
+    if (res.status === 404) return { state: 'gone' };
+    if (res.status !== 200) throw this.classify(res, `VBS get backup ${item.id}`);
+    const { backup } = parseBody(showSchema, res, `VBS get backup ${item.id}`);
+    if (backup.status === 'error_deleting') {
+      return { state: 'failed', status: backup.status, reason: backup.fail_reason || 'provider reports error_deleting', code: 'error_deleting' };
+    }
+    return { state: 'pending', status: backup.status };
+  }
+
+  async listBackups(cursor: string | undefined, ctx: CallContext): Promise<ListPage> {
+    const offset = cursor ? Number(cursor) : 0;
+    const res = await this.session.send('GET', this.path(`/backups/detail?offset=${offset}&limit=${LIST_PAGE}`), ctx);
+    if (res.status !== 200) throw this.classify(res, 'VBS list backups');
+    const body = parseBody(listSchema, res, 'VBS list backups');
+    const links = [...(body.backups_links ?? []), ...(body.links ?? [])];
+    const records = body.backups.map((b) => ({
+      account: this.accountName,
+      provider: 'vbs' as const,
+      id: b.id,
+      backupId: b.id,
+      ...(b.name ? { name: b.name } : {}),
+      createdAt: utcIso(b.created_at ?? '1970-01-01T00:00:00'),
+      status: b.status,
+      successful: b.status === 'available',
+      ...(b.size != null ? { sizeBytes: b.size * 1024 ** 3 } : {}),
+      group: b.volume_id ?? 'unknown-volume',
+      deletable: b.has_dependent_backups
+        ? { ok: false as const, reason: 'has dependent incremental backups' }
+        : b.status === 'available' || b.status === 'error'
+          ? { ok: true as const }
+          : { ok: false as const, reason: `status ${b.status}` },
+    }));
+    const hasNext = links.some((l) => l.rel === 'next');
+    return hasNext ? { records, next: String(offset + body.backups.length) } : { records };
+  }
+
+  /** VBS codes first, then the shared Huawei/HTTP classification. */
+  classify(res: HttpResponse, what: string): ProviderError {
+    const { code, message } = huaweiErrorCode(res);
+    const info = { status: res.status, code };
+    if (code && BLOCKED_CODES.has(code)) return new ProviderError('blocked', `${what}: ${code}: backup was used to create an image`, info);
+    if (code && TRANSIENT_CODES.has(code)) return new ProviderError('transient', `${what}: ${code}: ${message ?? 'service unavailable'}`, info);
+    if (res.status === 400 && message && /dependent|incremental/i.test(message)) {
+      return new ProviderError('blocked', `${what}: ${message}`, info);
+    }
+    if (res.status === 400 && message && /status must be|invalid backup|backing-up|restoring|creating/i.test(message)) {
+      // Cinder refuses delete outside available/error: another operation is running; retry later.
+      return new ProviderError('busy', `${what}: ${message}`, info);
+    }
+    return huaweiError(res, what);
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * The worker's config file: accounts (provider, endpoint, credential references, limits) and where
+ * secrets come from. Validated with zod; every error names the field and how to fix it. Secrets are
+ * never written in the file itself: a credential is a reference to an environment variable, a file,
+ * or a key of the secrets file.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import YAML from 'yaml';
+import { z } from 'zod';
+import { PROVIDERS, type AccountLimits, type ProviderKind } from '../workflows/model';
+import { accountNameSchema } from '../workflows/request';
+import { describeZodIssues } from '../workflows/validation';
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const durationSchema = z.union([
+  z.number().int().positive(),
+  z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)$/, { message: 'expected a duration like "500ms", "5s", "10m" or "2h"' }),
+]);
+
+export function durationMs(v: number | string): number {
+  if (typeof v === 'number') return v;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(v)!;
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+  return Math.round(Number(m[1]) * unit);
+}
+
+/** A secret is never inline: it names where to read it from. */
+const secretRefSchema = z.union(
+  [
+    z.object({ env: z.string().min(1) }).strict(),
+    z.object({ file: z.string().min(1) }).strict(),
+    z.object({ secret: z.string().min(1) }).strict(),
+  ],
+  { error: 'expected a reference like {"env": "VAR"}, {"file": "/path"} or {"secret": "key-in-secrets-file"}, never the secret itself' },
+);
+export type SecretRef = z.infer<typeof secretRefSchema>;
+
+const limitsSchema = z
+  .object({
+    maxConcurrent: z.number().int().min(1).max(1000).default(5),
+    requestsPerSecond: z.number().positive().max(10_000).default(10),
+    pollInterval: durationSchema.default('5s'),
+    deletionDeadline: durationSchema.default('45m'),
+    maxAttempts: z.number().int().min(1).max(100).default(10),
+    retryInitialInterval: durationSchema.default('1s'),
+    retryMaxInterval: durationSchema.default('60s'),
+    requestTimeout: durationSchema.default('30s'),
+  })
+  .strict();
+
+const tlsSchema = z
+  .object({ caFile: z.string().optional(), insecureSkipVerify: z.boolean().optional() })
+  .strict();
+
+const urlSchema = z.url({ message: 'expected an absolute URL like "https://host:port"' });
+
+const huaweiAccount = {
+  endpoint: urlSchema,
+  iamEndpoint: urlSchema,
+  projectId: z.string().min(1),
+  /** The IAM project name (usually the region, e.g. "ap-southeast-1") used for token scope. */
+  projectName: z.string().min(1).optional(),
+  domain: z.string().min(1),
+  credentials: z.object({ username: secretRefSchema, password: secretRefSchema }).strict(),
+};
+
+const accountSchema = z.discriminatedUnion(
+  'provider',
+  [
+    z
+      .object({
+        provider: z.literal('jsa'),
+        endpoint: urlSchema,
+        credentials: z.union([
+          z.object({ token: secretRefSchema }).strict(),
+          z.object({ username: secretRefSchema, password: secretRefSchema }).strict(),
+        ]),
+        tls: tlsSchema.optional(),
+        limits: limitsSchema.default(limitsSchema.parse({})),
+      })
+      .strict(),
+    z.object({ provider: z.literal('csbs'), ...huaweiAccount, tls: tlsSchema.optional(), limits: limitsSchema.default(limitsSchema.parse({})) }).strict(),
+    z.object({ provider: z.literal('vbs'), ...huaweiAccount, tls: tlsSchema.optional(), limits: limitsSchema.default(limitsSchema.parse({})) }).strict(),
+    z.object({ provider: z.literal('taurusdb'), ...huaweiAccount, tls: tlsSchema.optional(), limits: limitsSchema.default(limitsSchema.parse({})) }).strict(),
+    z
+      .object({
+        provider: z.literal('veeam'),
+        endpoint: urlSchema,
+        credentials: z.object({ username: secretRefSchema, password: secretRefSchema }).strict(),
+        tls: tlsSchema.optional(),
+        limits: limitsSchema.default(limitsSchema.parse({})),
+      })
+      .strict(),
+  ],
+  { error: `expected "provider" to be one of ${PROVIDERS.join(', ')}` },
+);
+
+export const workerConfigSchema = z
+  .object({
+    /** Optional YAML/JSON file of `key: secret` pairs for {"secret": "key"} references. */
+    secretsFile: z.string().optional(),
+    taskQueue: z.string().min(1).default('retention-cleanup'),
+    accounts: z.record(accountNameSchema, accountSchema).refine((a) => Object.keys(a).length > 0, {
+      message: 'define at least one account',
+    }),
+  })
+  .strict();
+
+export type WorkerConfig = z.output<typeof workerConfigSchema>;
+export type AccountConfig = WorkerConfig['accounts'][string];
+export type HuaweiAccountConfig = Extract<AccountConfig, { provider: 'csbs' | 'vbs' | 'taurusdb' }>;
+
+export interface LoadedConfig {
+  config: WorkerConfig;
+  /** Resolves a secret reference at call time (so rotated files are picked up); never logged. */
+  secret(ref: SecretRef): string;
+}
+
+export function parseWorkerConfig(raw: unknown, source = 'config', baseDir = process.cwd()): LoadedConfig {
+  const parsed = workerConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(`${source}: ${describeZodIssues(parsed.error).join('; ')}`);
+  }
+  const config = parsed.data;
+  let secrets: Record<string, unknown> | undefined;
+  const secret = (ref: SecretRef): string => {
+    if ('env' in ref) {
+      const v = process.env[ref.env];
+      if (!v) throw new ConfigError(`environment variable ${ref.env} is not set (referenced by ${source})`);
+      return v;
+    }
+    if ('file' in ref) return readFileSync(resolve(baseDir, ref.file), 'utf8').trim();
+    if (!config.secretsFile) throw new ConfigError(`${source}: {"secret": "${ref.secret}"} needs "secretsFile" in the config`);
+    secrets ??= YAML.parse(readFileSync(resolve(baseDir, config.secretsFile), 'utf8')) as Record<string, unknown>;
+    const v = secrets?.[ref.secret];
+    if (typeof v !== 'string' || !v) throw new ConfigError(`secrets file has no string value for key "${ref.secret}"`);
+    return v;
+  };
+  return { config, secret };
+}
+
+export function loadWorkerConfig(path: string): LoadedConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = YAML.parse(text);
+  } catch (err) {
+    throw new ConfigError(`${path}: not valid YAML/JSON: ${(err as Error).message}`);
+  }
+  return parseWorkerConfig(raw, path, dirname(resolve(path)));
+}
+
+/** The non-secret view of an account that workflows may carry. */
+export function accountLimits(name: string, account: AccountConfig): AccountLimits {
+  const l = account.limits;
+  return {
+    name,
+    provider: account.provider as ProviderKind,
+    maxConcurrent: l.maxConcurrent,
+    requestsPerSecond: l.requestsPerSecond,
+    pollIntervalMs: durationMs(l.pollInterval),
+    deletionDeadlineMs: durationMs(l.deletionDeadline),
+    maxAttempts: l.maxAttempts,
+    retryInitialIntervalMs: durationMs(l.retryInitialInterval),
+    retryMaxIntervalMs: durationMs(l.retryMaxInterval),
+  };
+}

@@ -1,0 +1,40 @@
+import { ActivityFailure, ApplicationFailure, TimeoutFailure } from '@temporalio/workflow';
+import type { ItemOutcome, ItemRef } from './model';
+
+/** Error types our activities throw that no retry can fix. Named in every activity retry policy. */
+export const NON_RETRYABLE_ERROR_TYPES = [
+  'InvalidProviderResponse',
+  'ProviderRejected',
+  'AccountConfigError',
+  'UnknownAccount',
+  'InvalidRequest',
+];
+
+const MAX_REASON = 300;
+
+export function truncateReason(reason: string): string {
+  return reason.length > MAX_REASON ? `${reason.slice(0, MAX_REASON - 1)}…` : reason;
+}
+
+/**
+ * The outcome of an item whose deletion activity gave up: after the retry budget, at the deadline,
+ * or at once for a non-retryable error. The provider code travels in the failure's details.
+ */
+export function failedOutcomeFrom(item: ItemRef, err: unknown): Omit<ItemOutcome, 'at'> {
+  const base = { account: item.account, id: item.id, ...(item.checkpointId ? { checkpointId: item.checkpointId } : {}) };
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof TimeoutFailure) {
+    return { ...base, outcome: 'failed', reason: `deadline passed before the provider confirmed the deletion (${cause.timeoutType ?? 'timeout'})` };
+  }
+  if (cause instanceof ApplicationFailure) {
+    const details = cause.details?.[0] as { code?: string } | undefined;
+    return {
+      ...base,
+      outcome: 'failed',
+      reason: truncateReason(`${cause.type ?? 'Error'}: ${cause.message}`),
+      ...(details?.code ? { code: details.code } : {}),
+    };
+  }
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return { ...base, outcome: 'failed', reason: truncateReason(message) };
+}

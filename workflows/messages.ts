@@ -1,0 +1,108 @@
+/**
+ * Every signal, query and update of the three workflows, in one place, with their payload types.
+ * Names are stable API: the Web UI, the CLI and stored histories use them.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { AccountLimits, ItemOutcome, ItemRef, OutcomeCounts } from './model';
+
+// ---- run (retentionCleanup) ----
+
+export type RunState = 'starting' | 'running' | 'paused' | 'cancelling' | 'completed';
+
+export interface AccountProgress {
+  provider: string;
+  counts: OutcomeCounts;
+}
+
+export interface RunProgress {
+  workflowId: string;
+  state: RunState;
+  dryRun: boolean;
+  label?: string;
+  /** Items known to the run so far (grows while itemsToFollow pages arrive). */
+  total: number;
+  counts: OutcomeCounts;
+  done: number;
+  /** Items handed to account lanes and not yet finished. */
+  inFlight: number;
+  perAccount: Record<string, AccountProgress>;
+  batches: { total: number; active: number; done: number };
+  startedAt: string;
+  /** Finished items per minute since the run started. */
+  ratePerMinute: number;
+  /** Seconds until done at the current rate; null while unknown. */
+  etaSeconds: number | null;
+}
+
+export interface RunSummary {
+  workflowId: string;
+  dryRun: boolean;
+  label?: string;
+  cancelled: boolean;
+  total: number;
+  counts: OutcomeCounts;
+  perAccount: Record<string, AccountProgress>;
+  perProvider: Record<string, OutcomeCounts>;
+  /** The first failed or blocked items with their reasons; the full list is in the report. */
+  firstProblems: ItemOutcome[];
+  /** Workflow IDs of the batches: each batch's result holds its full per-item outcome list. */
+  batchWorkflowIds: string[];
+  startedAt: string;
+  finishedAt: string;
+}
+
+export const progressQuery = defineQuery<RunProgress>('progress');
+export const pauseSignal = defineSignal<[{ reason?: string }?]>('pause');
+export const resumeSignal = defineSignal('resume');
+export const cancelSignal = defineSignal<[{ reason?: string }?]>('cancel');
+/** Adds a page of items to a run started with itemsToFollow. Validated before it is accepted. */
+export const addItemsUpdate = defineUpdate<{ accepted: number; total: number }, [{ items: ItemRef[] }]>('addItems');
+/** No more pages will follow. */
+export const sealItemsUpdate = defineUpdate<{ total: number }>('sealItems');
+
+/** Batch → run: cumulative progress of one batch (idempotent, so a repeat is harmless). */
+export interface BatchReport {
+  batchWorkflowId: string;
+  total: number;
+  counts: OutcomeCounts;
+  perAccount: Record<string, OutcomeCounts>;
+  inFlight: number;
+  problems: ItemOutcome[];
+  done: boolean;
+}
+export const batchReportSignal = defineSignal<[BatchReport]>('batchReport');
+
+// ---- batch (cleanupBatch) ----
+
+export type BatchControl = 'waiting' | 'active' | 'paused' | 'cancelled';
+export const batchControlSignal = defineSignal<[{ state: BatchControl; reason?: string }]>('batchControl');
+/** Lane → batch: finished items. */
+export const outcomesSignal = defineSignal<[{ outcomes: ItemOutcome[] }]>('outcomes');
+export const batchProgressQuery = defineQuery<BatchReport>('batchProgress');
+
+// ---- lane (accountLane) ----
+
+export interface EnqueueRequest {
+  batchWorkflowId: string;
+  /** Per batch and account, increasing: the lane ignores a chunk it has seen (retried enqueue). */
+  chunk: number;
+  items: ItemRef[];
+  /** The account's current limits from the worker config, so config changes reach a running lane. */
+  limits: AccountLimits;
+}
+export const enqueueSignal = defineSignal<[EnqueueRequest]>('enqueue');
+export type LaneBatchState = 'active' | 'paused' | 'cancelled';
+export const laneBatchStateSignal = defineSignal<[{ batchWorkflowId: string; state: LaneBatchState }]>('batchState');
+export const setConcurrencyUpdate = defineUpdate<{ concurrency: number; max: number }, [{ concurrency: number }]>(
+  'setConcurrency',
+);
+
+export interface LaneStatus {
+  account: string;
+  concurrency: number;
+  maxConcurrent: number;
+  inFlight: number;
+  queued: Record<string, number>;
+  completedThisExecution: number;
+}
+export const laneStatusQuery = defineQuery<LaneStatus>('laneStatus');
