@@ -42,7 +42,7 @@ export async function startWorker(params: WorkerParams): Promise<StartedWorker> 
     taskQueue,
     ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: require.resolve('../workflows') }),
     activities: createActivities({ loaded: params.loaded, adapters, client, taskQueue }),
-    identity: params.identity,
+    ...(params.identity ? { identity: params.identity } : {}),
     maxConcurrentActivityTaskExecutions: 200,
     ...params.tuning,
   });
