@@ -1,0 +1,165 @@
+/**
+ * The bad-input corpus for requests and worker configs: each malformed input gets a clear error that
+ * names the field. (Malformed provider answers are covered per provider in the adapter contract tests.)
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { parseWorkerConfig } from '../worker/config';
+import { parseCleanupRequest } from '../workflows/request';
+
+const ok = { account: 'vbs-a', id: 'b-1' };
+
+/** [name, request, pattern every problem list must match] */
+const BAD_REQUESTS: Array<[string, unknown, RegExp]> = [
+  ['null', null, /expected one JSON object/],
+  ['array', [ok], /expected one JSON object/],
+  ['string', 'items', /expected one JSON object/],
+  ['number', 42, /expected one JSON object/],
+  ['empty object', {}, /items: give at least one item/],
+  ['empty items', { items: [] }, /items: give at least one item/],
+  ['items not an array', { items: ok }, /^items: /],
+  ['item not an object', { items: ['b-1'] }, /items\[0\]/],
+  ['missing account', { items: [{ id: 'b-1' }] }, /items\[0\]\.account/],
+  ['missing id', { items: [{ account: 'vbs-a' }] }, /items\[0\]\.id/],
+  ['numeric id', { items: [{ account: 'vbs-a', id: 7 }] }, /items\[0\]\.id/],
+  ['empty id', { items: [{ account: 'vbs-a', id: '' }] }, /items\[0\]\.id: must not be empty/],
+  ['id with slash', { items: [{ account: 'vbs-a', id: '../etc' }] }, /items\[0\]\.id: must not contain/],
+  ['id with space', { items: [{ account: 'vbs-a', id: 'a b' }] }, /items\[0\]\.id/],
+  ['id too long', { items: [{ account: 'vbs-a', id: 'x'.repeat(201) }] }, /items\[0\]\.id: at most 200/],
+  ['account with slash', { items: [{ account: 'a/b', id: 'x' }] }, /items\[0\]\.account: account names use/],
+  ['account empty', { items: [{ account: '', id: 'x' }] }, /items\[0\]\.account/],
+  ['account numeric', { items: [{ account: 5, id: 'x' }] }, /items\[0\]\.account/],
+  ['unknown item field', { items: [{ ...ok, backupId: 'x' }] }, /items\[0\]: unknown field\(s\) "backupId"/],
+  ['checkpointId numeric', { items: [{ ...ok, checkpointId: 1 }] }, /items\[0\]\.checkpointId/],
+  ['dryRun string', { items: [ok], dryRun: 'false' }, /dryRun: expected true or false/],
+  ['dryRun number', { items: [ok], dryRun: 0 }, /dryRun/],
+  ['typo dryrun', { items: [ok], dryrun: false }, /unknown field\(s\) "dryrun"/],
+  ['unknown top-level field', { items: [ok], endpoint: 'https://evil' }, /unknown field\(s\) "endpoint"/],
+  ['label too long', { items: [ok], label: 'x'.repeat(201) }, /label/],
+  ['label not a string', { items: [ok], label: 3 }, /label/],
+  ['itemsToFollow string', { itemsToFollow: 'yes' }, /itemsToFollow/],
+  [
+    'huge input',
+    { items: Array.from({ length: 1001 }, (_, i) => ({ account: 'a', id: `b${i}` })) },
+    /items: at most 1000 items/,
+  ],
+  ['second item bad', { items: [ok, { account: 'vbs-a', id: null }] }, /items\[1\]\.id/],
+];
+
+describe('malformed requests are refused, naming the field', () => {
+  for (const [name, raw, pattern] of BAD_REQUESTS) {
+    test(name, () => {
+      const r = parseCleanupRequest(raw);
+      assert.equal(r.ok, false, 'must be refused');
+      if (!r.ok) assert.match(r.problems.join('\n'), pattern);
+    });
+  }
+  test('a good request passes and defaults to a dry run', () => {
+    const r = parseCleanupRequest({ items: [ok] });
+    assert.ok(r.ok);
+    if (r.ok) assert.equal(r.value.dryRun, true);
+  });
+});
+
+const goodAccount = {
+  provider: 'vbs',
+  endpoint: 'https://vbs.example.test',
+  iamEndpoint: 'https://iam.example.test',
+  projectId: 'p1',
+  domain: 'd',
+  credentials: { username: { env: 'U' }, password: { env: 'P' } },
+};
+const cfg = (accounts: unknown, extra: Record<string, unknown> = {}) => ({ accounts, ...extra });
+
+const BAD_CONFIGS: Array<[string, unknown, RegExp]> = [
+  ['not an object', 'accounts', /config/],
+  ['no accounts', {}, /accounts/],
+  ['empty accounts', cfg({}), /accounts: define at least one account/],
+  [
+    'unknown provider',
+    cfg({ a: { ...goodAccount, provider: 'tape' } }),
+    /accounts\.a\.provider: expected "provider" to be one of jsa, csbs, vbs, veeam, taurusdb/,
+  ],
+  ['missing endpoint', cfg({ a: { ...goodAccount, endpoint: undefined } }), /accounts\.a\.endpoint/],
+  [
+    'endpoint not a URL',
+    cfg({ a: { ...goodAccount, endpoint: 'vbs.example' } }),
+    /accounts\.a\.endpoint: expected an absolute URL/,
+  ],
+  [
+    'inline password',
+    cfg({ a: { ...goodAccount, credentials: { username: { env: 'U' }, password: 'hunter2' } } }),
+    /accounts\.a\.credentials\.password: expected a reference like/,
+  ],
+  [
+    'unknown credential source',
+    cfg({ a: { ...goodAccount, credentials: { username: { env: 'U' }, password: { vault: 'x' } } } }),
+    /accounts\.a\.credentials\.password/,
+  ],
+  [
+    'maxConcurrent zero',
+    cfg({ a: { ...goodAccount, limits: { maxConcurrent: 0 } } }),
+    /accounts\.a\.limits\.maxConcurrent/,
+  ],
+  [
+    'maxConcurrent fractional',
+    cfg({ a: { ...goodAccount, limits: { maxConcurrent: 2.5 } } }),
+    /accounts\.a\.limits\.maxConcurrent/,
+  ],
+  [
+    'bad duration',
+    cfg({ a: { ...goodAccount, limits: { pollInterval: 'soon' } } }),
+    /accounts\.a\.limits\.pollInterval: expected a duration like/,
+  ],
+  [
+    'negative rps',
+    cfg({ a: { ...goodAccount, limits: { requestsPerSecond: -1 } } }),
+    /accounts\.a\.limits\.requestsPerSecond/,
+  ],
+  [
+    'unknown limit',
+    cfg({ a: { ...goodAccount, limits: { maxConcurency: 5 } } }),
+    /accounts\.a\.limits: unknown field\(s\) "maxConcurency"/,
+  ],
+  ['bad account name', cfg({ 'bad name': goodAccount }), /accounts/],
+  ['unknown top-level key', cfg({ a: goodAccount }, { acounts: {} }), /unknown field\(s\) "acounts"/],
+  [
+    'tls flag not boolean',
+    cfg({ a: { ...goodAccount, tls: { insecureSkipVerify: 'yes' } } }),
+    /accounts\.a\.tls\.insecureSkipVerify/,
+  ],
+  [
+    'jsa without credentials',
+    cfg({ j: { provider: 'jsa', endpoint: 'https://jsa.example.test' } }),
+    /accounts\.j\.credentials/,
+  ],
+  [
+    'huawei without projectId',
+    cfg({ a: { ...goodAccount, projectId: undefined } }),
+    /accounts\.a\.projectId/,
+  ],
+];
+
+describe('broken worker configs are refused, naming the field', () => {
+  for (const [name, raw, pattern] of BAD_CONFIGS) {
+    test(name, () => {
+      assert.throws(
+        () => parseWorkerConfig(raw, 'config.yaml'),
+        (err: Error) => {
+          assert.equal(err.name, 'ConfigError');
+          assert.match(err.message, pattern);
+          assert.match(err.message, /^config\.yaml: /);
+          return true;
+        },
+      );
+    });
+  }
+  test('a secret that is referenced but not set names the variable, not a value', () => {
+    const loaded = parseWorkerConfig(cfg({ a: goodAccount }), 'config.yaml');
+    delete process.env.RC_UNSET_VAR_FOR_TEST;
+    assert.throws(
+      () => loaded.secret({ env: 'RC_UNSET_VAR_FOR_TEST' }),
+      /environment variable RC_UNSET_VAR_FOR_TEST is not set/,
+    );
+  });
+});
