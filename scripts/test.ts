@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { DevServer } from './dev-server';
+import { DevServer, freePort } from './dev-server';
 import { ensureTemporalCli } from './temporal-cli';
 
 const ROOT = resolve(__dirname, '..');
@@ -31,13 +31,17 @@ async function main(): Promise<void> {
 
   const outDir = join(ROOT, '.data', 'test');
   mkdirSync(outDir, { recursive: true });
-  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: quietLogger });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../workflows'),
+    logger: quietLogger,
+  });
   const bundlePath = join(outDir, 'workflow-bundle.js');
   writeFileSync(bundlePath, code);
 
-  const server = new DevServer({ headless: true });
+  // With its Web UI, for the browser test of the Start Workflow form.
+  const server = new DevServer({ uiPort: await freePort() });
   await server.start();
-  console.log(`\n== Temporal dev server at ${server.address}`);
+  console.log(`\n== Temporal dev server at ${server.address}, Web UI ${server.uiUrl}`);
   const files = only.length
     ? only
     : readdirSync(join(ROOT, 'test'))
@@ -46,11 +50,20 @@ async function main(): Promise<void> {
         .map((f) => join('test', f));
   let status = 1;
   try {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=600000', ...files], {
-      cwd: ROOT,
-      stdio: 'inherit',
-      env: { ...process.env, TEMPORAL_ADDRESS: server.address, RETENTION_WORKFLOW_BUNDLE: bundlePath },
-    });
+    const r = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=600000', ...files],
+      {
+        cwd: ROOT,
+        stdio: 'inherit',
+        env: {
+          ...process.env,
+          TEMPORAL_ADDRESS: server.address,
+          TEMPORAL_UI_URL: server.uiUrl,
+          RETENTION_WORKFLOW_BUNDLE: bundlePath,
+        },
+      },
+    );
     status = r.status ?? 1;
   } finally {
     await server.stop();
