@@ -39,22 +39,54 @@ export class SimContext {
     try {
       body = req.json();
     } catch {
-      return json(400, { error: { code: 400, message: 'The request body is invalid JSON', title: 'Bad Request' } });
+      return json(400, {
+        error: { code: 400, message: 'The request body is invalid JSON', title: 'Bad Request' },
+      });
     }
-    const auth = (body as { auth?: { identity?: { methods?: string[]; password?: { user?: { name?: string; password?: string; domain?: { name?: string } } } }; scope?: { project?: { id?: string; name?: string } } } })?.auth;
+    const auth = (
+      body as {
+        auth?: {
+          identity?: {
+            methods?: string[];
+            password?: { user?: { name?: string; password?: string; domain?: { name?: string } } };
+          };
+          scope?: { project?: { id?: string; name?: string } };
+        };
+      }
+    )?.auth;
     const user = auth?.identity?.password?.user;
     const projectId = auth?.scope?.project?.id ?? auth?.scope?.project?.name;
-    if (!auth?.identity?.methods?.includes('password') || !user?.name || !user.password || !user.domain?.name || !projectId) {
-      return json(400, { error: { code: 400, message: 'Invalid input for field identity/scope', title: 'Bad Request' } });
+    if (
+      !auth?.identity?.methods?.includes('password') ||
+      !user?.name ||
+      !user.password ||
+      !user.domain?.name ||
+      !projectId
+    ) {
+      return json(400, {
+        error: { code: 400, message: 'Invalid input for field identity/scope', title: 'Bad Request' },
+      });
     }
     if (this.huaweiUsers && this.huaweiUsers[user.name] !== user.password) {
-      return json(401, { error: { code: 401, message: 'The username or password is wrong.', title: 'Unauthorized' } });
+      return json(401, {
+        error: { code: 401, message: 'The username or password is wrong.', title: 'Unauthorized' },
+      });
     }
     const token = `MII${randomBytes(24).toString('hex')}`;
     const expiresAt = this.now() + this.timings.huaweiTokenTtlMs;
     this.huaweiTokens.set(token, { projectId, expiresAt });
     this.counters.bump(this.counters.tokensIssued, `huawei:${user.domain.name}:${user.name}`);
-    return json(201, { token: { expires_at: new Date(expiresAt).toISOString(), methods: ['password'], project: { id: projectId } } }, { 'X-Subject-Token': token });
+    return json(
+      201,
+      {
+        token: {
+          expires_at: new Date(expiresAt).toISOString(),
+          methods: ['password'],
+          project: { id: projectId },
+        },
+      },
+      { 'X-Subject-Token': token },
+    );
   }
 
   /** 401 response when the X-Auth-Token is missing, unknown, revoked, expired or for another project. */
@@ -62,7 +94,10 @@ export class SimContext {
     const token = req.headers['x-auth-token'];
     const t = typeof token === 'string' ? this.huaweiTokens.get(token) : undefined;
     if (!t || t.expiresAt <= this.now() || t.projectId !== projectId) {
-      return json(401, { error_code: 'APIGW.0301', error_msg: 'Incorrect IAM authentication information: verify aksk signature fail' });
+      return json(401, {
+        error_code: 'APIGW.0301',
+        error_msg: 'Incorrect IAM authentication information: verify aksk signature fail',
+      });
     }
     return undefined;
   }

@@ -46,12 +46,21 @@ export class Counters {
       tokensIssued: Object.fromEntries(this.tokensIssued),
       sessionsPerVm: Object.fromEntries(this.sessionsPerVm),
       requests: Object.fromEntries(this.requests),
-      maxConcurrentDeletions: Object.fromEntries([...this.intervals.keys()].map((a) => [a, this.maxConcurrent(a)])),
+      maxConcurrentDeletions: Object.fromEntries(
+        [...this.intervals.keys()].map((a) => [a, this.maxConcurrent(a)]),
+      ),
     };
   }
 
   reset(): void {
-    for (const m of [this.deleteCalls, this.acceptedDeletes, this.tokensIssued, this.sessionsPerVm, this.requests]) m.clear();
+    for (const m of [
+      this.deleteCalls,
+      this.acceptedDeletes,
+      this.tokensIssued,
+      this.sessionsPerVm,
+      this.requests,
+    ])
+      m.clear();
     this.intervals.clear();
   }
 }

@@ -16,10 +16,23 @@ export const faultRuleSchema = z
     /** At most this many hits, then the rule stops. */
     times: z.number().int().positive().optional(),
     fault: z.discriminatedUnion('kind', [
-      z.object({ kind: z.literal('status'), status: z.number().int(), body: z.unknown().optional(), retryAfter: z.string().optional() }),
+      z.object({
+        kind: z.literal('status'),
+        status: z.number().int(),
+        body: z.unknown().optional(),
+        retryAfter: z.string().optional(),
+      }),
       z.object({ kind: z.literal('reset') }),
-      z.object({ kind: z.literal('malformed'), raw: z.string().default('{"truncated": '), contentType: z.string().default('application/json') }),
-      z.object({ kind: z.literal('latency'), ms: z.number().int().min(0), jitterMs: z.number().int().min(0).default(0) }),
+      z.object({
+        kind: z.literal('malformed'),
+        raw: z.string().default('{"truncated": '),
+        contentType: z.string().default('application/json'),
+      }),
+      z.object({
+        kind: z.literal('latency'),
+        ms: z.number().int().min(0),
+        jitterMs: z.number().int().min(0).default(0),
+      }),
     ]),
   })
   .strict();
@@ -75,9 +88,18 @@ export class Faults {
         continue;
       }
       if (f.kind === 'reset') return { kind: 'reset', delayMs };
-      if (f.kind === 'malformed') return { kind: 'respond', delayMs, response: { status: 200, raw: f.raw, headers: { 'content-type': f.contentType } } };
+      if (f.kind === 'malformed')
+        return {
+          kind: 'respond',
+          delayMs,
+          response: { status: 200, raw: f.raw, headers: { 'content-type': f.contentType } },
+        };
       const headers: Record<string, string> = f.retryAfter ? { 'retry-after': f.retryAfter } : {};
-      return { kind: 'respond', delayMs, response: { status: f.status, body: f.body ?? defaultBody(provider, f.status), headers } };
+      return {
+        kind: 'respond',
+        delayMs,
+        response: { status: f.status, body: f.body ?? defaultBody(provider, f.status), headers },
+      };
     }
     return { kind: 'none', delayMs };
   }
@@ -87,16 +109,43 @@ export class Faults {
 function defaultBody(provider: string, status: number): unknown {
   switch (provider) {
     case 'jsa':
-      return { http_response: { code: status, message: 'Server error' }, code: 1000, message: 'Injected fault', description: '', details: {} };
+      return {
+        http_response: { code: status, message: 'Server error' },
+        code: 1000,
+        message: 'Injected fault',
+        description: '',
+        details: {},
+      };
     case 'veeam':
       return { type: 'about:blank', title: 'Injected fault', status, detail: 'simulated' };
     case 'vbs':
       return status === 429
-        ? { error_code: 'APIG.0308', error_msg: 'The throttling threshold has been reached: policy user over ratelimit,limit:20,time:1 minute' }
-        : { computeFault: { message: 'The server has either erred or is incapable of performing the requested operation.', code: status } };
+        ? {
+            error_code: 'APIG.0308',
+            error_msg:
+              'The throttling threshold has been reached: policy user over ratelimit,limit:20,time:1 minute',
+          }
+        : {
+            computeFault: {
+              message: 'The server has either erred or is incapable of performing the requested operation.',
+              code: status,
+            },
+          };
+    case 'taurusdb':
+      return status === 429
+        ? {
+            error_code: 'APIG.0308',
+            error_msg:
+              'The throttling threshold has been reached: policy user over ratelimit,limit:20,time:1 minute',
+          }
+        : { error_code: 'DBS.108000', error_msg: 'Injected fault' };
     default:
       return status === 429
-        ? { error_code: 'APIG.0308', error_msg: 'The throttling threshold has been reached: policy user over ratelimit,limit:20,time:1 minute' }
+        ? {
+            error_code: 'APIG.0308',
+            error_msg:
+              'The throttling threshold has been reached: policy user over ratelimit,limit:20,time:1 minute',
+          }
         : { error_code: 'CSBS.9999', error_msg: 'Injected fault' };
   }
 }

@@ -5,18 +5,27 @@
  * counters. Used in-process by tests and standalone by `retention-cleanup simulate` and the demo.
  */
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { SimContext, type Timings } from './context';
 import { Faults, type FaultRule } from './faults';
 import { json, readRequest, writeResponse, type SimRequest, type SimResponse } from './http-kit';
 import type { ProviderSim } from './provider-sim';
 import { VbsSim } from './vbs';
+import { CsbsSim } from './csbs';
+import { TaurusDbSim } from './taurusdb';
+import { JsaSim } from './jsa';
+import { VeeamSim } from './veeam';
 
 export type ProviderSimFactory = (ctx: SimContext) => ProviderSim;
 
 /** Provider simulators by prefix. Others register here as they are added. */
 export const PROVIDER_SIMS: Record<string, ProviderSimFactory> = {
   vbs: (ctx) => new VbsSim(ctx),
+  csbs: (ctx) => new CsbsSim(ctx),
+  taurusdb: (ctx) => new TaurusDbSim(ctx),
+  jsa: (ctx) => new JsaSim(ctx),
+  veeam: (ctx) => new VeeamSim(ctx),
 };
 
 export interface SimulatorOptions {
@@ -24,6 +33,8 @@ export interface SimulatorOptions {
   host?: string;
   seed?: number;
   timings?: Partial<Timings>;
+  /** Serve HTTPS with this PEM key and certificate (TLS tests); plain HTTP otherwise. */
+  tls?: { key: string | Buffer; cert: string | Buffer };
 }
 
 export class Simulator {
@@ -40,12 +51,17 @@ export class Simulator {
   }
 
   setTimings(t: Partial<Timings>): void {
-    this.ctx.timings = { ...this.ctx.timings, ...t, deleteMs: { ...this.ctx.timings.deleteMs, ...(t.deleteMs ?? {}) } };
+    this.ctx.timings = {
+      ...this.ctx.timings,
+      ...t,
+      deleteMs: { ...this.ctx.timings.deleteMs, ...(t.deleteMs ?? {}) },
+    };
   }
 
   provider(name: string): ProviderSim {
     const p = this.providers.get(name);
-    if (!p) throw new Error(`no simulator for provider "${name}" (have: ${[...this.providers.keys()].join(', ')})`);
+    if (!p)
+      throw new Error(`no simulator for provider "${name}" (have: ${[...this.providers.keys()].join(', ')})`);
     return p;
   }
 
@@ -58,9 +74,13 @@ export class Simulator {
   }
 
   async start(): Promise<string> {
-    const server = createServer((req, res) => {
+    const handler = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
       void this.dispatch(req, res);
-    });
+    };
+    // https.Server has the http.Server API this class uses (listen, close, closeAllConnections).
+    const server: Server = this.opts.tls
+      ? (createHttpsServer(this.opts.tls, handler) as unknown as Server)
+      : createServer(handler);
     server.keepAliveTimeout = 60_000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -68,7 +88,7 @@ export class Simulator {
     });
     this.server = server;
     const { port } = server.address() as AddressInfo;
-    this.url = `http://${this.opts.host ?? '127.0.0.1'}:${port}`;
+    this.url = `${this.opts.tls ? 'https' : 'http'}://${this.opts.host ?? '127.0.0.1'}:${port}`;
     return this.url;
   }
 
@@ -80,14 +100,18 @@ export class Simulator {
     await new Promise<void>((resolve) => s.close(() => resolve()));
   }
 
-  private async dispatch(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): Promise<void> {
+  private async dispatch(
+    req: import('node:http').IncomingMessage,
+    res: import('node:http').ServerResponse,
+  ): Promise<void> {
     try {
       const path = new URL(req.url ?? '/', 'http://sim').pathname;
       const prefix = path.split('/')[1] ?? '';
       const simReq = await readRequest(req, prefix.length + 1);
       if (prefix === '_admin') return writeResponse(res, this.admin(simReq));
       const provider = prefix === 'iam' ? 'iam' : this.providers.has(prefix) ? prefix : undefined;
-      if (!provider) return writeResponse(res, json(404, { message: `unknown provider prefix "/${prefix}"` }));
+      if (!provider)
+        return writeResponse(res, json(404, { message: `unknown provider prefix "/${prefix}"` }));
       this.ctx.counters.bump(this.ctx.counters.requests, `${provider} ${simReq.method}`);
       const decision = this.faults.decide(provider, simReq);
       if (decision.delayMs) await new Promise((r) => setTimeout(r, decision.delayMs));

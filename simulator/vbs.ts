@@ -34,7 +34,13 @@ export class VbsSim implements ProviderSim {
   seed(scope: string, backups: unknown[]): number {
     const store = this.store(scope);
     for (const b of backups as VbsBackup[]) {
-      store.set(b.id, { size: 10, is_incremental: false, has_dependent_backups: false, fail_reason: null, ...b });
+      store.set(b.id, {
+        size: 10,
+        is_incremental: false,
+        has_dependent_backups: false,
+        fail_reason: null,
+        ...b,
+      });
     }
     return backups.length;
   }
@@ -70,14 +76,17 @@ export class VbsSim implements ProviderSim {
 
   handle(req: SimRequest): SimResponse {
     let m: Record<string, string> | undefined;
-    if ((m = match('/v3/:project/backups/detail', req.path)) && req.method === 'GET') return this.listDetail(req, m.project!);
+    if ((m = match('/v3/:project/backups/detail', req.path)) && req.method === 'GET')
+      return this.listDetail(req, m.project!);
     if ((m = match('/v3/:project/backups/:id', req.path))) {
       const denied = this.ctx.checkHuaweiToken(req, m.project!);
       if (denied) return denied;
       if (req.method === 'DELETE') return this.remove(m.project!, m.id!);
       if (req.method === 'GET') return this.show(m.project!, m.id!);
     }
-    return json(404, { itemNotFound: { message: `The resource could not be found: ${req.method} ${req.path}`, code: 404 } });
+    return json(404, {
+      itemNotFound: { message: `The resource could not be found: ${req.method} ${req.path}`, code: 404 },
+    });
   }
 
   private get(project: string, id: string): Stored | undefined {
@@ -95,13 +104,25 @@ export class VbsSim implements ProviderSim {
     const b = this.get(project, id);
     if (!b) return this.notFound(id);
     if (b.sim?.usedForImage) {
-      return json(400, { badRequest: { message: 'VolumeBackup.0113: The backup has been used to create an image and cannot be deleted.', code: 400 } });
+      return json(400, {
+        badRequest: {
+          message: 'VolumeBackup.0113: The backup has been used to create an image and cannot be deleted.',
+          code: 400,
+        },
+      });
     }
     if (b.has_dependent_backups) {
-      return json(400, { badRequest: { message: 'Invalid backup: Incremental backups exist for this backup.', code: 400 } });
+      return json(400, {
+        badRequest: { message: 'Invalid backup: Incremental backups exist for this backup.', code: 400 },
+      });
     }
     if (b.status !== 'available' && b.status !== 'error') {
-      return json(400, { badRequest: { message: `Invalid backup: Backup status must be available or error, but current status is "${b.status}".`, code: 400 } });
+      return json(400, {
+        badRequest: {
+          message: `Invalid backup: Backup status must be available or error, but current status is "${b.status}".`,
+          code: 400,
+        },
+      });
     }
     const now = this.ctx.now();
     b.status = 'deleting';
@@ -129,7 +150,9 @@ export class VbsSim implements ProviderSim {
     const page = all.slice(offset, offset + limit);
     const body: Record<string, unknown> = { backups: page.map(publicView) };
     if (offset + limit < all.length) {
-      body.backups_links = [{ href: `/v3/${project}/backups/detail?offset=${offset + limit}&limit=${limit}`, rel: 'next' }];
+      body.backups_links = [
+        { href: `/v3/${project}/backups/detail?offset=${offset + limit}&limit=${limit}`, rel: 'next' },
+      ];
     }
     return json(200, body);
   }

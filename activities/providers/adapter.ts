@@ -5,7 +5,8 @@
 import type { z } from 'zod';
 import type { BackupRecord, ItemRef } from '../../workflows/model';
 import { formatPath } from '../../workflows/validation';
-import type { HttpResponse } from '../http';
+import type { AccountConfig, LoadedConfig } from '../../worker/config';
+import type { HttpClient, HttpResponse } from '../http';
 import { ProviderError } from '../provider-error';
 
 /** What a retried attempt needs to resume instead of repeating the delete (Veeam: the session id). */
@@ -39,6 +40,14 @@ export interface ProviderAdapter {
   listBackups(cursor: string | undefined, ctx: CallContext): Promise<ListPage>;
 }
 
+/** Builds the adapter of one configured account (one per account per worker process). */
+export type AdapterFactory = (
+  name: string,
+  account: AccountConfig,
+  loaded: LoadedConfig,
+  http: HttpClient,
+) => ProviderAdapter;
+
 /**
  * Validates a provider body against its documented shape. A mismatch is `malformed` and names the
  * field, so an operator can tell a provider change from a bug of ours.
@@ -46,9 +55,13 @@ export interface ProviderAdapter {
 export function parseBody<S extends z.ZodType>(schema: S, res: HttpResponse, what: string): z.output<S> {
   if (typeof res.body !== 'object' || res.body === null) {
     const ct = res.headers['content-type'] ?? 'none';
-    throw new ProviderError('malformed', `${what}: expected a JSON body (HTTP ${res.status}, content-type ${ct}), got ${JSON.stringify(res.text.slice(0, 80))}`, {
-      status: res.status,
-    });
+    throw new ProviderError(
+      'malformed',
+      `${what}: expected a JSON body (HTTP ${res.status}, content-type ${ct}), got ${JSON.stringify(res.text.slice(0, 80))}`,
+      {
+        status: res.status,
+      },
+    );
   }
   const parsed = schema.safeParse(res.body);
   if (!parsed.success) {

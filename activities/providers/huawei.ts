@@ -4,7 +4,7 @@
  * throttling answer (429 APIG.0308 / APIGW.0308, no Retry-After documented: retry after a few seconds).
  */
 import { z } from 'zod';
-import type { HuaweiAccountConfig } from '../../worker/config';
+import type { HuaweiAccountConfig, LoadedConfig } from '../../worker/config';
 import { classifyStatus, type HttpClient, type HttpResponse } from '../http';
 import { ProviderError } from '../provider-error';
 import type { CallContext } from './adapter';
@@ -82,12 +82,19 @@ export class HuaweiSession {
       const err = huaweiError(res, 'IAM token request');
       // Wrong credentials are not fixed by retrying; say so plainly.
       if (res.status === 401 || res.status === 403) {
-        throw new ProviderError('auth', `IAM refused the credentials for domain "${this.account.domain}" (HTTP ${res.status}); check the account's credentials`, { status: res.status, code: err.info.code });
+        throw new ProviderError(
+          'auth',
+          `IAM refused the credentials for domain "${this.account.domain}" (HTTP ${res.status}); check the account's credentials`,
+          { status: res.status, code: err.info.code },
+        );
       }
       throw err;
     }
     const token = res.headers['x-subject-token'];
-    if (!token) throw new ProviderError('malformed', 'IAM token response: header X-Subject-Token is missing', { status: res.status });
+    if (!token)
+      throw new ProviderError('malformed', 'IAM token response: header X-Subject-Token is missing', {
+        status: res.status,
+      });
     const expiresAt = Date.parse(tokenBodySchema.safeParse(res.body).data?.token.expires_at ?? '');
     const lifetime = Number.isNaN(expiresAt) ? DEFAULT_TOKEN_LIFETIME_MS : expiresAt - this.now();
     return { token, renewAt: this.now() + Math.max(lifetime - TOKEN_EARLY_RENEWAL_MS, 60_000) };
@@ -98,7 +105,10 @@ const tokenBodySchema = z.object({ token: z.object({ expires_at: z.string() }) }
 
 const huaweiErrorSchema = z.object({ error_code: z.string(), error_msg: z.string().optional() });
 /** OpenStack style: {"itemNotFound": {"message": "...", "code": 404}}. */
-const openstackErrorSchema = z.record(z.string(), z.object({ message: z.string(), code: z.number().optional() }));
+const openstackErrorSchema = z.record(
+  z.string(),
+  z.object({ message: z.string(), code: z.number().optional() }),
+);
 
 /** Reads the code and message out of either Huawei error dialect. */
 export function huaweiErrorCode(res: HttpResponse): { code?: string; message?: string } {
@@ -127,4 +137,24 @@ export function huaweiError(res: HttpResponse, what: string): ProviderError {
     });
   }
   return classifyStatus(res, what, code, message);
+}
+
+/** The IAM session of a Huawei account, reading its credentials at call time (never cached here). */
+export function huaweiSessionFor(
+  account: HuaweiAccountConfig,
+  loaded: LoadedConfig,
+  http: HttpClient,
+): HuaweiSession {
+  return new HuaweiSession(http, account, () => ({
+    username: loaded.secret(account.credentials.username),
+    password: loaded.secret(account.credentials.password),
+  }));
+}
+
+/** Huawei timestamps often carry no zone ("2017-04-18T01:21:52.701973"): read them as UTC. */
+export function utcIso(t: string): string {
+  const withZone = /[zZ]|[+-]\d\d:?\d\d$/.test(t) ? t : `${t}Z`;
+  const ms = Date.parse(withZone);
+  if (Number.isNaN(ms)) throw new ProviderError('malformed', `unreadable timestamp ${JSON.stringify(t)}`);
+  return new Date(ms).toISOString();
 }

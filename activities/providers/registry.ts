@@ -6,26 +6,20 @@ import type { AccountConfig, LoadedConfig } from '../../worker/config';
 import { durationMs } from '../../worker/config';
 import { HttpClient } from '../http';
 import { ProviderError } from '../provider-error';
-import type { ProviderAdapter } from './adapter';
-import { HuaweiSession } from './huawei';
-import { VbsAdapter } from './vbs';
+import type { AdapterFactory, ProviderAdapter } from './adapter';
+import { vbsAdapterFactory } from './vbs';
+import { csbsAdapterFactory } from './csbs';
+import { taurusDbAdapterFactory } from './taurusdb';
+import { createJsaAdapter } from './jsa';
+import { createVeeamAdapter } from './veeam';
 
-export type AdapterFactory = (name: string, account: AccountConfig, loaded: LoadedConfig, http: HttpClient) => ProviderAdapter;
-
-const factories: Partial<Record<AccountConfig['provider'], AdapterFactory>> = {
-  vbs: (name, account, loaded, http) => {
-    const a = account as Extract<AccountConfig, { provider: 'vbs' }>;
-    const session = new HuaweiSession(http, a, () => ({
-      username: loaded.secret(a.credentials.username),
-      password: loaded.secret(a.credentials.password),
-    }));
-    return new VbsAdapter(name, a, session);
-  },
+const factories: Record<AccountConfig['provider'], AdapterFactory> = {
+  csbs: csbsAdapterFactory,
+  taurusdb: taurusDbAdapterFactory,
+  jsa: createJsaAdapter,
+  veeam: createVeeamAdapter,
+  vbs: vbsAdapterFactory,
 };
-
-export function registerAdapterFactory(provider: AccountConfig['provider'], factory: AdapterFactory): void {
-  factories[provider] = factory;
-}
 
 export class AdapterRegistry {
   private readonly adapters = new Map<string, ProviderAdapter>();
@@ -38,7 +32,9 @@ export class AdapterRegistry {
     if (adapter) return adapter;
     const account = this.loaded.config.accounts[accountName];
     if (!account) {
-      throw new ProviderError('rejected', `account "${accountName}" is not in this worker's config`, { code: 'UnknownAccount' });
+      throw new ProviderError('rejected', `account "${accountName}" is not in this worker's config`, {
+        code: 'UnknownAccount',
+      });
     }
     const factory = factories[account.provider];
     if (!factory) throw new ProviderError('rejected', `provider "${account.provider}" has no adapter yet`);

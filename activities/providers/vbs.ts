@@ -6,11 +6,18 @@
  */
 import { z } from 'zod';
 import type { ItemRef } from '../../workflows/model';
-import type { HuaweiAccountConfig } from '../../worker/config';
+import type { AccountConfig, HuaweiAccountConfig } from '../../worker/config';
 import type { HttpResponse } from '../http';
 import { ProviderError } from '../provider-error';
-import { parseBody, type CallContext, type ListPage, type Observation, type ProviderAdapter } from './adapter';
-import { huaweiError, huaweiErrorCode, type HuaweiSession } from './huawei';
+import {
+  parseBody,
+  type AdapterFactory,
+  type CallContext,
+  type ListPage,
+  type Observation,
+  type ProviderAdapter,
+} from './adapter';
+import { huaweiError, huaweiErrorCode, huaweiSessionFor, utcIso, type HuaweiSession } from './huawei';
 
 const backupSchema = z.object({
   id: z.string(),
@@ -34,14 +41,6 @@ const BLOCKED_CODES = new Set(['VolumeBackup.0113']);
 const TRANSIENT_CODES = new Set(['VolumeBackup.0900']);
 const LIST_PAGE = 100;
 
-/** Cinder's "Huawei timestamps have no zone" convention: read them as UTC. */
-export function utcIso(t: string): string {
-  const withZone = /[zZ]|[+-]\d\d:?\d\d$/.test(t) ? t : `${t}Z`;
-  const ms = Date.parse(withZone);
-  if (Number.isNaN(ms)) throw new ProviderError('malformed', `unreadable timestamp ${JSON.stringify(t)}`);
-  return new Date(ms).toISOString();
-}
-
 export class VbsAdapter implements ProviderAdapter {
   constructor(
     private readonly accountName: string,
@@ -59,20 +58,33 @@ export class VbsAdapter implements ProviderAdapter {
     throw this.classify(res, `VBS delete backup ${item.id}`);
   }
 
-  async observeDeletion(item: ItemRef, _handle: Record<string, string>, ctx: CallContext): Promise<Observation> {
+  async observeDeletion(
+    item: ItemRef,
+    _handle: Record<string, string>,
+    ctx: CallContext,
+  ): Promise<Observation> {
     const res = await this.session.send('GET', this.path(`/backups/${encodeURIComponent(item.id)}`), ctx);
     if (res.status === 404) return { state: 'gone' };
     if (res.status !== 200) throw this.classify(res, `VBS get backup ${item.id}`);
     const { backup } = parseBody(showSchema, res, `VBS get backup ${item.id}`);
     if (backup.status === 'error_deleting') {
-      return { state: 'failed', status: backup.status, reason: backup.fail_reason || 'provider reports error_deleting', code: 'error_deleting' };
+      return {
+        state: 'failed',
+        status: backup.status,
+        reason: backup.fail_reason || 'provider reports error_deleting',
+        code: 'error_deleting',
+      };
     }
     return { state: 'pending', status: backup.status };
   }
 
   async listBackups(cursor: string | undefined, ctx: CallContext): Promise<ListPage> {
     const offset = cursor ? Number(cursor) : 0;
-    const res = await this.session.send('GET', this.path(`/backups/detail?offset=${offset}&limit=${LIST_PAGE}`), ctx);
+    const res = await this.session.send(
+      'GET',
+      this.path(`/backups/detail?offset=${offset}&limit=${LIST_PAGE}`),
+      ctx,
+    );
     if (res.status !== 200) throw this.classify(res, 'VBS list backups');
     const body = parseBody(listSchema, res, 'VBS list backups');
     const links = [...(body.backups_links ?? []), ...(body.links ?? [])];
@@ -101,15 +113,26 @@ export class VbsAdapter implements ProviderAdapter {
   classify(res: HttpResponse, what: string): ProviderError {
     const { code, message } = huaweiErrorCode(res);
     const info = { status: res.status, code };
-    if (code && BLOCKED_CODES.has(code)) return new ProviderError('blocked', `${what}: ${code}: backup was used to create an image`, info);
-    if (code && TRANSIENT_CODES.has(code)) return new ProviderError('transient', `${what}: ${code}: ${message ?? 'service unavailable'}`, info);
+    if (code && BLOCKED_CODES.has(code))
+      return new ProviderError('blocked', `${what}: ${code}: backup was used to create an image`, info);
+    if (code && TRANSIENT_CODES.has(code))
+      return new ProviderError('transient', `${what}: ${code}: ${message ?? 'service unavailable'}`, info);
     if (res.status === 400 && message && /dependent|incremental/i.test(message)) {
       return new ProviderError('blocked', `${what}: ${message}`, info);
     }
-    if (res.status === 400 && message && /status must be|invalid backup|backing-up|restoring|creating/i.test(message)) {
+    if (
+      res.status === 400 &&
+      message &&
+      /status must be|invalid backup|backing-up|restoring|creating/i.test(message)
+    ) {
       // Cinder refuses delete outside available/error: another operation is running; retry later.
       return new ProviderError('busy', `${what}: ${message}`, info);
     }
     return huaweiError(res, what);
   }
 }
+
+export const vbsAdapterFactory: AdapterFactory = (name, account, loaded, http) => {
+  const a = account as Extract<AccountConfig, { provider: 'vbs' }>;
+  return new VbsAdapter(name, a, huaweiSessionFor(a, loaded, http));
+};

@@ -1,0 +1,400 @@
+/**
+ * Veeam Backup for Microsoft Azure REST API v1 (providers.md §4).
+ *
+ * Auth: OAuth2 password grant on /api/oauth2/token (form-encoded), Bearer access token (60 min),
+ * renewed with the refresh token shortly before it expires and on 401; if the refresh grant is
+ * refused, a new password grant. One token per account, shared by every deletion in the process.
+ *
+ * Delete: POST /api/v1/virtualMachines/{vmId}/deleteBackups (no body) → 200 job session. It is NOT
+ * idempotent: every call starts a session. The handle returned here carries the session id; the
+ * deletion activity records it in heartbeat details, so a retried attempt observes that session
+ * (GET /api/v1/jobSessions/{id}) and never posts again.
+ */
+import { z } from 'zod';
+import type { BackupRecord, ItemRef } from '../../workflows/model';
+import type { AccountConfig, LoadedConfig } from '../../worker/config';
+import { classifyStatus, truncate, type HttpClient, type HttpResponse } from '../http';
+import { ProviderError } from '../provider-error';
+import {
+  parseBody,
+  type CallContext,
+  type DeletionHandle,
+  type ListPage,
+  type Observation,
+  type ProviderAdapter,
+} from './adapter';
+
+export type VeeamAccountConfig = Extract<AccountConfig, { provider: 'veeam' }>;
+
+export const VEEAM_NON_TERMINAL = [
+  'Pending',
+  'Running',
+  'RunningWithWarning',
+  'RunningWithError',
+  'Canceling',
+] as const;
+/** Warning = deleted, with warnings. */
+export const VEEAM_DONE = ['Success', 'Warning'] as const;
+export const VEEAM_FAILED = ['Error', 'Canceled', 'NeverExecuted'] as const;
+export const VEEAM_STATUSES = [...VEEAM_NON_TERMINAL, ...VEEAM_DONE, ...VEEAM_FAILED] as const;
+export const VEEAM_LIST_PAGE = 200;
+/** Renew this long before the access token expires (at most a quarter of its lifetime). */
+const TOKEN_EARLY_RENEWAL_MS = 5 * 60_000;
+
+const linksSchema = z.record(z.string(), z.object({ href: z.string() }).loose());
+
+const sessionSchema = z.object({
+  id: z.string().min(1),
+  type: z.string(),
+  status: z.enum(VEEAM_STATUSES),
+  executionStartTime: z.string().nullish(),
+  executionStopTime: z.string().nullish(),
+  executionDuration: z.string().nullish(),
+  usn: z.number().nullish(),
+  _links: linksSchema.nullish(),
+});
+/** What deleteBackups answers: a session of the deletion job, whatever state it starts in. */
+const startedSessionSchema = sessionSchema.extend({ type: z.literal('BackupDeletion'), status: z.string() });
+
+const restorePointSchema = z.object({
+  id: z.string().min(1),
+  pointInTime: z.string().min(1),
+  backupSizeBytes: z.number().nullish(),
+  backupDestination: z.union([z.string(), z.array(z.string())]).nullish(),
+  /** Later API versions only. */
+  virtualMachineId: z.string().min(1).nullish(),
+  _links: linksSchema.nullish(),
+});
+const restorePointsSchema = z.object({
+  offset: z.number().int().nonnegative(),
+  limit: z.number().int().nonnegative().nullish(),
+  totalCount: z.number().int().nonnegative(),
+  results: z.array(restorePointSchema),
+});
+
+const tokenSchema = z.object({
+  access_token: z.string().min(1),
+  token_type: z.string().refine((t) => t.toLowerCase() === 'bearer', { message: 'expected "bearer"' }),
+  refresh_token: z.string().min(1).nullish(),
+  expires_in: z.number().positive(),
+  '.issued': z.string().nullish(),
+  '.expires': z.string().nullish(),
+});
+
+/** RFC 7807: `{type, title, status, detail, instance}`; all optional by the RFC, at least one present. */
+const problemSchema = z
+  .object({
+    type: z.string().nullish(),
+    title: z.string().nullish(),
+    status: z.number().nullish(),
+    detail: z.string().nullish(),
+    instance: z.string().nullish(),
+    errorCode: z.string().nullish(),
+  })
+  .refine((p) => !!(p.title || p.detail || p.type), { message: 'not a problem document' });
+
+export function veeamProblem(
+  res: HttpResponse,
+): { title?: string; detail?: string; code?: string } | undefined {
+  const p = problemSchema.safeParse(res.body);
+  if (!p.success) return undefined;
+  const code = p.data.errorCode ?? (p.data.type && p.data.type !== 'about:blank' ? p.data.type : undefined);
+  return {
+    ...(p.data.title ? { title: p.data.title } : {}),
+    ...(p.data.detail ? { detail: p.data.detail } : {}),
+    ...(code ? { code } : {}),
+  };
+}
+
+interface CachedToken {
+  access: string;
+  refresh?: string;
+  renewAt: number;
+}
+
+/** The account's OAuth2 session: one token per appliance account, shared by all its deletions. */
+export class VeeamSession {
+  private cached?: CachedToken;
+  private inflight?: Promise<CachedToken>;
+  readonly base: string;
+
+  constructor(
+    private readonly http: HttpClient,
+    account: Pick<VeeamAccountConfig, 'endpoint'>,
+    private readonly credentials: () => { username: string; password: string },
+    private readonly now: () => number = Date.now,
+  ) {
+    // The endpoint is the appliance (https://host); tolerate one written with /api or /api/v1.
+    this.base = account.endpoint.replace(/\/+$/, '').replace(/\/api(\/v1)?$/, '');
+  }
+
+  /** Sends an authenticated request; a 401 renews the token once (refresh, else password) and retries. */
+  async send(method: 'GET' | 'POST', path: string, ctx: CallContext): Promise<HttpResponse> {
+    let rejected: string | undefined;
+    for (let attempt = 0; ; attempt++) {
+      const token = await this.token(ctx, rejected);
+      const res = await this.http.send({
+        method,
+        url: `${this.base}${path}`,
+        headers: { Authorization: `Bearer ${token.access}`, Accept: 'application/json' },
+        signal: ctx.signal,
+      });
+      // A 401 is refused before anything runs, so repeating even the non-idempotent POST is safe.
+      if (res.status !== 401 || attempt > 0) return res;
+      rejected = token.access;
+    }
+  }
+
+  /** The cached token unless it is due for renewal or is the one the appliance just refused. */
+  private async token(ctx: CallContext, rejected?: string): Promise<CachedToken> {
+    const current = this.cached;
+    if (current && current.access !== rejected && current.renewAt > this.now()) return current;
+    // One token request at a time per account, however many deletions need it.
+    this.inflight ??= this.renew(current, ctx).finally(() => (this.inflight = undefined));
+    this.cached = await this.inflight;
+    return this.cached;
+  }
+
+  private async renew(current: CachedToken | undefined, ctx: CallContext): Promise<CachedToken> {
+    if (current?.refresh) {
+      const refreshed = await this.grant(
+        { grant_type: 'Refresh_token', refresh_token: current.refresh },
+        ctx,
+      );
+      if (refreshed.ok) return refreshed.token;
+      // Refresh token expired or revoked (or the appliance restarted): log in again.
+    }
+    const { username, password } = this.credentials();
+    const r = await this.grant({ grant_type: 'Password', Username: username, Password: password }, ctx);
+    if (r.ok) return r.token;
+    if (r.res.status === 400 || r.res.status === 401 || r.res.status === 403) {
+      const why = oauthError(r.res);
+      throw new ProviderError(
+        'auth',
+        `Veeam token request refused the credentials (HTTP ${r.res.status}${why ? ` ${why}` : ''}); check the account's username and password`,
+        { status: r.res.status, ...(why ? { code: why.split(':')[0] } : {}) },
+      );
+    }
+    throw classifyVeeam(r.res, 'Veeam token request');
+  }
+
+  private async grant(
+    form: Record<string, string>,
+    ctx: CallContext,
+  ): Promise<{ ok: true; token: CachedToken } | { ok: false; res: HttpResponse }> {
+    const res = await this.http.send({
+      method: 'POST',
+      url: `${this.base}/api/oauth2/token`,
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
+      body: new URLSearchParams(form).toString(),
+      signal: ctx.signal,
+    });
+    if (res.status === 200) {
+      const t = parseBody(tokenSchema, res, 'Veeam token response');
+      const lifetime = t.expires_in * 1000;
+      const early = Math.min(TOKEN_EARLY_RENEWAL_MS, lifetime / 4);
+      return {
+        ok: true,
+        token: {
+          access: t.access_token,
+          ...(t.refresh_token ? { refresh: t.refresh_token } : {}),
+          renewAt: this.now() + lifetime - early,
+        },
+      };
+    }
+    // Transient answers stay errors (retry the whole call later); refusals fall back / fail above.
+    if (res.status === 429 || res.status >= 500) throw classifyVeeam(res, 'Veeam token request');
+    return { ok: false, res };
+  }
+}
+
+/** OAuth2 error bodies (RFC 6749 §5.2): `{error, error_description}`. */
+function oauthError(res: HttpResponse): string | undefined {
+  const p = z.object({ error: z.string(), error_description: z.string().nullish() }).safeParse(res.body);
+  if (p.success) return [p.data.error, p.data.error_description].filter(Boolean).join(': ');
+  const prob = veeamProblem(res);
+  return prob ? [prob.code, prob.title, prob.detail].filter(Boolean).join(': ') : undefined;
+}
+
+/**
+ * Veeam answers: problem+json errors. 404 with a problem document is "no such VM / session" → not-found;
+ * a 404 without one is a wrong endpoint (rejected, so a misconfigured account cannot make every item
+ * "absent"). 409 is another operation on the VM → busy. The rest as the shared HTTP classification.
+ */
+export function classifyVeeam(res: HttpResponse, what: string): ProviderError {
+  const problem = veeamProblem(res);
+  const message = problem ? [problem.title, problem.detail].filter(Boolean).join(': ') : undefined;
+  const info = { status: res.status, ...(problem?.code ? { code: problem.code } : {}) };
+  if (res.status === 404) {
+    if (problem) return new ProviderError('not-found', `${what}: ${message}`, info);
+    return new ProviderError(
+      'rejected',
+      `${what}: HTTP 404 without a problem document (${truncate(res.text, 80) || 'empty body'}); check the account endpoint`,
+      info,
+    );
+  }
+  if (res.status === 409) return new ProviderError('busy', `${what}: ${message ?? 'conflict'}`, info);
+  if (res.status === 401 || res.status === 403) {
+    return new ProviderError(
+      'auth',
+      `${what}: Veeam refused the access token (HTTP ${res.status}${message ? ` ${message}` : ''})`,
+      info,
+    );
+  }
+  return classifyStatus(res, what, problem?.code, message);
+}
+
+/** `.../virtualMachines/{id}` in a link → the VM id. */
+function vmFromLinks(links: Record<string, { href: string }> | null | undefined): string | undefined {
+  if (!links) return undefined;
+  const ordered = [links.virtualMachine, links.VirtualMachine, ...Object.values(links)];
+  for (const l of ordered) {
+    const m = l && /\/virtualMachines\/([^/?#]+)/i.exec(l.href);
+    if (m) return decodeURIComponent(m[1]!);
+  }
+  return undefined;
+}
+
+export class VeeamAdapter implements ProviderAdapter {
+  constructor(
+    private readonly accountName: string,
+    private readonly session: VeeamSession,
+  ) {}
+
+  async requestDeletion(item: ItemRef, ctx: CallContext): Promise<DeletionHandle> {
+    const what = `Veeam deleteBackups of VM ${item.id}`;
+    const res = await this.session.send(
+      'POST',
+      `/api/v1/virtualMachines/${encodeURIComponent(item.id)}/deleteBackups`,
+      ctx,
+    );
+    if (res.status === 200 || res.status === 201 || res.status === 202) {
+      const s = parseBody(startedSessionSchema, res, what);
+      return { sessionId: s.id };
+    }
+    throw this.classify(res, what);
+  }
+
+  async observeDeletion(item: ItemRef, handle: DeletionHandle, ctx: CallContext): Promise<Observation> {
+    const sessionId = handle.sessionId;
+    if (!sessionId) {
+      // Never posted again from here: without the session there is nothing safe to do but say so.
+      throw new ProviderError(
+        'rejected',
+        `Veeam deletion of VM ${item.id}: no job session id recorded; cannot observe the deletion`,
+        { code: 'NoSession' },
+      );
+    }
+    const what = `Veeam job session ${sessionId} (VM ${item.id})`;
+    const res = await this.session.send('GET', `/api/v1/jobSessions/${encodeURIComponent(sessionId)}`, ctx);
+    if (res.status === 404 && veeamProblem(res)) {
+      // The session is unknown to the appliance: we cannot tell whether the backups went.
+      return {
+        state: 'failed',
+        status: 'SessionNotFound',
+        reason: `${what} is unknown to the appliance; cannot confirm the deletion`,
+        code: 'SessionNotFound',
+      };
+    }
+    if (res.status !== 200) throw this.classify(res, what);
+    const s = parseBody(sessionSchema, res, what);
+    if (s.id !== sessionId) {
+      throw new ProviderError(
+        'malformed',
+        `${what}: field id: expected ${sessionId}, got ${s.id} (HTTP 200)`,
+        { status: 200 },
+      );
+    }
+    switch (s.status) {
+      case 'Success':
+      case 'Warning':
+        return { state: 'gone' };
+      case 'Error':
+      case 'Canceled':
+      case 'NeverExecuted': {
+        const log = s._links?.log?.href;
+        return {
+          state: 'failed',
+          status: s.status,
+          reason: `backup deletion session ${sessionId} ended ${s.status}${log ? `; see ${log}` : ''}`,
+          code: s.status,
+        };
+      }
+      default:
+        return { state: 'pending', status: s.status };
+    }
+  }
+
+  /**
+   * One page of restore points. v1 results carry no VM id: it is read from `virtualMachineId` (later
+   * versions) or from a `_links` href to `/virtualMachines/{id}`; a point with neither is malformed,
+   * since its VM (the deletion item) would be unknown.
+   */
+  async listBackups(cursor: string | undefined, ctx: CallContext): Promise<ListPage> {
+    const offset = cursor ? Number(cursor) : 0;
+    const what = 'Veeam list restore points';
+    const res = await this.session.send(
+      'GET',
+      `/api/v1/restorePoints?Offset=${offset}&Limit=${VEEAM_LIST_PAGE}`,
+      ctx,
+    );
+    if (res.status !== 200) throw this.classify(res, what);
+    const body = parseBody(restorePointsSchema, res, what);
+    const records = body.results.map((p, i): BackupRecord => {
+      const vm = p.virtualMachineId ?? vmFromLinks(p._links);
+      if (!vm) {
+        throw new ProviderError(
+          'malformed',
+          `${what}: field results[${i}].virtualMachineId: absent, and no _links entry names the VM of restore point ${p.id}`,
+          { status: 200 },
+        );
+      }
+      const t = Date.parse(p.pointInTime);
+      if (Number.isNaN(t)) {
+        throw new ProviderError(
+          'malformed',
+          `${what}: field results[${i}].pointInTime: unreadable time ${JSON.stringify(p.pointInTime)}`,
+          { status: 200 },
+        );
+      }
+      const dest = Array.isArray(p.backupDestination) ? p.backupDestination.join(',') : p.backupDestination;
+      return {
+        account: this.accountName,
+        provider: 'veeam',
+        id: vm,
+        backupId: p.id,
+        createdAt: new Date(t).toISOString(),
+        // Veeam lists only restore points it created; there is no per-point status in v1.
+        status: 'available',
+        successful: true,
+        ...(p.backupSizeBytes != null ? { sizeBytes: p.backupSizeBytes } : {}),
+        group: vm,
+        ...(dest ? { tags: { backupDestination: dest } } : {}),
+        deletable: { ok: true },
+      };
+    });
+    // v1 may ignore Offset/Limit and answer everything from offset 0: then there is no next page.
+    const next = body.offset + body.results.length;
+    const more = body.results.length > 0 && body.offset === offset && next < body.totalCount;
+    return more ? { records, next: String(next) } : { records };
+  }
+
+  classify(res: HttpResponse, what: string): ProviderError {
+    return classifyVeeam(res, what);
+  }
+}
+
+/** The registry's factory: credentials are resolved at each login, so rotated secrets are picked up. */
+export function createVeeamAdapter(
+  name: string,
+  account: AccountConfig,
+  loaded: LoadedConfig,
+  http: HttpClient,
+): VeeamAdapter {
+  const a = account as VeeamAccountConfig;
+  const session = new VeeamSession(http, a, () => ({
+    username: loaded.secret(a.credentials.username),
+    password: loaded.secret(a.credentials.password),
+  }));
+  return new VeeamAdapter(name, session);
+}

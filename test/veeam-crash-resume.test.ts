@@ -1,0 +1,191 @@
+/**
+ * Promise 3, for real: a worker PROCESS killed (SIGKILL) between Veeam's non-idempotent deleteBackups
+ * POST and the first poll must not start a second session. The retried attempt, on a second worker
+ * process, resumes the recorded session from heartbeat details and confirms the deletion.
+ *
+ * Takes ~40-50 s: the retry comes only after the activity's heartbeat timeout (30 s minimum).
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { RetentionClient } from '../client/retention-client';
+import type { VeeamSim } from '../simulator/veeam';
+import { laneWorkflowId } from '../workflows/ids';
+import { startStack, type Stack } from './helpers/stack';
+
+const ROOT = resolve(__dirname, '..');
+const VM = 'vm-crash-1';
+
+interface WorkerProcess {
+  child: ChildProcess;
+  output: string[];
+  exited: Promise<number | string | null>;
+}
+
+async function until<T>(
+  what: string,
+  probe: () => T | undefined | Promise<T | undefined>,
+  timeoutMs: number,
+  workers: WorkerProcess[],
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) {
+      const logs = workers
+        .map((w, i) => `--- worker ${i + 1} ---\n${w.output.join('').slice(-4000)}`)
+        .join('\n');
+      assert.fail(`timed out waiting for ${what}\n${logs}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('Veeam: worker killed between deleteBackups and the first poll', () => {
+  let stack: Stack;
+  let dir: string;
+  let configFile: string;
+  const workers: WorkerProcess[] = [];
+
+  const spawnWorker = (name: string): WorkerProcess => {
+    // TEMPORAL_ADDRESS, RETENTION_WORKFLOW_BUNDLE and the test credentials' env vars are inherited.
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'worker/main.ts',
+        '--config',
+        configFile,
+        '--task-queue',
+        stack.taskQueue,
+        '--identity',
+        name,
+      ],
+      { cwd: ROOT, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const output: string[] = [];
+    child.stdout?.on('data', (d: Buffer) => output.push(d.toString()));
+    child.stderr?.on('data', (d: Buffer) => output.push(d.toString()));
+    const exited = new Promise<number | string | null>((r) =>
+      child.once('exit', (code, signal) => r(signal ?? code)),
+    );
+    const w = { child, output, exited };
+    workers.push(w);
+    return w;
+  };
+
+  before(async () => {
+    stack = await startStack(
+      // A long poll interval: the first poll comes ~10 s after the POST, and the heartbeat timeout is 30 s.
+      { veeam: { provider: 'veeam', limits: { pollInterval: '10s' } } },
+      { worker: false, sim: { timings: { deleteMs: { veeam: 8_000 } } } },
+    );
+    dir = mkdtempSync(join(tmpdir(), 'rc-veeam-crash-'));
+    configFile = join(dir, 'worker.json');
+    writeFileSync(configFile, JSON.stringify(stack.configObject));
+  });
+
+  after(async () => {
+    for (const w of workers) {
+      if (w.child.exitCode === null && w.child.signalCode === null) {
+        w.child.kill('SIGKILL');
+        await w.exited;
+      }
+    }
+    await stack.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('the second worker resumes the first session: deleted, one session for the VM', async () => {
+    const scope = stack.scope('veeam');
+    const account = stack.account('veeam');
+    const veeam = stack.sim.provider('veeam') as VeeamSim;
+    const sessionKey = `veeam:${scope}:${VM}`;
+    stack.sim.seed('veeam', scope, [
+      {
+        id: VM,
+        restorePoints: [
+          { id: 'rp-1', pointInTime: '2025-01-01T00:00:00Z' },
+          { id: 'rp-2', pointInTime: '2025-02-01T00:00:00Z' },
+        ],
+      },
+    ]);
+
+    const first = spawnWorker('crash-worker-1');
+    const rc = new RetentionClient(stack.client, stack.taskQueue);
+    const runId = await rc.start({ items: [{ account, id: VM }], dryRun: false });
+
+    // 1. The appliance has seen the POST: one session, running.
+    await until(
+      'the deleteBackups POST',
+      () => stack.sim.ctx.counters.sessionsPerVm.get(sessionKey) === 1 || undefined,
+      90_000,
+      workers,
+    );
+    const [session] = veeam.sessions(scope);
+    assert.ok(session, 'one session exists');
+    assert.equal(session.status, 'Running');
+
+    // 2. The session id is recorded on the server (heartbeat details of the pending deletion).
+    const lane = stack.client.workflow.getHandle(laneWorkflowId(account));
+    const recorded = await until(
+      'the session id in heartbeat details',
+      async () => {
+        const d = await lane.describe();
+        const payload = d.raw.pendingActivities?.[0]?.heartbeatDetails?.payloads?.[0];
+        if (!payload) return undefined;
+        return defaultPayloadConverter.fromPayload<{ phase: string; handle: Record<string, string> }>(
+          payload as never,
+        );
+      },
+      10_000,
+      workers,
+    );
+    assert.deepEqual(recorded, { phase: 'accepted', handle: { sessionId: session.id } });
+
+    // 3. Killed before its first poll.
+    assert.equal(
+      veeam.sessionPolls.get(`${scope}:${VM}`) ?? 0,
+      0,
+      'no poll yet: the kill falls between the POST and the first poll',
+    );
+    first.child.kill('SIGKILL');
+    assert.equal(await first.exited, 'SIGKILL');
+
+    // 4. A second worker process picks the retried attempt up after the heartbeat timeout.
+    spawnWorker('crash-worker-2');
+    const summary = await rc.result(runId);
+    const outcomes = [];
+    for await (const o of rc.report(runId)) outcomes.push(o);
+
+    assert.deepEqual(summary.counts, { deleted: 1, absent: 0, blocked: 0, failed: 0, skipped: 0 });
+    assert.equal(outcomes.length, 1);
+    assert.equal(outcomes[0]!.outcome, 'deleted');
+    assert.equal(
+      stack.sim.ctx.counters.sessionsPerVm.get(sessionKey),
+      1,
+      'one deletion session for the VM, never a second',
+    );
+    assert.equal(stack.sim.ctx.counters.deleteCalls.get(sessionKey), 1, 'one deleteBackups call in all');
+    assert.ok(
+      (veeam.sessionPolls.get(`${scope}:${VM}`) ?? 0) >= 1,
+      'the second worker polled the first session',
+    );
+    assert.deepEqual(
+      veeam.sessions(scope).map((s) => [s.id, s.status]),
+      [[session.id, 'Success']],
+    );
+    assert.deepEqual((veeam.list(scope) as Array<{ restorePoints: unknown[] }>)[0]?.restorePoints, []);
+
+    // Stop the second worker cleanly.
+    const second = workers[1]!;
+    second.child.kill('SIGTERM');
+    await second.exited;
+  });
+});
