@@ -19,30 +19,50 @@ import { assertPortFree, DevServer } from './dev-server';
 const ROOT = resolve(__dirname, '..');
 export const DEMO_PORTS = { temporal: 7233, ui: 8233, simulator: 7780 };
 /** Simulator-only values for the demo config's credential references. */
-const DEMO_ENV = { DEMO_HUAWEI_USER: 'demo-user', DEMO_HUAWEI_PASSWORD: 'demo-password-simulator-only' };
+const DEMO_ENV = {
+  DEMO_HUAWEI_USER: 'demo-user',
+  DEMO_HUAWEI_PASSWORD: 'demo-password-simulator-only',
+  DEMO_JSA_TOKEN: 'demo-sec-token-simulator-only',
+  DEMO_VEEAM_USER: 'demo-user',
+  DEMO_VEEAM_PASSWORD: 'demo-password-simulator-only',
+};
 
 export async function runDemo(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { exit: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: { exit: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  });
   if (values.help) {
-    console.log('usage: npm run demo [-- --exit]\n\nStarts the dev Temporal server, the provider simulator and a worker, runs a sample cleanup, prints the summary.\n--exit  stop everything after the summary instead of waiting for Ctrl-C');
+    console.log(
+      'usage: npm run demo [-- --exit]\n\nStarts the dev Temporal server, the provider simulator and a worker, runs a sample cleanup, prints the summary.\n--exit  stop everything after the summary instead of waiting for Ctrl-C',
+    );
     return 0;
   }
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const say = (m: string) => console.log(m);
   const cleanups: Array<() => Promise<void>> = [];
   const shutdown = async () => {
-    for (const c of cleanups.reverse()) await c().catch((err: unknown) => console.error(`shutdown: ${String(err)}`));
+    for (const c of cleanups.reverse())
+      await c().catch((err: unknown) => console.error(`shutdown: ${String(err)}`));
   };
 
   try {
     await assertPortFree(DEMO_PORTS.simulator, 'provider simulator');
-    const server = new DevServer({ port: DEMO_PORTS.temporal, uiPort: DEMO_PORTS.ui, dbFile: join(ROOT, '.data', 'dev', 'temporal.db'), log: say });
+    const server = new DevServer({
+      port: DEMO_PORTS.temporal,
+      uiPort: DEMO_PORTS.ui,
+      dbFile: join(ROOT, '.data', 'dev', 'temporal.db'),
+      log: say,
+    });
     say('Starting the Temporal dev server...');
     await server.start();
     cleanups.push(() => server.stop());
     say(`  Temporal ${server.address}, Web UI ${server.uiUrl}`);
 
-    const sim = new Simulator({ port: DEMO_PORTS.simulator, timings: { deleteMs: { vbs: 1500, csbs: 2500, taurusdb: 1500, jsa: 1500, veeam: 3000 } } });
+    const sim = new Simulator({
+      port: DEMO_PORTS.simulator,
+      timings: { deleteMs: { vbs: 1500, csbs: 2500, taurusdb: 1500, jsa: 1500, veeam: 3000 } },
+    });
     await sim.start();
     cleanups.push(() => sim.stop());
     const items = seedDemo(sim);
@@ -54,7 +74,9 @@ export async function runDemo(argv: string[]): Promise<number> {
     const loaded = loadWorkerConfig(join(ROOT, 'config', 'demo.yaml'));
     const worker: StartedWorker = await startWorker({ loaded, address: server.address });
     cleanups.push(() => worker.shutdown());
-    say(`  worker on task queue "${loaded.config.taskQueue}" with accounts ${Object.keys(loaded.config.accounts).join(', ')}`);
+    say(
+      `  worker on task queue "${loaded.config.taskQueue}" with accounts ${Object.keys(loaded.config.accounts).join(', ')}`,
+    );
 
     const rc = await RetentionClient.connect({ address: server.address });
     cleanups.push(() => rc.close());
