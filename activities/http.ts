@@ -5,6 +5,7 @@
  * adapter on top of this.
  */
 import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
 import { Agent, request, type Dispatcher } from 'undici';
 import { ProviderError } from './provider-error';
 
@@ -36,12 +37,12 @@ const TRANSIENT_STATUS = new Set([500, 502, 503, 504, 550]);
 export class HttpClient {
   private readonly agent: Agent;
 
-  constructor(
-    private readonly opts: { timeoutMs: number; tls?: TlsOptions; connections?: number },
-  ) {
-    const connect: Record<string, unknown> = {};
-    if (opts.tls?.caFile) connect.ca = readFileSync(opts.tls.caFile, 'utf8');
-    if (opts.tls?.insecureSkipVerify) connect.rejectUnauthorized = false;
+  constructor(private readonly opts: { timeoutMs: number; tls?: TlsOptions; connections?: number }) {
+    // Verification is explicit, so NODE_TLS_REJECT_UNAUTHORIZED=0 in the environment cannot turn it off:
+    // only an account's `tls.insecureSkipVerify: true` does.
+    const connect: Record<string, unknown> = { rejectUnauthorized: opts.tls?.insecureSkipVerify !== true };
+    // caFile adds to Node's public roots (Node's `ca` would replace them, breaking public IAM endpoints).
+    if (opts.tls?.caFile) connect.ca = [...rootCertificates, readCaFile(opts.tls.caFile)];
     this.agent = new Agent({
       connections: opts.connections ?? 16,
       keepAliveTimeout: 30_000,
@@ -65,18 +66,32 @@ export class HttpClient {
       });
     } catch (err) {
       if (req.signal?.aborted) throw err;
-      throw new ProviderError('transient', `${req.method} ${redactUrl(req.url)}: ${describeTransportError(err)}`);
+      // A certificate the worker does not trust will not become trusted on retry: fail fast, saying how to fix it.
+      const tls = describeCertificateError(err);
+      if (tls)
+        throw new ProviderError('rejected', `${req.method} ${redactUrl(req.url)}: ${tls.message}`, {
+          code: tls.code,
+        });
+      throw new ProviderError(
+        'transient',
+        `${req.method} ${redactUrl(req.url)}: ${describeTransportError(err)}`,
+      );
     }
     let text: string;
     try {
       text = await res.body.text();
     } catch (err) {
-      throw new ProviderError('transient', `${req.method} ${redactUrl(req.url)}: body cut off (${describeTransportError(err)})`, {
-        status: res.statusCode,
-      });
+      throw new ProviderError(
+        'transient',
+        `${req.method} ${redactUrl(req.url)}: body cut off (${describeTransportError(err)})`,
+        {
+          status: res.statusCode,
+        },
+      );
     }
     const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k.toLowerCase()] = String(v);
+    for (const [k, v] of Object.entries(res.headers))
+      if (v !== undefined) headers[k.toLowerCase()] = String(v);
     return { status: res.statusCode, headers, body: parseBody(text, headers['content-type']), text };
   }
 
@@ -98,6 +113,60 @@ function parseBody(text: string, contentType: string | undefined): unknown {
 function describeTransportError(err: unknown): string {
   const e = err as { code?: string; message?: string };
   return e?.code ? `${e.code} ${e.message ?? ''}`.trim() : String(e?.message ?? err);
+}
+
+function readCaFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ProviderError(
+      'rejected',
+      `tls.caFile ${path}: cannot read it (${(err as { code?: string }).code ?? String(err)})`,
+      { code: 'CA_FILE_UNREADABLE' },
+    );
+  }
+}
+
+/** OpenSSL verification codes meaning "the chain does not lead to a CA we trust". */
+const UNTRUSTED_CERT_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_UNTRUSTED',
+  'CERT_SIGNATURE_FAILURE',
+  'INVALID_CA',
+]);
+const INVALID_CERT_CODES = new Set([
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_REVOKED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/**
+ * A readable, non-retryable explanation of a certificate verification failure, or undefined when the
+ * error is not one (resets and timeouts stay transient). undici may wrap the socket error in `cause`.
+ */
+export function describeCertificateError(err: unknown): { code: string; message: string } | undefined {
+  for (
+    let e = err as { code?: string; message?: string; cause?: unknown } | undefined, depth = 0;
+    e && depth < 4;
+    depth++
+  ) {
+    const code = e.code ?? '';
+    if (UNTRUSTED_CERT_CODES.has(code)) {
+      const message = `TLS certificate not trusted (${code}: ${e.message ?? ''}); if the endpoint uses a private or self-signed CA, set the account's tls.caFile to that CA's PEM file`;
+      return { code, message };
+    }
+    if (INVALID_CERT_CODES.has(code)) {
+      const message = `TLS certificate rejected (${code}: ${e.message ?? ''}); the server's certificate must be valid now and name the endpoint's host (tls.caFile does not change that)`;
+      return { code, message };
+    }
+    e = e.cause as typeof e;
+  }
+  return undefined;
 }
 
 /** Query strings can carry ids but never secrets here; still, keep logs to origin + path. */
@@ -123,10 +192,17 @@ export function retryAfterMs(headers: Record<string, string>, now = Date.now()):
  * The classification shared by all providers for statuses their own codes do not explain:
  * 429 and 5xx are transient (with Retry-After), 404 is not-found, 401/403 auth, other 4xx rejected.
  */
-export function classifyStatus(res: HttpResponse, what: string, code?: string, message?: string): ProviderError {
-  const detail = [code, message].filter(Boolean).join(': ') || truncate(res.text, 200) || `HTTP ${res.status}`;
+export function classifyStatus(
+  res: HttpResponse,
+  what: string,
+  code?: string,
+  message?: string,
+): ProviderError {
+  const detail =
+    [code, message].filter(Boolean).join(': ') || truncate(res.text, 200) || `HTTP ${res.status}`;
   const info = { status: res.status, code, retryAfterMs: retryAfterMs(res.headers) };
-  if (res.status === 429 || TRANSIENT_STATUS.has(res.status)) return new ProviderError('transient', `${what}: ${detail}`, info);
+  if (res.status === 429 || TRANSIENT_STATUS.has(res.status))
+    return new ProviderError('transient', `${what}: ${detail}`, info);
   if (res.status === 404) return new ProviderError('not-found', `${what}: ${detail}`, info);
   if (res.status === 401 || res.status === 403) return new ProviderError('auth', `${what}: ${detail}`, info);
   return new ProviderError('rejected', `${what}: HTTP ${res.status} ${detail}`, info);

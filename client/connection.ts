@@ -12,8 +12,15 @@ export interface TemporalSettings {
   connectionOptions: ReturnType<typeof loadClientConnectConfig>['connectionOptions'];
 }
 
-export function temporalSettings(overrides: { address?: string; namespace?: string } = {}): TemporalSettings {
-  const cfg = loadClientConnectConfig({ profile: process.env.TEMPORAL_PROFILE });
+/** `env` defaults to the process environment (tests pass their own). */
+export function temporalSettings(
+  overrides: { address?: string; namespace?: string } = {},
+  env: Record<string, string | undefined> = process.env,
+): TemporalSettings {
+  const overrideEnvVars = Object.fromEntries(
+    Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined),
+  );
+  const cfg = loadClientConnectConfig({ profile: env.TEMPORAL_PROFILE, overrideEnvVars });
   const address = overrides.address ?? cfg.connectionOptions.address ?? 'localhost:7233';
   return {
     address,

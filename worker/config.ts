@@ -18,7 +18,9 @@ export class ConfigError extends Error {
 
 const durationSchema = z.union([
   z.number().int().positive(),
-  z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)$/, { message: 'expected a duration like "500ms", "5s", "10m" or "2h"' }),
+  z
+    .string()
+    .regex(/^\d+(\.\d+)?(ms|s|m|h)$/, { message: 'expected a duration like "500ms", "5s", "10m" or "2h"' }),
 ]);
 
 export function durationMs(v: number | string): number {
@@ -35,7 +37,10 @@ const secretRefSchema = z.union(
     z.object({ file: z.string().min(1) }).strict(),
     z.object({ secret: z.string().min(1) }).strict(),
   ],
-  { error: 'expected a reference like {"env": "VAR"}, {"file": "/path"} or {"secret": "key-in-secrets-file"}, never the secret itself' },
+  {
+    error:
+      'expected a reference like {"env": "VAR"}, {"file": "/path"} or {"secret": "key-in-secrets-file"}, never the secret itself',
+  },
 );
 export type SecretRef = z.infer<typeof secretRefSchema>;
 
@@ -83,9 +88,30 @@ const accountSchema = z.discriminatedUnion(
         limits: limitsSchema.default(limitsSchema.parse({})),
       })
       .strict(),
-    z.object({ provider: z.literal('csbs'), ...huaweiAccount, tls: tlsSchema.optional(), limits: limitsSchema.default(limitsSchema.parse({})) }).strict(),
-    z.object({ provider: z.literal('vbs'), ...huaweiAccount, tls: tlsSchema.optional(), limits: limitsSchema.default(limitsSchema.parse({})) }).strict(),
-    z.object({ provider: z.literal('taurusdb'), ...huaweiAccount, tls: tlsSchema.optional(), limits: limitsSchema.default(limitsSchema.parse({})) }).strict(),
+    z
+      .object({
+        provider: z.literal('csbs'),
+        ...huaweiAccount,
+        tls: tlsSchema.optional(),
+        limits: limitsSchema.default(limitsSchema.parse({})),
+      })
+      .strict(),
+    z
+      .object({
+        provider: z.literal('vbs'),
+        ...huaweiAccount,
+        tls: tlsSchema.optional(),
+        limits: limitsSchema.default(limitsSchema.parse({})),
+      })
+      .strict(),
+    z
+      .object({
+        provider: z.literal('taurusdb'),
+        ...huaweiAccount,
+        tls: tlsSchema.optional(),
+        limits: limitsSchema.default(limitsSchema.parse({})),
+      })
+      .strict(),
     z
       .object({
         provider: z.literal('veeam'),
@@ -126,6 +152,20 @@ export function parseWorkerConfig(raw: unknown, source = 'config', baseDir = pro
     throw new ConfigError(`${source}: ${describeZodIssues(parsed.error).join('; ')}`);
   }
   const config = parsed.data;
+  // A CA file is read by path like credential files: relative to the config file, and checked now, so a
+  // typo is a config error at start rather than a failed deletion later.
+  for (const [name, account] of Object.entries(config.accounts)) {
+    if (!account.tls?.caFile) continue;
+    account.tls.caFile = resolve(baseDir, account.tls.caFile);
+    try {
+      readFileSync(account.tls.caFile);
+    } catch (err) {
+      const why = (err as { code?: string }).code ?? String(err);
+      throw new ConfigError(
+        `${source}: accounts.${name}.tls.caFile: cannot read ${account.tls.caFile} (${why}); give the path of a PEM file with the CA certificate(s)`,
+      );
+    }
+  }
   let secrets: Record<string, unknown> | undefined;
   const secret = (ref: SecretRef): string => {
     if ('env' in ref) {
@@ -134,10 +174,15 @@ export function parseWorkerConfig(raw: unknown, source = 'config', baseDir = pro
       return v;
     }
     if ('file' in ref) return readFileSync(resolve(baseDir, ref.file), 'utf8').trim();
-    if (!config.secretsFile) throw new ConfigError(`${source}: {"secret": "${ref.secret}"} needs "secretsFile" in the config`);
-    secrets ??= YAML.parse(readFileSync(resolve(baseDir, config.secretsFile), 'utf8')) as Record<string, unknown>;
+    if (!config.secretsFile)
+      throw new ConfigError(`${source}: {"secret": "${ref.secret}"} needs "secretsFile" in the config`);
+    secrets ??= YAML.parse(readFileSync(resolve(baseDir, config.secretsFile), 'utf8')) as Record<
+      string,
+      unknown
+    >;
     const v = secrets?.[ref.secret];
-    if (typeof v !== 'string' || !v) throw new ConfigError(`secrets file has no string value for key "${ref.secret}"`);
+    if (typeof v !== 'string' || !v)
+      throw new ConfigError(`secrets file has no string value for key "${ref.secret}"`);
     return v;
   };
   return { config, secret };

@@ -1,0 +1,448 @@
+/**
+ * Promise 5: credentials never enter workflow inputs, results, histories, logs or reports; endpoints
+ * come only from the worker config. Distinctive secrets are seeded into the config (environment
+ * variables, a secrets file, a credential file, the Temporal API key), real deletions run through the
+ * workflows against the VBS simulator (with retries, a token revocation, a retry-budget failure and an
+ * IAM 401), and everything observable is searched for them: every history of the run, its batches and
+ * the lanes (payloads decoded as text), every worker log line at every level, the process's
+ * stdout/stderr, the summary, the report and error messages. Also: requests cannot carry an endpoint,
+ * and the Temporal connection takes an API key or mTLS from Temporal's environment variables.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { WorkflowFailedError } from '@temporalio/client';
+import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { temporalSettings } from '../client/connection';
+import { validateRequest } from '../client/request-validation';
+import { errorMessage, RetentionClient } from '../client/retention-client';
+import { ConfigError, parseWorkerConfig } from '../worker/config';
+import { retentionCleanup } from '../workflows/retention-cleanup';
+import { reportOf, waitFor } from './helpers/runs';
+import { captureWorkerLogs, startStack, vbsBackups, type Stack } from './helpers/stack';
+
+/** One random tag shared by every secret, used nowhere else: finding it anywhere is a leak. */
+const TAG = randomBytes(8).toString('hex');
+const SECRETS = {
+  user: `rcsec-user-${TAG}`,
+  fileUser: `rcsec-fileuser-${TAG}`,
+  envPassword: `rcsec-envpw-${TAG}`,
+  secretsFilePassword: `rcsec-secretsfilepw-${TAG}`,
+  wrongPassword: `rcsec-wrongpw-${TAG}`,
+  temporalApiKey: `rcsec-apikey-${TAG}`,
+};
+const ENV = {
+  RC_SEC_USER: SECRETS.user,
+  RC_SEC_PASSWORD: SECRETS.envPassword,
+  RC_SEC_WRONG_PASSWORD: SECRETS.wrongPassword,
+};
+
+/** The secret as text, URL-encoded, and base64 at every byte alignment (e.g. inside a Basic auth header). */
+function leakForms(secret: string): string[] {
+  const forms = [secret, encodeURIComponent(secret), TAG];
+  for (let pad = 0; pad < 3; pad++) {
+    const b64 = Buffer.from('x'.repeat(pad) + secret).toString('base64');
+    forms.push(b64.slice(pad ? 4 : 0, -4)); // only the characters that depend on the secret alone
+  }
+  return forms;
+}
+const FORMS = [...Object.values(SECRETS)].flatMap((s) => leakForms(s));
+
+/** Names where a secret was found (never the secret itself, so a failure message leaks nothing). */
+function leaks(where: string, text: string): string[] {
+  return FORMS.some((f) => text.includes(f)) ? [where] : [];
+}
+
+/** A history (or any proto object) as text: every byte field (payload data, metadata) decoded as UTF-8. */
+function asText(node: unknown, depth = 0): string {
+  if (node === null || node === undefined) return '';
+  if (node instanceof Uint8Array) return Buffer.from(node).toString('utf8');
+  if (typeof node !== 'object') return String(node);
+  if (depth > 40) return '';
+  if (Array.isArray(node)) return node.map((x) => asText(x, depth + 1)).join('\n');
+  const maybeLong = node as { low?: unknown; high?: unknown; toString(): string };
+  if (typeof maybeLong.low === 'number' && typeof maybeLong.high === 'number') return maybeLong.toString();
+  return Object.entries(node as Record<string, unknown>)
+    .map(([k, v]) => `${k}=${asText(v, depth + 1)}`)
+    .join('\n');
+}
+
+/** Copies of everything this process writes to stdout and stderr until stop(). */
+function captureStdio(): { text(): string; stop(): void } {
+  const chunks: string[] = [];
+  const originals = {
+    out: process.stdout.write.bind(process.stdout),
+    err: process.stderr.write.bind(process.stderr),
+  };
+  const tap = (original: typeof process.stdout.write) =>
+    ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+      return (original as (...a: unknown[]) => boolean)(chunk, ...rest);
+    }) as typeof process.stdout.write;
+  process.stdout.write = tap(originals.out);
+  process.stderr.write = tap(originals.err);
+  return {
+    text: () => chunks.join(''),
+    stop() {
+      process.stdout.write = originals.out;
+      process.stderr.write = originals.err;
+    },
+  };
+}
+
+describe('promise 5: credentials stay out of histories, logs and reports', () => {
+  let stack: Stack;
+  let rc: RetentionClient;
+  const logs = captureWorkerLogs();
+  const issuedTokens: string[] = [];
+  const savedEnv = { ...process.env };
+
+  before(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rc-sec-'));
+    writeFileSync(join(dir, 'secrets.yaml'), `vbs-main-password: ${SECRETS.secretsFilePassword}\n`);
+    writeFileSync(join(dir, 'user.txt'), `${SECRETS.fileUser}\n`);
+    Object.assign(process.env, ENV);
+    // The worker connects to Temporal with an API key too (plaintext to the dev server, which ignores it).
+    process.env.TEMPORAL_API_KEY = SECRETS.temporalApiKey;
+    process.env.TEMPORAL_TLS = 'false';
+    stack = await startStack(
+      {
+        main: {
+          provider: 'vbs',
+          credentials: { username: { env: 'RC_SEC_USER' }, password: { secret: 'vbs-main-password' } },
+          limits: { maxAttempts: 30 },
+        },
+        second: {
+          provider: 'vbs',
+          credentials: { username: { file: join(dir, 'user.txt') }, password: { env: 'RC_SEC_PASSWORD' } },
+          limits: { maxAttempts: 3 },
+        },
+        wrong: {
+          provider: 'vbs',
+          credentials: { username: { env: 'RC_SEC_USER' }, password: { env: 'RC_SEC_WRONG_PASSWORD' } },
+        },
+      },
+      { config: { secretsFile: join(dir, 'secrets.yaml') } },
+    );
+    rc = new RetentionClient(stack.client, stack.taskQueue);
+    // IAM accepts only the right pairs, so the secrets really are used (and the wrong one is refused).
+    stack.sim.ctx.huaweiUsers = {
+      [SECRETS.user]: SECRETS.secretsFilePassword,
+      [SECRETS.fileUser]: SECRETS.envPassword,
+    };
+    // Tokens are credentials too: remember every one the simulator hands out.
+    const issue = stack.sim.ctx.issueHuaweiToken.bind(stack.sim.ctx);
+    stack.sim.ctx.issueHuaweiToken = (req) => {
+      const res = issue(req);
+      const token = res.headers?.['X-Subject-Token'];
+      if (token) issuedTokens.push(token);
+      return res;
+    };
+  });
+  after(async () => {
+    logs.stop();
+    await stack?.stop();
+    for (const k of [...Object.keys(ENV), 'TEMPORAL_API_KEY', 'TEMPORAL_TLS']) {
+      if (savedEnv[k] === undefined) delete process.env[k];
+      else process.env[k] = savedEnv[k];
+    }
+  });
+
+  test('a run with retries, a token revocation, a retry-budget failure and an IAM 401 leaks no secret anywhere', async () => {
+    const stdio = captureStdio();
+    let workflowId: string;
+    let summaryText: string, reportText: string, statusText: string;
+    let report: Awaited<ReturnType<typeof reportOf>> = [];
+    try {
+      const main = vbsBackups(12, 'sec-main');
+      const second = vbsBackups(4, 'sec-second');
+      const doomed = vbsBackups(1, 'sec-doomed');
+      const wrong = vbsBackups(3, 'sec-wrong');
+      stack.sim.seed('vbs', stack.scope('main'), main);
+      stack.sim.seed('vbs', stack.scope('second'), [...second, ...doomed]);
+      stack.sim.seed('vbs', stack.scope('wrong'), wrong);
+      stack.sim.setFaults(
+        [
+          {
+            provider: 'vbs',
+            method: 'DELETE',
+            path: '/backups/sec-main',
+            rate: 0.3,
+            fault: { kind: 'status', status: 503 },
+          },
+          {
+            provider: 'vbs',
+            method: 'DELETE',
+            path: '/backups/sec-main',
+            times: 2,
+            fault: { kind: 'status', status: 429, retryAfter: '1' },
+          },
+          { provider: 'vbs', method: 'GET', path: '/backups/sec-main', rate: 0.15, fault: { kind: 'reset' } },
+          {
+            provider: 'vbs',
+            method: 'DELETE',
+            path: '/backups/sec-doomed',
+            fault: { kind: 'status', status: 500 },
+          },
+        ],
+        7,
+      );
+      const items = [
+        ...main.map((b) => ({ account: stack.account('main'), id: b.id })),
+        { account: stack.account('main'), id: 'sec-gone' },
+        ...[...second, ...doomed].map((b) => ({ account: stack.account('second'), id: b.id })),
+        ...wrong.map((b) => ({ account: stack.account('wrong'), id: b.id })),
+      ];
+      workflowId = await rc.start({ items, dryRun: false, label: 'security proof' });
+      // Mid-run, every token is revoked: the adapters log in again with the password.
+      await waitFor(
+        'first deletions',
+        () => Object.keys(stack.sim.ctx.counters.snapshot().acceptedDeletes).length >= 3,
+      );
+      stack.sim.ctx.revokeHuaweiTokens();
+
+      const summary = await rc.result(workflowId);
+      stack.sim.setFaults([]);
+      assert.deepEqual(summary.counts, { deleted: 16, absent: 1, blocked: 0, failed: 4, skipped: 0 });
+      report = await reportOf(rc, workflowId);
+      const status = await rc.status(workflowId);
+      summaryText = JSON.stringify(summary);
+      reportText = JSON.stringify(report);
+      statusText = JSON.stringify(status);
+    } finally {
+      stdio.stop();
+    }
+
+    // The run exercised what it should: both secret sources logged in, re-login after revocation, retries, 401.
+    const counters = stack.sim.ctx.counters.snapshot();
+    const logins = (user: string) =>
+      Object.entries(counters.tokensIssued)
+        .filter(([k]) => k.endsWith(`:${user}`))
+        .reduce((n, [, v]) => n + v, 0);
+    assert.ok(
+      logins(SECRETS.user) >= 2,
+      'the secrets-file password logged in, and again after the revocation',
+    );
+    assert.ok(logins(SECRETS.fileUser) >= 1, 'the env password (with the file username) logged in');
+    assert.ok((counters.requests['vbs DELETE'] ?? 0) > 17, 'some deletes were retried');
+    const byId = new Map(report.map((o) => [o.id, o]));
+    const wrongOutcome = byId.get('sec-wrong-00000');
+    assert.equal(wrongOutcome?.outcome, 'failed');
+    assert.match(wrongOutcome!.reason, /IAM refused the credentials for domain "sim-domain" \(HTTP 401\)/);
+    assert.match(
+      byId.get('sec-doomed-00000')?.reason ?? '',
+      /HTTP 500|ProviderTransient/,
+      'failed after the retry budget',
+    );
+    assert.ok(issuedTokens.length >= 3, 'tokens were issued');
+
+    // Every execution on the task queue: the run, its batch(es) and the three lanes.
+    const executions = await waitFor('the run, its batches and three lanes in visibility', async () => {
+      const found: { workflowId: string; runId: string; type: string }[] = [];
+      for await (const e of stack.client.workflow.list({ query: `TaskQueue = "${stack.taskQueue}"` }))
+        found.push(e);
+      const lanes = found.filter((e) => e.type === 'accountLane').length;
+      return found.some((e) => e.workflowId === workflowId) &&
+        found.some((e) => e.type === 'cleanupBatch') &&
+        lanes >= 3
+        ? found
+        : undefined;
+    });
+    const histories: string[] = [];
+    for (const e of executions) {
+      const history = await stack.client.workflow.getHandle(e.workflowId, e.runId).fetchHistory();
+      histories.push(`${e.type} ${e.workflowId}\n${asText(history)}`);
+    }
+    const historyText = histories.join('\n');
+    // The scan is not vacuous: decoded payloads and failure messages are in the text searched.
+    assert.match(historyText, /"id":"sec-main-00000"/, 'payloads were decoded as JSON text');
+    assert.match(historyText, /IAM refused the credentials/, 'failure messages are in the text');
+    assert.match(historyText, /provider confirmed the deletion/, 'outcomes are in the text');
+
+    const logText = logs.lines.map((l) => l.text).join('\n');
+    assert.ok(logs.lines.length > 0, 'worker log lines were captured');
+    assert.ok(
+      logs.lines.some((l) => /ProviderTransient|503|Activity failed|failed/i.test(l.text)),
+      'retries were logged',
+    );
+
+    const found = [
+      ...leaks('workflow histories', historyText),
+      ...leaks('worker logs', logText),
+      ...leaks('stdout/stderr', stdio.text()),
+      ...leaks('summary', summaryText!),
+      ...leaks('report', reportText!),
+      ...leaks('status', statusText!),
+    ];
+    assert.deepEqual(found, [], 'a secret appeared in these places');
+    const tokenLeaks = issuedTokens.filter((t) =>
+      [historyText, logText, stdio.text(), reportText!, summaryText!].some((s) => s.includes(t)),
+    );
+    assert.equal(tokenLeaks.length, 0, 'an IAM token appeared in a history, log or report');
+  });
+
+  test('a config cannot hold a secret inline, and the refusal does not echo it', () => {
+    const account = (password: unknown) => ({
+      accounts: {
+        a: {
+          provider: 'vbs',
+          endpoint: 'https://vbs.example',
+          iamEndpoint: 'https://iam.example',
+          projectId: 'p',
+          domain: 'd',
+          credentials: { username: { env: 'U' }, password },
+        },
+      },
+    });
+    for (const password of [
+      SECRETS.envPassword,
+      { value: SECRETS.envPassword },
+      { env: 'P', value: SECRETS.envPassword },
+    ]) {
+      assert.throws(
+        () => parseWorkerConfig(account(password), 'cfg.yaml'),
+        (e: unknown) => {
+          assert.ok(e instanceof ConfigError);
+          assert.match(e.message, /accounts\.a\.credentials\.password/);
+          if (typeof password === 'string') assert.match(e.message, /never the secret itself/);
+          assert.deepEqual(leaks('config error', e.message), []);
+          return true;
+        },
+      );
+    }
+  });
+
+  test('a request cannot carry an endpoint or credentials: the client and the workflow refuse unknown fields, and nothing is called', async () => {
+    let attackerHits = 0;
+    const attacker = createServer((_req, res) => {
+      attackerHits++;
+      res.end('{}');
+    });
+    await new Promise<void>((r) => attacker.listen(0, '127.0.0.1', () => r()));
+    const evil = `http://127.0.0.1:${(attacker.address() as AddressInfo).port}`;
+    const account = stack.account('main');
+    try {
+      const attempts: [Record<string, unknown>, RegExp][] = [
+        [{ items: [{ account, id: 'x', endpoint: evil }] }, /items\[0\]: unknown field\(s\) "endpoint"/],
+        [
+          { items: [{ account, id: 'x', iamEndpoint: evil }] },
+          /items\[0\]: unknown field\(s\) "iamEndpoint"/,
+        ],
+        [
+          { items: [{ account, id: 'x', credentials: { password: 'p' } }] },
+          /items\[0\]: unknown field\(s\) "credentials"/,
+        ],
+        [{ items: [{ account, id: 'x' }], endpoint: evil }, /unknown field\(s\) "endpoint"/],
+        [
+          { items: [{ account, id: 'x' }], accounts: { [account]: { endpoint: evil } } },
+          /unknown field\(s\) "accounts"/,
+        ],
+      ];
+      for (const [request, expected] of attempts) {
+        const v = validateRequest(request);
+        assert.ok(!v.ok, `client refuses ${JSON.stringify(request)}`);
+        assert.match(v.problems.join('\n'), expected);
+      }
+      // Straight to Temporal (as the Web UI or another SDK could), bypassing the client's check.
+      for (const [i, [request, expected]] of attempts.entries()) {
+        const handle = await stack.client.workflow.start(retentionCleanup, {
+          taskQueue: stack.taskQueue,
+          workflowId: `sec-endpoint-${TAG}-${i}`,
+          args: [{ ...request, dryRun: false } as never],
+        });
+        const err = await handle.result().then(
+          () => assert.fail('the run should have failed'),
+          (e: unknown) => e,
+        );
+        assert.ok(err instanceof WorkflowFailedError);
+        assert.match(errorMessage(err), /InvalidRequest|unknown field/);
+        assert.match(errorMessage(err), expected);
+      }
+      assert.equal(attackerHits, 0, 'no request reached the endpoint a request named');
+    } finally {
+      attacker.closeAllConnections();
+      await new Promise<void>((r) => attacker.close(() => r()));
+    }
+  });
+});
+
+describe('Temporal connection: API key and mTLS from Temporal environment variables (no connection made)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rc-temporal-tls-'));
+  const pem = (name: string) => {
+    const path = join(dir, name);
+    writeFileSync(
+      path,
+      `-----BEGIN TEST ${name}-----\n${randomBytes(12).toString('base64')}\n-----END TEST ${name}-----\n`,
+    );
+    return path;
+  };
+  const noFile = { TEMPORAL_CONFIG_FILE: join(dir, 'absent.toml') }; // never the developer's own profile file
+
+  test('loadClientConnectConfig reads TEMPORAL_API_KEY into apiKey and turns TLS on', () => {
+    const cfg = loadClientConnectConfig({
+      overrideEnvVars: {
+        ...noFile,
+        TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233',
+        TEMPORAL_NAMESPACE: 'ns.acct',
+        TEMPORAL_API_KEY: 'api-key-1',
+      },
+    });
+    assert.equal(cfg.connectionOptions.apiKey, 'api-key-1');
+    assert.equal(cfg.connectionOptions.tls, true);
+    assert.equal(cfg.connectionOptions.address, 'ns.acct.tmprl.cloud:7233');
+    assert.equal(cfg.namespace, 'ns.acct');
+  });
+
+  test('temporalSettings (what the worker, RetentionClient.connect and the CLI use) carries API key and mTLS files into connectionOptions', () => {
+    const files = { crt: pem('client.pem'), key: pem('client.key'), ca: pem('ca.pem') };
+    const s = temporalSettings(
+      {},
+      {
+        ...noFile,
+        TEMPORAL_ADDRESS: 'temporal.internal:7233',
+        TEMPORAL_NAMESPACE: 'retention',
+        TEMPORAL_TLS_CLIENT_CERT_PATH: files.crt,
+        TEMPORAL_TLS_CLIENT_KEY_PATH: files.key,
+        TEMPORAL_TLS_SERVER_CA_CERT_PATH: files.ca,
+        TEMPORAL_TLS_SERVER_NAME: 'temporal.internal',
+      },
+    );
+    assert.equal(s.address, 'temporal.internal:7233');
+    assert.equal(s.namespace, 'retention');
+    const tls = s.connectionOptions.tls;
+    assert.ok(tls && typeof tls === 'object', 'an mTLS config');
+    assert.deepEqual(Buffer.from(tls.clientCertPair!.crt), readFileSync(files.crt));
+    assert.deepEqual(Buffer.from(tls.clientCertPair!.key), readFileSync(files.key));
+    assert.deepEqual(Buffer.from(tls.serverRootCACertificate!), readFileSync(files.ca));
+    assert.equal(tls.serverNameOverride, 'temporal.internal');
+
+    // An explicit address (CLI --address, tests) keeps the API key and TLS from the environment.
+    const k = temporalSettings({ address: 'other:7233' }, { ...noFile, TEMPORAL_API_KEY: 'api-key-2' });
+    assert.equal(k.address, 'other:7233');
+    assert.equal(k.connectionOptions.address, 'other:7233');
+    assert.equal(k.connectionOptions.apiKey, 'api-key-2');
+    assert.equal(k.connectionOptions.tls, true);
+  });
+
+  test('a profile from the config file (TEMPORAL_PROFILE), with the environment overriding it', () => {
+    const file = join(dir, 'temporal.toml');
+    writeFileSync(
+      file,
+      '[profile.cloud]\naddress = "acct.tmprl.cloud:7233"\nnamespace = "acct"\napi_key = "from-file"\n',
+    );
+    const s = temporalSettings({}, { TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: 'cloud' });
+    assert.equal(s.address, 'acct.tmprl.cloud:7233');
+    assert.equal(s.namespace, 'acct');
+    assert.equal(s.connectionOptions.apiKey, 'from-file');
+    const o = temporalSettings(
+      {},
+      { TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: 'cloud', TEMPORAL_API_KEY: 'from-env' },
+    );
+    assert.equal(o.connectionOptions.apiKey, 'from-env');
+  });
+});
