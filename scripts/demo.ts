@@ -8,7 +8,7 @@
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { formatProgressLine, formatSummaryTable, webUiRunUrl } from '../client/format';
+import { progressLine, renderSummary, webUiRunUrl } from '../client/render';
 import { RetentionClient } from '../client/retention-client';
 import { seedDemo } from '../simulator/demo-data';
 import { Simulator } from '../simulator/server';
@@ -93,12 +93,12 @@ export async function runDemo(argv: string[]): Promise<number> {
       await new Promise((r) => setTimeout(r, 1000));
       if (finished) break;
       const p = await rc.getProgress(workflowId).catch(() => undefined);
-      const line = p ? formatProgressLine(p) : last;
+      const line = p ? progressLine(p) : last;
       if (line !== last) process.stdout.write(tty ? `\r${line}\x1b[K` : `${line}\n`);
       last = line;
     }
     const summary = await done;
-    say(`${tty ? '\n' : ''}\n${formatSummaryTable(summary)}\n\nWeb UI: ${link}`);
+    say(`${tty ? '\n' : ''}\n${renderSummary(summary)}\n\nWeb UI: ${link}`);
     say(`Report: npm run cli -- report ${workflowId} --format csv`);
 
     if (!values.exit) {
