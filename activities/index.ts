@@ -10,6 +10,7 @@ import { laneWorkflowId } from '../workflows/ids';
 import { enqueueSignal, type EnqueueRequest } from '../workflows/messages';
 import type { AccountLimits } from '../workflows/model';
 import { deleteBackupWith, toFailure, type DeleteBackupInput } from './delete-backup';
+import { planAccountWith, type PlanAccountInput, type PlanAccountResult } from './discover';
 import { isProviderError } from './provider-error';
 import type { AdapterRegistry } from './providers/registry';
 
@@ -30,7 +31,9 @@ export function createActivities(deps: ActivityDeps) {
         throw ApplicationFailure.create({
           type: 'UnknownAccount',
           nonRetryable: true,
-          message: `unknown account(s) ${unknown.map((n) => `"${n}"`).join(', ')}: the worker config defines ${Object.keys(accounts)
+          message: `unknown account(s) ${unknown.map((n) => `"${n}"`).join(', ')}: the worker config defines ${Object.keys(
+            accounts,
+          )
             .map((n) => `"${n}"`)
             .join(', ')}`,
         });
@@ -50,15 +53,22 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     async deleteBackup(input: DeleteBackupInput) {
-      let adapter;
-      try {
-        adapter = deps.adapters.get(input.item.account);
-      } catch (err) {
-        throw isProviderError(err) ? toFailure(err) : err;
-      }
-      return deleteBackupWith(adapter, input);
+      return deleteBackupWith(adapterOf(input.item.account), input);
+    },
+
+    /** Policy runs: list, plan and check guards for one account; with emit, hand the items to the run. */
+    async planAccount(input: PlanAccountInput): Promise<PlanAccountResult> {
+      return planAccountWith(adapterOf(input.limits.name), deps.client, input);
     },
   };
+
+  function adapterOf(account: string) {
+    try {
+      return deps.adapters.get(account);
+    } catch (err) {
+      throw isProviderError(err) ? toFailure(err) : err;
+    }
+  }
 }
 
 export type Activities = ReturnType<typeof createActivities>;

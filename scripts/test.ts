@@ -52,7 +52,17 @@ async function main(): Promise<void> {
   try {
     const r = spawnSync(
       process.execPath,
-      ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=600000', ...files],
+      [
+        '--import',
+        'tsx',
+        '--test',
+        '--test-concurrency=2',
+        '--test-timeout=600000',
+        // Each file's process exits when its tests are done, even if a native handle (the Temporal
+        // runtime's log forwarding) would keep the event loop alive.
+        '--test-force-exit',
+        ...files,
+      ],
       {
         cwd: ROOT,
         stdio: 'inherit',

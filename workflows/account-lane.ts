@@ -1,27 +1,47 @@
 /**
  * accountLane: one long-lived workflow per provider account (ID from laneWorkflowId) that owns the
  * account's concurrency window. Every run's batches feed it chunks through signal-with-start; the
- * lane serves batches round-robin, runs one deletion activity per item, and sends outcomes back to
- * each batch in small bundles. Because one workflow owns the window, the limit holds across all runs
- * and all worker processes (promise 2).
+ * lane serves runs round-robin (and each run's batches round-robin), runs one deletion activity per
+ * item, and sends outcomes back to each batch in small bundles. Because one workflow owns the window,
+ * the limit holds across all runs and all worker processes (promise 2).
+ *
+ * Exactly one outcome per item (promise 1) rests on three rules here:
+ *  - an item is "held" from the moment it is queued until its outcome has been signalled to its batch;
+ *    a held item that arrives again (a retried enqueue, or a batch's re-enqueue after a silence) is
+ *    ignored, and so is one whose outcome was signalled moments ago (that signal may still be in flight);
+ *  - a batch's chunk numbers are remembered for MEMORY_TTL_MS after its last chunk, beyond the moment
+ *    its queue empties and across continue-as-new, so a retried enqueue activity that re-delivers an
+ *    old chunk never deletes its items a second time (Veeam's delete is not idempotent, promise 3);
+ *  - continue-as-new waits until nothing is in flight and every outcome has been signalled, then hands
+ *    the queued items and the chunk memory to the next execution. What it carries is bounded
+ *    (CARRY_BUDGET_BYTES): beyond it, the newest queued items go back to their batches (never started,
+ *    so nothing is lost or repeated) and are sent again later; without that bound the carry would grow
+ *    with the number of runs feeding the account at once.
+ *
+ * History cost per item: one activity (3 events) plus a share of the workflow tasks; outcomes leave in
+ * bundles of LANE_FLUSH_SIZE; the lane keeps at most one pending timer per due time (no timer is
+ * started and cancelled per activation).
  */
 import {
+  allHandlersFinished,
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
   log,
   proxyActivities,
   setHandler,
+  sleep,
   workflowInfo,
-  allHandlersFinished,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { failedOutcomeFrom, NON_RETRYABLE_ERROR_TYPES } from './activity-failures';
+import { runWorkflowIdOf } from './ids';
 import {
   enqueueSignal,
   laneBatchStateSignal,
   laneStatusQuery,
   outcomesSignal,
+  returnItemsSignal,
   setConcurrencyUpdate,
   type EnqueueRequest,
   type LaneBatchState,
@@ -31,29 +51,62 @@ import { itemKey, type AccountLimits, type ItemOutcome, type ItemRef } from './m
 /** Outcomes are sent to a batch once this many are waiting... */
 export const LANE_FLUSH_SIZE = 25;
 /** ...or once the oldest has waited this long, or the batch has nothing left in the lane. */
-const FLUSH_AFTER_MS = 3_000;
-/** An idle lane ends after this long; the next enqueue starts it again. */
-const IDLE_EXIT_MS = 60_000;
-/** Continue-as-new well before Temporal's 10,240-event warning. */
-const HISTORY_EVENTS_BEFORE_CONTINUE = 3_000;
+export const FLUSH_AFTER_MS = 3_000;
+/**
+ * An idle lane ends after this long; the next enqueue starts it again. Long enough that a retried
+ * enqueue activity (start-to-close 30 s, then a retry) still finds the chunk memory.
+ */
+export const IDLE_EXIT_MS = 5 * 60_000;
+/**
+ * Continue-as-new well before Temporal's 10,240-event warning. Draining then adds about three events
+ * per in-flight item (completion plus a share of workflow tasks and outcome signals), so even at the
+ * config's maximum concurrency of 1000 an execution stays near 6,000 events.
+ */
+export const HISTORY_EVENTS_BEFORE_CONTINUE = 3_000;
+/** How long a batch's chunk numbers and state are remembered after it was last heard from. */
+const MEMORY_TTL_MS = 30 * 60_000;
+/** Most work-free batches remembered (the oldest are forgotten first); bounds the continue-as-new input. */
+const MAX_REMEMBERED_BATCHES = 300;
+/** Keys whose outcome was signalled this recently are not queued again by a re-enqueue. */
+const RECENT_TTL_MS = 60_000;
+const RECENT_FLUSHES_KEPT = 4;
+/** Most bytes (JSON) of state handed to the next execution: half the 256 KB payload limit. */
+export const CARRY_BUDGET_BYTES = 128 * 1024;
 
-interface BatchQueue {
+interface LaneBatch {
+  run: string;
   state: LaneBatchState;
-  items: ItemRef[];
-  /** Keys queued or in flight: a chunk delivered twice is not deleted twice. */
-  keys: Set<string>;
-  /** Highest chunk sequence number seen, for the same reason. */
+  /** Highest chunk sequence number seen from this batch. */
   lastChunk: number;
+  touchedAt: number;
+  /** Queued, not started. */
+  items: ItemRef[];
+  /** Keys queued, in flight, or waiting in the outbox. */
+  held: Set<string>;
   inFlight: number;
   outbox: ItemOutcome[];
   oldestOutboxAt?: number;
+  /** Keys of the last few bundles signalled to the batch. */
+  recent: { at: number; keys: Set<string> }[];
 }
+
+/** A queued item as carried through continue-as-new: the account is the lane's own. */
+export type CarriedItem = [id: string] | [id: string, checkpointId: string];
 
 export interface CarriedBatch {
   batchWorkflowId: string;
   state: LaneBatchState;
-  items: ItemRef[];
   lastChunk: number;
+  touchedAt: number;
+  items?: CarriedItem[];
+  /** Keys signalled within RECENT_TTL_MS before the hand-over. */
+  recent?: { at: number; keys: string[] }[];
+}
+
+/** Overrides of the lane's constants, for tests that need continue-as-new every few items. */
+export interface LaneTuning {
+  continueAfterEvents?: number;
+  carryBudgetBytes?: number;
 }
 
 export interface LaneInput {
@@ -61,13 +114,17 @@ export interface LaneInput {
   limits: AccountLimits;
   /** State handed over by continue-as-new. */
   carried?: { batches: CarriedBatch[]; concurrencyOverride?: number };
+  tuning?: LaneTuning;
 }
 
 export async function accountLane(input: LaneInput): Promise<void> {
+  const account = input.account;
+  const tuning = input.tuning;
+  const continueAfterEvents = tuning?.continueAfterEvents ?? HISTORY_EVENTS_BEFORE_CONTINUE;
+  const carryBudget = tuning?.carryBudgetBytes ?? CARRY_BUDGET_BYTES;
   let limits = input.limits;
   let concurrencyOverride = input.carried?.concurrencyOverride;
-  const batches = new Map<string, BatchQueue>();
-  let rrCursor = 0;
+  const batches = new Map<string, LaneBatch>();
   let inFlight = 0;
   let completed = 0;
   let dirty = false;
@@ -76,57 +133,92 @@ export async function accountLane(input: LaneInput): Promise<void> {
 
   const concurrency = () => Math.min(concurrencyOverride ?? limits.maxConcurrent, limits.maxConcurrent);
 
-  const queueFor = (batchWorkflowId: string): BatchQueue => {
-    let q = batches.get(batchWorkflowId);
-    if (!q) {
-      q = { state: 'active', items: [], keys: new Set(), lastChunk: -1, inFlight: 0, outbox: [] };
-      batches.set(batchWorkflowId, q);
+  const batchFor = (batchWorkflowId: string): LaneBatch => {
+    let b = batches.get(batchWorkflowId);
+    if (!b) {
+      b = {
+        run: runWorkflowIdOf(batchWorkflowId),
+        state: 'active',
+        lastChunk: -1,
+        touchedAt: Date.now(),
+        items: [],
+        held: new Set(),
+        inFlight: 0,
+        outbox: [],
+        recent: [],
+      };
+      batches.set(batchWorkflowId, b);
     }
-    return q;
+    return b;
+  };
+
+  for (const c of input.carried?.batches ?? []) {
+    const b = batchFor(c.batchWorkflowId);
+    b.state = c.state;
+    b.lastChunk = c.lastChunk;
+    b.touchedAt = c.touchedAt;
+    for (const [id, checkpointId] of c.items ?? []) {
+      const item: ItemRef = checkpointId ? { account, id, checkpointId } : { account, id };
+      b.items.push(item);
+      b.held.add(itemKey(item));
+    }
+    b.recent = (c.recent ?? []).map((r) => ({ at: r.at, keys: new Set(r.keys) }));
+  }
+
+  const record = (b: LaneBatch, outcome: Omit<ItemOutcome, 'at'>) => {
+    b.outbox.push({ ...outcome, at: new Date().toISOString() });
+    b.oldestOutboxAt ??= Date.now();
+    dirty = true;
+  };
+
+  const skip = (b: LaneBatch, item: ItemRef, reason: string) => {
+    b.held.add(itemKey(item));
+    record(b, { ...item, outcome: 'skipped', reason });
+  };
+
+  const setState = (b: LaneBatch, state: LaneBatchState) => {
+    if (b.state === 'cancelled') return; // final: a late 'active' must not revive a cancelled batch
+    b.state = state;
+    if (state === 'cancelled') {
+      // Queued items of a cancelled run are never started; in-flight ones finish and report normally.
+      for (const item of b.items.splice(0)) skip(b, item, 'run cancelled before this item was started');
+    }
   };
 
   const enqueue = (req: EnqueueRequest) => {
-    limits = req.limits;
-    const q = queueFor(req.batchWorkflowId);
-    if (req.chunk <= q.lastChunk) return; // redelivered chunk (the enqueue activity was retried)
-    q.lastChunk = req.chunk;
+    if (req.limits.name === account) limits = req.limits;
+    const b = batchFor(req.batchWorkflowId);
+    b.touchedAt = Date.now();
+    dirty = true;
+    if (req.chunk <= b.lastChunk) return; // redelivered chunk (the enqueue activity was retried)
+    b.lastChunk = req.chunk;
+    if (req.state) setState(b, req.state);
+    let ignored = 0;
     for (const item of req.items) {
       const key = itemKey(item);
-      if (q.keys.has(key)) continue;
-      q.keys.add(key);
-      q.items.push(item);
+      if (b.held.has(key) || b.recent.some((r) => r.keys.has(key))) {
+        ignored++;
+        continue;
+      }
+      if (b.state === 'cancelled') skip(b, item, 'run cancelled before this item was started');
+      else {
+        b.held.add(key);
+        b.items.push(item);
+      }
     }
-    dirty = true;
-  };
-
-  for (const b of input.carried?.batches ?? []) {
-    const q = queueFor(b.batchWorkflowId);
-    q.state = b.state;
-    q.lastChunk = b.lastChunk;
-    for (const item of b.items) {
-      q.keys.add(itemKey(item));
-      q.items.push(item);
-    }
-  }
-
-  const record = (batchWorkflowId: string, outcome: Omit<ItemOutcome, 'at'>) => {
-    const q = queueFor(batchWorkflowId);
-    q.outbox.push({ ...outcome, at: new Date().toISOString() });
-    q.oldestOutboxAt ??= Date.now();
-    dirty = true;
+    if (req.resend)
+      log.info('batch re-sent its open items', {
+        batchWorkflowId: req.batchWorkflowId,
+        items: req.items.length,
+        alreadyHeld: ignored,
+      });
   };
 
   setHandler(enqueueSignal, enqueue);
   setHandler(laneBatchStateSignal, ({ batchWorkflowId, state }) => {
-    const q = queueFor(batchWorkflowId);
-    q.state = state;
-    if (state === 'cancelled') {
-      // Queued items of a cancelled run are never started; in-flight ones finish and report normally.
-      for (const item of q.items.splice(0)) {
-        q.keys.delete(itemKey(item));
-        record(batchWorkflowId, { ...item, outcome: 'skipped', reason: 'run cancelled before this item was started' });
-      }
-    }
+    const b = batchFor(batchWorkflowId);
+    b.touchedAt = Date.now();
+    setState(b, state);
     dirty = true;
   });
   setHandler(
@@ -137,21 +229,24 @@ export async function accountLane(input: LaneInput): Promise<void> {
       return { concurrency: concurrency(), max: limits.maxConcurrent };
     },
     {
-      validator: ({ concurrency: n }) => {
-        if (!Number.isInteger(n) || n < 1 || n > limits.maxConcurrent) {
+      validator: (arg) => {
+        const n = arg?.concurrency;
+        if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > limits.maxConcurrent) {
           throw new Error(
-            `concurrency: must be a whole number from 1 to ${limits.maxConcurrent} (the account's configured maxConcurrent)`,
+            `concurrency: must be a whole number from 1 to ${limits.maxConcurrent} (account ${account}'s configured maxConcurrent), got ${JSON.stringify(n)}`,
           );
         }
       },
     },
   );
   setHandler(laneStatusQuery, () => ({
-    account: input.account,
+    account,
     concurrency: concurrency(),
     maxConcurrent: limits.maxConcurrent,
     inFlight,
-    queued: Object.fromEntries([...batches].map(([id, q]) => [id, q.items.length])),
+    queued: Object.fromEntries(
+      [...batches].filter(([, b]) => b.items.length).map(([id, b]) => [id, b.items.length]),
+    ),
     completedThisExecution: completed,
   }));
 
@@ -164,120 +259,248 @@ export async function accountLane(input: LaneInput): Promise<void> {
     return recentStarts.length < burst ? 0 : recentStarts[0]! + windowMs - now;
   };
 
-  /** Round-robin over batches, so one big run cannot starve a small one. */
-  const nextItem = (): { batchWorkflowId: string; item: ItemRef } | undefined => {
-    const ids = [...batches.keys()];
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[(rrCursor + i) % ids.length]!;
-      const q = batches.get(id)!;
-      if (q.state === 'active' && q.items.length) {
-        rrCursor = (rrCursor + i + 1) % ids.length;
-        return { batchWorkflowId: id, item: q.items.shift()! };
-      }
+  /**
+   * Round-robin over runs, then over each run's batches, so neither a big run nor a run with many
+   * active batches starves a small one. Keys are visited in sorted order, so the choice is deterministic.
+   */
+  let lastRun = '';
+  const lastBatchOfRun = new Map<string, string>();
+  const after = (sorted: string[], last: string | undefined) =>
+    sorted.find((k) => last === undefined || k > last) ?? sorted[0]!;
+  const startable = () => [...batches.values()].some((b) => b.state === 'active' && b.items.length > 0);
+  const nextItem = (): { b: LaneBatch; item: ItemRef } | undefined => {
+    const byRun = new Map<string, string[]>();
+    for (const [id, b] of batches) {
+      if (b.state !== 'active' || !b.items.length) continue;
+      const list = byRun.get(b.run);
+      if (list) list.push(id);
+      else byRun.set(b.run, [id]);
     }
-    return undefined;
+    if (!byRun.size) return undefined;
+    const run = after([...byRun.keys()].sort(), lastRun);
+    lastRun = run;
+    const id = after(byRun.get(run)!.sort(), lastBatchOfRun.get(run));
+    lastBatchOfRun.set(run, id);
+    const b = batches.get(id)!;
+    return { b, item: b.items.shift()! };
   };
 
-  const { deleteBackup } = proxyActivities<Activities>({
-    // The deadline covers every attempt: past it the item ends `failed`, never hangs.
-    scheduleToCloseTimeout: limits.deletionDeadlineMs,
-    // A worker that dies mid-deletion is noticed within this time; the retry resumes from heartbeat details.
-    heartbeatTimeout: Math.max(30_000, 3 * limits.pollIntervalMs),
-    retry: {
-      initialInterval: limits.retryInitialIntervalMs,
-      backoffCoefficient: 2,
-      maximumInterval: limits.retryMaxIntervalMs,
-      maximumAttempts: limits.maxAttempts,
-      nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
-    },
-  });
+  // One activity proxy per distinct set of limits (config changes reach new deletions at once).
+  const proxies = new Map<string, Activities['deleteBackup']>();
+  const deleteBackupFor = (l: AccountLimits): Activities['deleteBackup'] => {
+    const key = [
+      l.deletionDeadlineMs,
+      l.pollIntervalMs,
+      l.retryInitialIntervalMs,
+      l.retryMaxIntervalMs,
+      l.maxAttempts,
+    ].join('/');
+    let fn = proxies.get(key);
+    if (!fn) {
+      fn = proxyActivities<Activities>({
+        // The deadline covers every attempt: past it the item ends `failed`, never hangs.
+        scheduleToCloseTimeout: l.deletionDeadlineMs,
+        // A worker that dies mid-deletion is noticed within this time; the retry resumes from heartbeat
+        // details. Not shorter than 30 s: the SDK sends heartbeats at most every 80% of it, and every
+        // heartbeat that reaches the server is a billed action.
+        heartbeatTimeout: Math.max(30_000, 3 * l.pollIntervalMs),
+        retry: {
+          initialInterval: l.retryInitialIntervalMs,
+          backoffCoefficient: 2,
+          maximumInterval: l.retryMaxIntervalMs,
+          maximumAttempts: l.maxAttempts,
+          nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
+        },
+      }).deleteBackup;
+      proxies.set(key, fn);
+    }
+    return fn;
+  };
 
-  const start = (batchWorkflowId: string, item: ItemRef) => {
-    const q = queueFor(batchWorkflowId);
+  const start = (b: LaneBatch, item: ItemRef) => {
     inFlight++;
-    q.inFlight++;
+    b.inFlight++;
     recentStarts.push(Date.now());
-    deleteBackup({ item, pollIntervalMs: limits.pollIntervalMs })
+    deleteBackupFor(limits)({ item, pollIntervalMs: limits.pollIntervalMs })
       .then(
-        (outcome) => record(batchWorkflowId, outcome),
-        (err: unknown) => record(batchWorkflowId, failedOutcomeFrom(item, err)),
+        (outcome) => record(b, outcome),
+        (err: unknown) => record(b, failedOutcomeFrom(item, err)),
       )
       .finally(() => {
         inFlight--;
-        q.inFlight--;
-        q.keys.delete(itemKey(item));
+        b.inFlight--;
         completed++;
         dirty = true;
       })
-      .catch(() => undefined);
+      .catch((err: unknown) => log.error('lane bookkeeping failed', { error: String(err) }));
   };
 
-  const flush = (batchWorkflowId: string, q: BatchQueue) => {
-    const outcomes = q.outbox.splice(0);
-    q.oldestOutboxAt = undefined;
+  const flush = (batchWorkflowId: string, b: LaneBatch) => {
+    const now = Date.now();
+    const outcomes = b.outbox.splice(0);
+    const keys = new Set(outcomes.map((o) => itemKey(o)));
+    for (const k of keys) b.held.delete(k);
+    b.recent.push({ at: now, keys });
+    if (b.recent.length > RECENT_FLUSHES_KEPT) b.recent.shift();
+    b.oldestOutboxAt = undefined;
+    b.touchedAt = now;
     const p = getExternalWorkflowHandle(batchWorkflowId)
       .signal(outcomesSignal, { outcomes })
       .catch((err: unknown) => {
         // The batch is gone (terminated by an operator): nobody is left to tell.
-        log.warn('could not deliver outcomes to batch', { batchWorkflowId, count: outcomes.length, error: String(err) });
+        log.warn('could not deliver outcomes to batch', {
+          batchWorkflowId,
+          count: outcomes.length,
+          error: String(err),
+        });
       })
       .finally(() => sends.delete(p));
     sends.add(p);
   };
 
-  /** Sends due outbox bundles; returns ms until the next one falls due (Infinity if none). */
-  const flushDue = (force: boolean): number => {
-    let nextDue = Infinity;
+  /** Sends due outbox bundles; arms a wake-up for the next one that is not due yet. */
+  const flushDue = (force: boolean) => {
     const now = Date.now();
-    for (const [id, q] of batches) {
-      if (!q.outbox.length) continue;
-      const idle = q.items.length === 0 && q.inFlight === 0;
-      const due = (q.oldestOutboxAt ?? now) + FLUSH_AFTER_MS;
-      if (force || idle || q.outbox.length >= LANE_FLUSH_SIZE || due <= now) flush(id, q);
-      else nextDue = Math.min(nextDue, due - now);
+    for (const [id, b] of batches) {
+      if (!b.outbox.length) continue;
+      const nothingLeft = b.items.length === 0 && b.inFlight === 0;
+      const due = (b.oldestOutboxAt ?? now) + FLUSH_AFTER_MS;
+      if (force || nothingLeft || b.outbox.length >= LANE_FLUSH_SIZE || due <= now) flush(id, b);
+      else wakeAt(due);
     }
-    for (const [id, q] of batches) {
-      if (!q.items.length && !q.inFlight && !q.outbox.length) batches.delete(id);
-    }
-    return nextDue;
   };
 
-  for (;;) {
-    const info = workflowInfo();
-    const draining = info.continueAsNewSuggested || info.historyLength > HISTORY_EVENTS_BEFORE_CONTINUE;
-    let wakeInMs = Infinity;
-    while (!draining && inFlight < concurrency()) {
-      const wait = rateWaitMs();
-      if (wait > 0) {
-        if ([...batches.values()].some((q) => q.state === 'active' && q.items.length)) wakeInMs = wait;
-        break;
-      }
-      const next = nextItem();
-      if (!next) break;
-      start(next.batchWorkflowId, next.item);
+  /** Forgets work-free batches after MEMORY_TTL_MS (the oldest first beyond MAX_REMEMBERED_BATCHES). */
+  const prune = () => {
+    const now = Date.now();
+    const idle: [string, LaneBatch][] = [];
+    for (const [id, b] of batches) {
+      b.recent = b.recent.filter((r) => r.at > now - RECENT_TTL_MS);
+      if (b.items.length || b.inFlight || b.outbox.length) continue;
+      if (b.touchedAt <= now - MEMORY_TTL_MS) batches.delete(id);
+      else idle.push([id, b]);
     }
-    wakeInMs = Math.min(wakeInMs, flushDue(draining));
+    if (idle.length > MAX_REMEMBERED_BATCHES) {
+      idle.sort((x, y) => x[1].touchedAt - y[1].touchedAt);
+      for (const [id] of idle.slice(0, idle.length - MAX_REMEMBERED_BATCHES)) batches.delete(id);
+    }
+    const runs = new Set([...batches.values()].map((b) => b.run));
+    for (const r of [...lastBatchOfRun.keys()]) if (!runs.has(r)) lastBatchOfRun.delete(r);
+  };
+
+  /**
+   * Wake-ups without a timer per activation: a timer is started only when no pending one falls due
+   * first, and pending timers are never cancelled (a spurious wake-up costs less than a cancel).
+   */
+  const wakes: number[] = [];
+  const wakeAt = (due: number) => {
+    if (wakes.some((w) => w <= due)) return;
+    wakes.push(due);
+    sleep(Math.max(1, Math.ceil(due - Date.now())))
+      .then(() => {
+        wakes.splice(wakes.indexOf(due), 1);
+        dirty = true;
+      })
+      .catch(() => undefined); // cancelled with the workflow
+  };
+
+  const carriedItem = (i: ItemRef): CarriedItem => (i.checkpointId ? [i.id, i.checkpointId] : [i.id]);
+  const carry = (): CarriedBatch[] =>
+    [...batches].map(([batchWorkflowId, b]) => ({
+      batchWorkflowId,
+      state: b.state,
+      lastChunk: b.lastChunk,
+      touchedAt: b.touchedAt,
+      ...(b.items.length ? { items: b.items.map(carriedItem) } : {}),
+      ...(b.recent.length ? { recent: b.recent.map((r) => ({ at: r.at, keys: [...r.keys] })) } : {}),
+    }));
+
+  /**
+   * Keeps the continue-as-new input within carryBudget: gives the newest queued items of the longest
+   * queues back to their batches. Returns false if it gave anything back (then the caller loops once
+   * more, so signals that arrived meanwhile are handled before the hand-over); true when the carry fits
+   * or nothing is left to give back (chunk memory alone is bounded by MAX_REMEMBERED_BATCHES). Never
+   * false without having awaited a signal: a loop that does not yield would never end the activation.
+   */
+  const fitCarry = async (carried: CarriedBatch[]): Promise<boolean> => {
+    let excess = JSON.stringify(carried).length - carryBudget;
+    if (excess <= 0) return true;
+    const back = new Map<string, ItemRef[]>();
+    const queues = [...batches].filter(([, b]) => b.items.length);
+    while (excess > 0) {
+      queues.sort(([x, a], [y, b]) => b.items.length - a.items.length || (x < y ? -1 : 1));
+      const [id, b] = queues[0] ?? [];
+      if (!id || !b?.items.length) break;
+      const item = b.items.pop()!;
+      b.held.delete(itemKey(item));
+      excess -= JSON.stringify(carriedItem(item)).length + 1;
+      back.set(id, [item, ...(back.get(id) ?? [])]);
+    }
+    if (!back.size) return true;
+    log.info('carry over budget: giving queued items back to their batches', {
+      batches: back.size,
+      items: [...back.values()].reduce((n, l) => n + l.length, 0),
+    });
+    await Promise.all(
+      [...back].map(([batchWorkflowId, items]) =>
+        getExternalWorkflowHandle(batchWorkflowId)
+          .signal(returnItemsSignal, { items })
+          .catch((err: unknown) =>
+            log.warn('could not give items back to batch', { batchWorkflowId, error: String(err) }),
+          ),
+      ),
+    );
+    return false;
+  };
+
+  const hasWork = () => inFlight > 0 || [...batches.values()].some((b) => b.items.length || b.outbox.length);
+  const outboxPending = () => [...batches.values()].some((b) => b.outbox.length);
+
+  let idleSince: number | undefined;
+  for (;;) {
+    dirty = false;
+    const info = workflowInfo();
+    const draining = info.continueAsNewSuggested || info.historyLength > continueAfterEvents;
+    if (!draining) {
+      while (inFlight < concurrency() && startable()) {
+        const wait = rateWaitMs();
+        if (wait > 0) {
+          wakeAt(Date.now() + wait);
+          break;
+        }
+        const next = nextItem()!;
+        start(next.b, next.item);
+      }
+    }
+    flushDue(draining);
+    prune();
 
     if (draining && inFlight === 0) {
       await Promise.all([...sends]);
       await condition(allHandlersFinished);
-      const carried: CarriedBatch[] = [...batches]
-        .filter(([, q]) => q.items.length)
-        .map(([batchWorkflowId, q]) => ({ batchWorkflowId, state: q.state, items: q.items, lastChunk: q.lastChunk }));
-      await continueAsNew<typeof accountLane>({ account: input.account, limits, carried: { batches: carried, concurrencyOverride } });
+      // A cancellation handled while waiting may have put skipped outcomes in an outbox: send them first.
+      if (outboxPending() || inFlight > 0) continue;
+      const carried = carry();
+      if (!(await fitCarry(carried))) continue;
+      await continueAsNew<typeof accountLane>({
+        account,
+        limits,
+        carried: { batches: carried, concurrencyOverride },
+        ...(tuning ? { tuning } : {}),
+      });
     }
 
-    const idle = inFlight === 0 && batches.size === 0;
-    dirty = false;
-    if (idle) {
-      await Promise.all([...sends]);
-      if (!(await condition(() => dirty, IDLE_EXIT_MS)) && batches.size === 0) {
+    if (hasWork()) idleSince = undefined;
+    else {
+      idleSince ??= Date.now();
+      if (Date.now() - idleSince >= IDLE_EXIT_MS) {
+        await Promise.all([...sends]);
         await condition(allHandlersFinished);
-        return;
+        if (!dirty && !hasWork()) return;
+        continue;
       }
-      continue;
+      wakeAt(idleSince + IDLE_EXIT_MS);
     }
-    if (wakeInMs === Infinity) await condition(() => dirty);
-    else await condition(() => dirty, Math.max(1, Math.ceil(wakeInMs)));
+    if (!dirty) await condition(() => dirty);
   }
 }

@@ -21,10 +21,18 @@ export function truncateReason(reason: string): string {
  * or at once for a non-retryable error. The provider code travels in the failure's details.
  */
 export function failedOutcomeFrom(item: ItemRef, err: unknown): Omit<ItemOutcome, 'at'> {
-  const base = { account: item.account, id: item.id, ...(item.checkpointId ? { checkpointId: item.checkpointId } : {}) };
+  const base = {
+    account: item.account,
+    id: item.id,
+    ...(item.checkpointId ? { checkpointId: item.checkpointId } : {}),
+  };
   const cause = err instanceof ActivityFailure ? err.cause : err;
   if (cause instanceof TimeoutFailure) {
-    return { ...base, outcome: 'failed', reason: `deadline passed before the provider confirmed the deletion (${cause.timeoutType ?? 'timeout'})` };
+    return {
+      ...base,
+      outcome: 'failed',
+      reason: `deadline passed before the provider confirmed the deletion (${cause.timeoutType ?? 'timeout'})`,
+    };
   }
   if (cause instanceof ApplicationFailure) {
     const details = cause.details?.[0] as { code?: string } | undefined;

@@ -15,6 +15,11 @@ export function batchWorkflowId(runWorkflowId: string, n: number): string {
   return `${runWorkflowId}/batch-${String(n).padStart(5, '0')}`;
 }
 
+/** The run a batch belongs to (its ID up to "/batch-NNNNN"): lanes share their window fairly between runs. */
+export function runWorkflowIdOf(batchId: string): string {
+  return batchId.replace(/\/batch-\d+$/, '');
+}
+
 export function batchNumberOf(batchId: string): number {
   const m = /\/batch-(\d+)$/.exec(batchId);
   if (!m) throw new Error(`not a batch workflow id: ${batchId}`);

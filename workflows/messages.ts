@@ -45,10 +45,22 @@ export interface RunSummary {
   perProvider: Record<string, OutcomeCounts>;
   /** The first failed or blocked items with their reasons; the full list is in the report. */
   firstProblems: ItemOutcome[];
+  /** Policy runs: what discovery listed and planned per account. */
+  plan?: AccountPlanSummary[];
+  /** Policy dry runs that would cross a guard: the violations (an executed run fails instead). */
+  guardViolations?: string[];
   /** Workflow IDs of the batches: each batch's result holds its full per-item outcome list. */
   batchWorkflowIds: string[];
   startedAt: string;
   finishedAt: string;
+}
+
+export interface AccountPlanSummary {
+  account: string;
+  listed: number;
+  toDelete: number;
+  kept: number;
+  groups: number;
 }
 
 export const progressQuery = defineQuery<RunProgress>('progress');
@@ -56,7 +68,9 @@ export const pauseSignal = defineSignal<[{ reason?: string }?]>('pause');
 export const resumeSignal = defineSignal('resume');
 export const cancelSignal = defineSignal<[{ reason?: string }?]>('cancel');
 /** Adds a page of items to a run started with itemsToFollow. Validated before it is accepted. */
-export const addItemsUpdate = defineUpdate<{ accepted: number; total: number }, [{ items: ItemRef[] }]>('addItems');
+export const addItemsUpdate = defineUpdate<{ accepted: number; total: number }, [{ items: ItemRef[] }]>(
+  'addItems',
+);
 /** No more pages will follow. */
 export const sealItemsUpdate = defineUpdate<{ total: number }>('sealItems');
 
@@ -79,6 +93,11 @@ export const batchControlSignal = defineSignal<[{ state: BatchControl; reason?: 
 /** Lane → batch: finished items. */
 export const outcomesSignal = defineSignal<[{ outcomes: ItemOutcome[] }]>('outcomes');
 export const batchProgressQuery = defineQuery<BatchReport>('batchProgress');
+/**
+ * Lane → batch: items the lane had queued but not started and gives back (to keep what it carries
+ * through continue-as-new small). The batch sends them again later; they never reached the provider.
+ */
+export const returnItemsSignal = defineSignal<[{ items: ItemRef[] }]>('returnItems');
 
 // ---- lane (accountLane) ----
 
@@ -89,13 +108,23 @@ export interface EnqueueRequest {
   items: ItemRef[];
   /** The account's current limits from the worker config, so config changes reach a running lane. */
   limits: AccountLimits;
+  /**
+   * The batch's state for this lane, applied before the items are queued. Lets a re-enqueue reach a
+   * lane that was restarted (and so forgot a pause or a cancellation) without a window in which it
+   * could start items it must not.
+   */
+  state?: LaneBatchState;
+  /** True when the batch re-sends items it already sent (after a long silence from the lane). */
+  resend?: boolean;
 }
 export const enqueueSignal = defineSignal<[EnqueueRequest]>('enqueue');
 export type LaneBatchState = 'active' | 'paused' | 'cancelled';
-export const laneBatchStateSignal = defineSignal<[{ batchWorkflowId: string; state: LaneBatchState }]>('batchState');
-export const setConcurrencyUpdate = defineUpdate<{ concurrency: number; max: number }, [{ concurrency: number }]>(
-  'setConcurrency',
-);
+export const laneBatchStateSignal =
+  defineSignal<[{ batchWorkflowId: string; state: LaneBatchState }]>('batchState');
+export const setConcurrencyUpdate = defineUpdate<
+  { concurrency: number; max: number },
+  [{ concurrency: number }]
+>('setConcurrency');
 
 export interface LaneStatus {
   account: string;

@@ -12,6 +12,10 @@ export interface ItemRef {
   id: string;
   /** CSBS only: the checkpoint that holds the item. */
   checkpointId?: string;
+  /** Policy runs: the VM / volume / instance / server the backup protects. */
+  group?: string;
+  /** Policy runs: what the plan decided and by which rule, e.g. "delete: keep-last 3" or "keep: keep-daily 7". */
+  plan?: string;
 }
 
 export const OUTCOMES = ['deleted', 'absent', 'blocked', 'failed', 'skipped'] as const;
@@ -22,6 +26,8 @@ export interface ItemOutcome {
   account: string;
   id: string;
   checkpointId?: string;
+  group?: string;
+  plan?: string;
   outcome: OutcomeKind;
   /** Human-readable why, e.g. "provider confirmed deletion" or "VolumeBackup.0113: used to create an image". */
   reason: string;

@@ -1,15 +1,17 @@
 import { z } from 'zod';
+import { guardsSchema, retentionPolicySchema } from '../policy';
 import { describeZodIssues } from './validation';
 
 /** Account names become part of workflow IDs, so they are kept to a safe character set. */
 export const accountNameSchema = z
   .string({ error: 'expected an account name (a string) from the worker config' })
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, {
-    message: 'account names use letters, digits, ".", "_" or "-" (1-63 characters, starting with a letter or digit)',
+    message:
+      'account names use letters, digits, ".", "_" or "-" (1-63 characters, starting with a letter or digit)',
   });
 
 const providerIdSchema = z
-  .string({ error: 'expected the provider\'s backup id as a string' })
+  .string({ error: "expected the provider's backup id as a string" })
   .min(1, { message: 'must not be empty' })
   .max(200, { message: 'at most 200 characters' })
   .regex(/^[^/?#\s]+$/, { message: 'must not contain "/", "?", "#" or white space' });
@@ -19,17 +21,24 @@ export const itemRefSchema = z
     account: accountNameSchema,
     id: providerIdSchema,
     checkpointId: providerIdSchema.optional(),
+    group: z.string().max(200).optional(),
+    plan: z.string().max(300).optional(),
   })
   .strict();
+
+/** A retention policy applied to the named accounts' listings (see docs/policies.md). */
+export const policyRequestSchema = retentionPolicySchema.extend({
+  accounts: z
+    .array(accountNameSchema, { error: 'expected a list of account names from the worker config' })
+    .min(1, { message: 'name at least one account to apply the policy to' }),
+});
 
 /** Most items one request (or one addItems page) may carry: keeps every payload far below 256 KB. */
 export const MAX_ITEMS_PER_PAGE = 1000;
 
-export const itemPageSchema = z
-  .array(itemRefSchema)
-  .max(MAX_ITEMS_PER_PAGE, {
-    message: `at most ${MAX_ITEMS_PER_PAGE} items per request; send more with the client's start() (it pages them) or the addItems update`,
-  });
+export const itemPageSchema = z.array(itemRefSchema).max(MAX_ITEMS_PER_PAGE, {
+  message: `at most ${MAX_ITEMS_PER_PAGE} items per request; send more with the client's start() (it pages them) or the addItems update`,
+});
 
 export const cleanupRequestSchema = z
   .object({
@@ -37,6 +46,10 @@ export const cleanupRequestSchema = z
     items: itemPageSchema.optional(),
     /** More items will arrive through the `addItems` update; the run waits for `sealItems`. */
     itemsToFollow: z.boolean().optional(),
+    /** Instead of items: list the accounts' backups and delete what the policy does not keep. */
+    policy: policyRequestSchema.optional(),
+    /** Limits checked before anything is deleted; a run that would cross one stops. */
+    guards: guardsSchema.optional(),
     /** Nothing is deleted unless this is explicitly false (promise 6). */
     dryRun: z.boolean({ error: 'expected true or false' }).default(true),
     /** Free text shown in the Web UI memo and reports. */
@@ -44,11 +57,14 @@ export const cleanupRequestSchema = z
   })
   .strict()
   .superRefine((req, ctx) => {
-    if (!req.items?.length && !req.itemsToFollow) {
+    if (req.policy && (req.items?.length || req.itemsToFollow)) {
+      ctx.addIssue({ code: 'custom', path: ['policy'], message: 'give either items or a policy, not both' });
+    } else if (!req.policy && !req.items?.length && !req.itemsToFollow) {
       ctx.addIssue({
         code: 'custom',
         path: ['items'],
-        message: 'give at least one item ({"account": "...", "id": "..."}) or set itemsToFollow: true',
+        message:
+          'give at least one item ({"account": "...", "id": "..."}), a policy, or set itemsToFollow: true',
       });
     }
   });
@@ -60,13 +76,20 @@ export type ParseResult<T> = { ok: true; value: T } | { ok: false; problems: str
 
 export function parseCleanupRequest(raw: unknown): ParseResult<CleanupRequest> {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    return { ok: false, problems: ['request: expected one JSON object like {"items": [...], "dryRun": true}'] };
+    return {
+      ok: false,
+      problems: ['request: expected one JSON object like {"items": [...], "dryRun": true}'],
+    };
   }
   const result = cleanupRequestSchema.safeParse(raw);
-  return result.success ? { ok: true, value: result.data } : { ok: false, problems: describeZodIssues(result.error) };
+  return result.success
+    ? { ok: true, value: result.data }
+    : { ok: false, problems: describeZodIssues(result.error) };
 }
 
 export function parseItemPage(raw: unknown): ParseResult<z.output<typeof itemPageSchema>> {
   const result = itemPageSchema.safeParse(raw);
-  return result.success ? { ok: true, value: result.data } : { ok: false, problems: describeZodIssues(result.error) };
+  return result.success
+    ? { ok: true, value: result.data }
+    : { ok: false, problems: describeZodIssues(result.error) };
 }

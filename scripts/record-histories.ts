@@ -1,0 +1,122 @@
+/**
+ * Records the workflow histories that test/replay.test.ts replays against the current workflow code,
+ * so a change that would break running workflows (non-determinism) fails the suite.
+ *
+ *   npx tsx scripts/record-histories.ts          # writes test/histories/*.json
+ *
+ * Regenerate them only when a change to the workflows is meant to be incompatible with executions
+ * already running (and then plan the rollout: patched(), or drain the old runs first). It starts its
+ * own Temporal dev server and provider simulator; about a minute.
+ *
+ * Recorded: a small run with deletions whose items arrive through addItems/sealItems (with pause,
+ * resume and a progress query), one of its batches; a dry run; a cancelled run and its batch; and the
+ * account lane that served them (terminated at the end, so its history is closed).
+ *
+ * File format: protobufjs object JSON (History.toObject with enums, 64-bit integers and bytes as
+ * strings), read back with History.fromObject (test/helpers/history-files.ts). Not the SDK's
+ * historyToJSON: with this install's two nested copies of protobufjs it throws "type must be a Type".
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Client } from '@temporalio/client';
+import { historyToFile } from '../test/helpers/history-files';
+import { laneWorkflowId } from '../workflows/ids';
+import { addItemsUpdate, progressQuery, sealItemsUpdate } from '../workflows/messages';
+import { retentionCleanup } from '../workflows/retention-cleanup';
+import { DevServer } from './dev-server';
+
+const OUT = resolve(__dirname, '..', 'test', 'histories');
+
+async function save(client: Client, name: string, workflowId: string): Promise<void> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  // The account names carry a random suffix; the file names do not.
+  writeFileSync(join(OUT, `${name}.json`), historyToFile(workflowId, history));
+  console.log(`  ${name}.json: ${history.events?.length ?? 0} events (${workflowId})`);
+}
+
+async function main(): Promise<void> {
+  const server = new DevServer({ headless: true });
+  await server.start();
+  process.env.TEMPORAL_ADDRESS = server.address;
+  // Imported after TEMPORAL_ADDRESS is set: the stack reads it.
+  const { startStack, vbsBackups } = await import('../test/helpers/stack');
+  const stack = await startStack(
+    { rec: { provider: 'vbs', limits: { maxConcurrent: 2, pollInterval: '100ms' } } },
+    { sim: { timings: { deleteMs: { vbs: 200 } } } },
+  );
+  try {
+    mkdirSync(OUT, { recursive: true });
+    const { client, taskQueue } = stack;
+    const account = stack.account('rec');
+    const backups = vbsBackups(40, 'rec');
+    stack.sim.seed('vbs', stack.scope('rec'), backups);
+    const item = (i: number) => ({ account, id: backups[i]!.id });
+
+    console.log('recording histories:');
+    // 1. Deletions, paged: start + addItems + sealItems, paused and resumed on the way.
+    const paged = await client.workflow.start(retentionCleanup, {
+      workflowId: 'record/paged-run',
+      taskQueue,
+      args: [
+        { items: [0, 1, 2, 3].map(item), itemsToFollow: true, dryRun: false, label: 'recorded paged run' },
+      ],
+      memo: { label: 'recorded paged run', startedBy: 'record-histories' },
+    });
+    await paged.executeUpdate(addItemsUpdate, {
+      args: [{ items: [item(4), item(5), { account, id: 'never-existed' }] }],
+    });
+    await paged.executeUpdate(sealItemsUpdate);
+    await paged.signal('pause', { reason: 'recording' });
+    await paged.query(progressQuery);
+    await new Promise((r) => setTimeout(r, 500));
+    await paged.signal('resume');
+    await paged.result();
+    await save(client, 'run-deletions', paged.workflowId);
+    await save(client, 'batch-deletions', `${paged.workflowId}/batch-00000`);
+
+    // 2. A dry run.
+    const dry = await client.workflow.start(retentionCleanup, {
+      workflowId: 'record/dry-run',
+      taskQueue,
+      args: [{ items: [6, 7, 8].map(item), label: 'recorded dry run' }],
+    });
+    await dry.result();
+    await save(client, 'run-dry', dry.workflowId);
+
+    // 3. A cancelled run.
+    const cancelled = await client.workflow.start(retentionCleanup, {
+      workflowId: 'record/cancelled-run',
+      taskQueue,
+      args: [
+        {
+          items: Array.from({ length: 30 }, (_, i) => item(10 + i)),
+          dryRun: false,
+          label: 'recorded cancelled run',
+        },
+      ],
+    });
+    for (;;) {
+      const p = await cancelled.query(progressQuery);
+      if (p.done > 0 || p.inFlight > 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+    await cancelled.signal('cancel', { reason: 'recording' });
+    await cancelled.result();
+    await save(client, 'run-cancelled', cancelled.workflowId);
+    await save(client, 'batch-cancelled', `${cancelled.workflowId}/batch-00000`);
+
+    // 4. The lane that served all three (closed by terminating it, as an operator might).
+    const lane = client.workflow.getHandle(laneWorkflowId(account));
+    await lane.terminate('recording finished');
+    await save(client, 'lane', lane.workflowId);
+  } finally {
+    await stack.stop();
+    await server.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,24 @@
+/**
+ * The format of test/histories/*.json: the execution's workflow ID (replay needs it: batch IDs are
+ * derived from the run's) and protobufjs object JSON of its History (enums, 64-bit integers and bytes
+ * as strings). Read back with History.fromObject, which yields Long event ids, so the
+ * replay worker takes the history as is. (The SDK's historyToJSON/historyFromJSON would be the
+ * standard format, but with this install's two nested copies of protobufjs they throw
+ * "type must be a Type".)
+ */
+import { temporal } from '@temporalio/proto';
+
+type History = temporal.api.history.v1.IHistory;
+const HistoryType = temporal.api.history.v1.History;
+
+export function historyToFile(workflowId: string, history: History): string {
+  // Through the wire format, so whatever shape `history` came in, toObject sees a proper message.
+  const message = HistoryType.decode(HistoryType.encode(history).finish());
+  const obj = HistoryType.toObject(message, { enums: String, longs: String, bytes: String });
+  return `${JSON.stringify({ workflowId, ...obj }, null, 1)}\n`;
+}
+
+export function historyFromFile(text: string): { workflowId: string; history: History } {
+  const { workflowId, ...rest } = JSON.parse(text) as { workflowId: string };
+  return { workflowId, history: HistoryType.fromObject(rest) };
+}

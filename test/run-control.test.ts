@@ -1,0 +1,182 @@
+/**
+ * Run control through the real dev server: pause stops new deletions within about one poll interval
+ * and resume continues; cancel ends the run with a report in which every item has exactly one outcome
+ * (items never started end `skipped`, with the reason, and were never sent to the provider); the
+ * progress query's fields; and the lane's setConcurrency update (refused above the configured maximum
+ * with a message naming the field, honoured below it).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { RetentionClient } from '../client/retention-client';
+import { accountLimits } from '../worker/config';
+import { accountLane } from '../workflows/account-lane';
+import { laneWorkflowId } from '../workflows/ids';
+import { laneStatusQuery, setConcurrencyUpdate } from '../workflows/messages';
+import { SA } from '../workflows/search-attributes';
+import { assertOneOutcomeEach, reportOf, sleep, waitFor } from './helpers/runs';
+import { startStack, vbsBackups, type Stack } from './helpers/stack';
+
+const POLL_MS = 500;
+
+describe('run control', () => {
+  let stack: Stack;
+  let rc: RetentionClient;
+  before(async () => {
+    stack = await startStack(
+      {
+        ctl: { provider: 'vbs', limits: { maxConcurrent: 5, pollInterval: `${POLL_MS}ms` } },
+        other: { provider: 'vbs', limits: { maxConcurrent: 5, pollInterval: `${POLL_MS}ms` } },
+        conc: { provider: 'vbs', limits: { maxConcurrent: 5, pollInterval: `${POLL_MS}ms` } },
+      },
+      { sim: { timings: { deleteMs: { vbs: 300 } } } },
+    );
+    rc = new RetentionClient(stack.client, stack.taskQueue);
+  });
+  after(async () => stack?.stop());
+
+  const accepted = (scope: string) =>
+    Object.entries(stack.sim.ctx.counters.snapshot().acceptedDeletes)
+      .filter(([k]) => k.startsWith(`vbs:${scope}:`))
+      .reduce((n, [, v]) => n + v, 0);
+
+  test('pause stops new deletions within a poll interval, resume continues; progress fields', async () => {
+    // Two accounts, so the pause has to reach two lanes.
+    const a = stack.account('ctl');
+    const b = stack.account('other');
+    const backupsA = vbsBackups(150, 'pause-a');
+    const backupsB = vbsBackups(150, 'pause-b');
+    stack.sim.seed('vbs', stack.scope('ctl'), backupsA);
+    stack.sim.seed('vbs', stack.scope('other'), backupsB);
+    const items = [...backupsA.map((x) => ({ account: a, id: x.id })), ...backupsB.map((x) => ({ account: b, id: x.id }))];
+    const runId = await rc.start({ items, dryRun: false, label: 'pause resume' });
+    const total = () => accepted(stack.scope('ctl')) + accepted(stack.scope('other'));
+
+    const p = await waitFor('progress with outcomes in both accounts', async () => {
+      const pr = await rc.getProgress(runId);
+      return Object.keys(pr.perAccount).length === 2 && pr.done >= 20 ? pr : undefined;
+    });
+    assert.equal(p.workflowId, runId);
+    assert.equal(p.state, 'running');
+    assert.equal(p.dryRun, false);
+    assert.equal(p.label, 'pause resume');
+    assert.equal(p.total, 300);
+    assert.equal(p.done, p.counts.deleted + p.counts.absent + p.counts.blocked + p.counts.failed + p.counts.skipped);
+    assert.ok(p.counts.deleted > 0);
+    assert.equal(p.perAccount[a]?.provider, 'vbs');
+    assert.ok((p.perAccount[a]?.counts.deleted ?? 0) > 0 && (p.perAccount[b]?.counts.deleted ?? 0) > 0);
+    assert.ok(p.inFlight > 0 && p.inFlight <= 300 - p.done, `inFlight ${p.inFlight}`);
+    assert.deepEqual(p.batches, { total: 1, active: 1, done: 0 });
+    assert.ok(p.ratePerMinute > 0, `rate ${p.ratePerMinute}`);
+    assert.ok(typeof p.etaSeconds === 'number' && p.etaSeconds >= 0, `eta ${p.etaSeconds}`);
+    assert.ok(!Number.isNaN(Date.parse(p.startedAt)));
+
+    // Spy on the simulator: when was each deletion accepted?
+    const counters = stack.sim.ctx.counters;
+    let lastAcceptAt = 0;
+    const original = counters.deletionInProgress.bind(counters);
+    counters.deletionInProgress = (acc, start, end) => {
+      lastAcceptAt = Math.max(lastAcceptAt, start);
+      original(acc, start, end);
+    };
+    const pausedAt = Date.now();
+    await rc.pause(runId, 'maintenance window');
+    // Deletions already accepted finish; none may start after the pause has reached the lanes.
+    await sleep(POLL_MS + 1_000);
+    const atPause = total();
+    const lag = lastAcceptAt - pausedAt;
+    console.log(`last deletion accepted ${lag} ms after the pause was sent (poll interval ${POLL_MS} ms)`);
+    assert.ok(lag <= POLL_MS, `a deletion was accepted ${lag} ms after the pause`);
+    assert.equal((await rc.getProgress(runId)).state, 'paused');
+    await sleep(3_000);
+    assert.equal(total(), atPause, 'no deletion was accepted while the run was paused');
+    const lanes = await Promise.all([a, b].map((acc) => stack.client.workflow.getHandle(laneWorkflowId(acc)).query(laneStatusQuery)));
+    for (const l of lanes) assert.equal(l.inFlight, 0, `lane ${l.account} has nothing in flight while paused`);
+    assert.ok(atPause < 300, 'the pause came before the end');
+    // Search attributes and memo from the start, so a running run can be found in the Web UI.
+    const running = await rc.handle(runId).describe();
+    assert.deepEqual(running.typedSearchAttributes.get(SA.accounts), [a, b].sort());
+    assert.deepEqual(running.typedSearchAttributes.get(SA.providers), ['vbs']);
+    assert.equal(running.typedSearchAttributes.get(SA.dryRun), false);
+    assert.equal(running.typedSearchAttributes.get(SA.total), 300);
+    assert.equal(running.memo?.label, 'pause resume');
+    console.log(`paused after ${atPause}/300 accepted deletions; none in the next 3 s`);
+
+    counters.deletionInProgress = original;
+    await rc.resume(runId);
+    await waitFor('deletions after resume', () => total() > atPause, 10_000);
+    const summary = await rc.result(runId);
+    assert.deepEqual(summary.counts, { deleted: 300, absent: 0, blocked: 0, failed: 0, skipped: 0 });
+    assert.equal(summary.cancelled, false);
+    // ...and at the end, the outcome counts.
+    const done = await rc.handle(runId).describe();
+    assert.equal(done.typedSearchAttributes.get(SA.deleted), 300);
+    assert.equal(done.typedSearchAttributes.get(SA.problems), 0);
+    assert.deepEqual((done.memo as { counts?: unknown } | undefined)?.counts, summary.counts);
+    assertOneOutcomeEach(await reportOf(rc, runId), items);
+    assert.ok(Object.values(stack.sim.ctx.counters.snapshot().acceptedDeletes).every((n) => n === 1));
+  });
+
+  test('cancel: every item ends with exactly one outcome; never-started ones skipped, never sent', async () => {
+    const a = stack.account('ctl');
+    const backups = vbsBackups(1200, 'cancel');
+    stack.sim.seed('vbs', stack.scope('ctl'), backups);
+    const items = backups.map((x) => ({ account: a, id: x.id }));
+    // 1200 items: three batches (one still waiting), sent in pages through addItems.
+    const runId = await rc.start({ items, dryRun: false, label: 'to be cancelled' });
+    await waitFor('some deletions', async () => (await rc.getProgress(runId)).done >= 20);
+    await rc.cancel(runId, 'changed my mind');
+    const summary = await rc.result(runId);
+    assert.equal(summary.cancelled, true);
+    assert.equal(summary.total, 1200);
+    assert.equal(summary.batchWorkflowIds.length, 3);
+    const outcomes = await reportOf(rc, runId);
+    const byKey = assertOneOutcomeEach(outcomes, items);
+    const acceptedDeletes = stack.sim.ctx.counters.snapshot().acceptedDeletes;
+    let skipped = 0;
+    for (const o of byKey.values()) {
+      const n = acceptedDeletes[`vbs:${stack.scope('ctl')}:${o.id}`] ?? 0;
+      if (o.outcome === 'skipped') {
+        skipped++;
+        assert.match(o.reason, /cancelled before this item was (started|sent)/);
+        assert.equal(n, 0, `${o.id} was skipped, so it was never deleted`);
+      } else {
+        assert.equal(o.outcome, 'deleted', `${o.id}: ${o.outcome} ${o.reason}`);
+        assert.equal(n, 1);
+      }
+    }
+    assert.equal(summary.counts.skipped, skipped);
+    assert.equal(summary.counts.deleted + skipped, 1200);
+    assert.ok(skipped > 1000, `most items were skipped (${skipped})`);
+    console.log(`cancelled: ${summary.counts.deleted} deleted, ${skipped} skipped`);
+  });
+
+  test('setConcurrency on a lane: refused above the configured maximum, honoured below it', async () => {
+    const account = stack.account('conc');
+    const limits = accountLimits(account, stack.loaded.config.accounts[account]!);
+    // The lane is started on its own first (as an operator's update-with-start would), idle.
+    const lane = await stack.client.workflow.start(accountLane, {
+      workflowId: laneWorkflowId(account),
+      taskQueue: stack.taskQueue,
+      args: [{ account, limits }],
+    });
+    for (const bad of [6, 0, 2.5]) {
+      await assert.rejects(lane.executeUpdate(setConcurrencyUpdate, { args: [{ concurrency: bad }] }), (err: unknown) => {
+        assert.ok(err instanceof WorkflowUpdateFailedError, String(err));
+        assert.match(String(err.cause?.message), /^concurrency: must be a whole number from 1 to 5/);
+        return true;
+      });
+    }
+    assert.deepEqual(await lane.executeUpdate(setConcurrencyUpdate, { args: [{ concurrency: 2 }] }), { concurrency: 2, max: 5 });
+    assert.equal((await lane.query(laneStatusQuery)).concurrency, 2);
+
+    const backups = vbsBackups(30, 'conc');
+    stack.sim.seed('vbs', stack.scope('conc'), backups);
+    const runId = await rc.start({ items: backups.map((x) => ({ account, id: x.id })), dryRun: false });
+    const summary = await rc.result(runId);
+    assert.equal(summary.counts.deleted, 30);
+    const max = stack.sim.ctx.counters.maxConcurrent(`vbs:${stack.scope('conc')}`);
+    console.log(`after setConcurrency 2: observed maximum ${max}`);
+    assert.equal(max, 2, 'the lowered window was honoured, and used');
+  });
+});

@@ -1,0 +1,110 @@
+/**
+ * Promise 1 against the loss of workers and of lanes, through the real dev server:
+ *  - the only worker process is killed with SIGKILL mid-run while deletions are in progress; another
+ *    one is started; the run completes, every item has exactly one outcome, and the simulator accepted
+ *    no backup's deletion twice (retried attempts resume from heartbeat details instead of deleting
+ *    again);
+ *  - an operator terminates an account's lane mid-run; the batch notices the silence and re-sends its
+ *    open items (signal-with-start starts a new lane); the run completes with one outcome per item and
+ *    no backup deleted twice.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { RetentionClient } from '../client/retention-client';
+import { laneWorkflowId } from '../workflows/ids';
+import { assertOneOutcomeEach, repeatedAccepts, reportOf, resultWithin, sleep, waitFor } from './helpers/runs';
+import { spawnWorkerProcess, startStack, vbsBackups, type Stack, type WorkerProcess } from './helpers/stack';
+
+describe('worker and lane loss', () => {
+  let stack: Stack;
+  let rc: RetentionClient;
+  const workers: WorkerProcess[] = [];
+  before(async () => {
+    stack = await startStack(
+      {
+        crash: { provider: 'vbs', limits: { maxConcurrent: 10, pollInterval: '200ms' } },
+        // deletionDeadline 60 s: the batch re-sends after 15 s of silence from the lane.
+        lost: { provider: 'vbs', limits: { maxConcurrent: 3, pollInterval: '200ms', deletionDeadline: '60s' } },
+      },
+      // Slow deletions, so several are in progress when the worker dies.
+      { sim: { timings: { deleteMs: { vbs: 1_500 } } }, worker: false },
+    );
+    rc = new RetentionClient(stack.client, stack.taskQueue);
+  });
+  after(async () => {
+    for (const w of workers) await w.stop();
+    await stack?.stop();
+  });
+
+  /** For failure messages: how each worker process ended, and its last stderr lines. */
+  const workerDiagnostics = () =>
+    workers
+      .map((w) => `--- ${w.identity} (exit ${String(w.child.exitCode ?? w.child.signalCode ?? 'running')}):\n${w.stderrTail().slice(-2000)}`)
+      .join('\n');
+
+  const acceptedIn = (scope: string) =>
+    Object.fromEntries(Object.entries(stack.sim.ctx.counters.snapshot().acceptedDeletes).filter(([k]) => k.startsWith(`vbs:${scope}:`)));
+
+  test('SIGKILL of the worker mid-run: the run completes on a new worker, one outcome per item, no double delete', async () => {
+    const first = await spawnWorkerProcess(stack, { identity: 'worker-to-be-killed' });
+    workers.push(first);
+    const account = stack.account('crash');
+    const scope = stack.scope('crash');
+    const backups = vbsBackups(120, 'crash');
+    stack.sim.seed('vbs', scope, backups);
+    const items = backups.map((b) => ({ account, id: b.id }));
+    const runId = await rc.start({ items, dryRun: false, label: 'crash' });
+
+    await waitFor('30 accepted deletions', () => Object.keys(acceptedIn(scope)).length >= 30, 60_000, 20);
+    first.child.kill('SIGKILL');
+    const killedAt = Date.now();
+    assert.equal(await first.exited, 'SIGKILL');
+    const acceptedAtKill = Object.keys(acceptedIn(scope)).length;
+    await sleep(500);
+    workers.push(await spawnWorkerProcess(stack, { identity: 'replacement-worker' }));
+
+    const summary = await resultWithin(rc, runId, 240_000, workerDiagnostics);
+    console.log(
+      `killed after ${acceptedAtKill}/120 accepted deletions; run completed ${((Date.now() - killedAt) / 1000).toFixed(1)} s later: ${JSON.stringify(summary.counts)}`,
+    );
+    assert.equal(summary.total, 120);
+    const byKey = assertOneOutcomeEach(await reportOf(rc, runId), items);
+    for (const o of byKey.values()) {
+      // `absent` is right for an item whose delete was accepted just before the crash, before its
+      // heartbeat was recorded: the retry found it gone. Never failed, never skipped.
+      assert.ok(o.outcome === 'deleted' || o.outcome === 'absent', `${o.id}: ${o.outcome} ${o.reason}`);
+    }
+    const accepted = acceptedIn(scope);
+    assert.deepEqual(repeatedAccepts(accepted), [], 'no backup had its deletion accepted twice');
+    assert.equal(Object.keys(accepted).length, 120, 'every backup was deleted');
+    assert.deepEqual(stack.sim.provider('vbs').list(scope), []);
+  });
+
+  test('a terminated lane is restarted by the batch re-sending its open items', async () => {
+    if (!workers.some((w) => w.child.exitCode === null)) workers.push(await spawnWorkerProcess(stack));
+    const account = stack.account('lost');
+    const scope = stack.scope('lost');
+    const backups = vbsBackups(45, 'lost');
+    stack.sim.seed('vbs', scope, backups);
+    const items = backups.map((b) => ({ account, id: b.id }));
+    const runId = await rc.start({ items, dryRun: false, label: 'lane lost' });
+
+    await waitFor('10 accepted deletions', () => Object.keys(acceptedIn(scope)).length >= 10, 60_000, 20);
+    const lane = stack.client.workflow.getHandle(laneWorkflowId(account));
+    const { runId: firstLaneRun } = await lane.describe();
+    await lane.terminate('operator terminated the lane (test)');
+    const terminatedAt = Date.now();
+
+    const summary = await resultWithin(rc, runId, 240_000, workerDiagnostics);
+    const { runId: laneRunNow, status } = await lane.describe();
+    console.log(
+      `lane terminated; run completed ${((Date.now() - terminatedAt) / 1000).toFixed(1)} s later: ${JSON.stringify(summary.counts)}`,
+    );
+    assert.notEqual(laneRunNow, firstLaneRun, 'a new lane execution was started');
+    assert.equal(status.name, 'RUNNING');
+    const byKey = assertOneOutcomeEach(await reportOf(rc, runId), items);
+    for (const o of byKey.values()) assert.ok(o.outcome === 'deleted' || o.outcome === 'absent', `${o.id}: ${o.outcome} ${o.reason}`);
+    assert.deepEqual(repeatedAccepts(acceptedIn(scope)), [], 'no backup had its deletion accepted twice');
+    assert.deepEqual(stack.sim.provider('vbs').list(scope), []);
+  });
+});
