@@ -75,8 +75,10 @@ export class DevServer {
       mkdirSync(dirname(this.opts.dbFile), { recursive: true });
       args.push('--db-filename', this.opts.dbFile);
     }
-    for (const [k, v] of Object.entries(SEARCH_ATTRIBUTE_DEFINITIONS)) args.push('--search-attribute', `${k}=${v}`);
-    for (const [k, v] of Object.entries(this.opts.dynamicConfig ?? {})) args.push('--dynamic-config-value', `${k}=${JSON.stringify(v)}`);
+    for (const [k, v] of Object.entries(SEARCH_ATTRIBUTE_DEFINITIONS))
+      args.push('--search-attribute', `${k}=${v}`);
+    for (const [k, v] of Object.entries(this.opts.dynamicConfig ?? {}))
+      args.push('--dynamic-config-value', `${k}=${JSON.stringify(v)}`);
     this.address = `${ip}:${port}`;
     this.proc = spawn(cli, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: false });
     this.proc.stderr?.on('data', (d: Buffer) => {
@@ -102,7 +104,10 @@ export class DevServer {
           await conn.close();
         }
       } catch (err) {
-        if (Date.now() > deadline) throw new Error(`Temporal dev server did not become ready at ${this.address}: ${String(err)}\n${this.stderrTail}`);
+        if (Date.now() > deadline)
+          throw new Error(
+            `Temporal dev server did not become ready at ${this.address}: ${String(err)}\n${this.stderrTail}`,
+          );
         await new Promise((r) => setTimeout(r, 250));
       }
     }

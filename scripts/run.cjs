@@ -23,5 +23,8 @@ if (!existsSync(marker) || statSync(marker).mtimeMs < statSync(lock).mtimeMs) {
 }
 
 const [script, ...args] = process.argv.slice(2);
-const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, script), ...args], { cwd: root, stdio: 'inherit' });
+const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, script), ...args], {
+  cwd: root,
+  stdio: 'inherit',
+});
 process.exit(r.status ?? (r.signal ? 1 : 0));

@@ -23,7 +23,10 @@ function onPath(name: string): string | undefined {
 export function ensureTemporalCli(log: (msg: string) => void = (m) => console.error(m)): string {
   const fromEnv = process.env.TEMPORAL_CLI_PATH;
   if (fromEnv) {
-    if (!existsSync(fromEnv)) throw new Error(`TEMPORAL_CLI_PATH=${fromEnv} does not exist; unset it or point it at a temporal binary`);
+    if (!existsSync(fromEnv))
+      throw new Error(
+        `TEMPORAL_CLI_PATH=${fromEnv} does not exist; unset it or point it at a temporal binary`,
+      );
     return fromEnv;
   }
   const local = join(TOOLS_BIN, 'temporal');
@@ -39,13 +42,16 @@ export function ensureTemporalCli(log: (msg: string) => void = (m) => console.er
     );
   }
   mkdirSync(TOOLS_BIN, { recursive: true });
-  log(`Building the Temporal CLI ${TEMPORAL_CLI_VERSION} with go install (first time only, a few minutes)...`);
+  log(
+    `Building the Temporal CLI ${TEMPORAL_CLI_VERSION} with go install (first time only, a few minutes)...`,
+  );
   const started = Date.now();
   const r = spawnSync(go, ['install', `github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_VERSION}`], {
-    env: { ...process.env, GOBIN: TOOLS_BIN, GOFLAGS: '-mod=mod' },
+    env: { ...process.env, GOBIN: TOOLS_BIN },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
-  if (r.status !== 0) throw new Error(`go install of the Temporal CLI failed (exit ${r.status}); see the output above`);
+  if (r.status !== 0)
+    throw new Error(`go install of the Temporal CLI failed (exit ${r.status}); see the output above`);
   log(`Temporal CLI ready in ${Math.round((Date.now() - started) / 1000)} s: ${local}`);
   return local;
 }
