@@ -17,8 +17,11 @@ if (major < 20 || (major === 20 && minor < 18)) {
 const marker = join(root, 'node_modules', '.package-lock.json');
 const lock = join(root, 'package-lock.json');
 if (!existsSync(marker) || statSync(marker).mtimeMs < statSync(lock).mtimeMs) {
-  console.error('Installing npm packages (npm ci)...');
-  const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+  // `npm install`, not `npm ci`: npm 11 writes only this platform's optional native packages
+  // (@swc/core-*) into the lock and `npm ci` then refuses the lock as out of sync. `install` honours
+  // the locked versions all the same.
+  console.error('Installing npm packages (npm install)...');
+  const r = spawnSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 
