@@ -26,7 +26,11 @@ type Outcome = Omit<ItemOutcome, 'at'>;
 export async function deleteBackupWith(adapter: ProviderAdapter, input: DeleteBackupInput): Promise<Outcome> {
   const ctx = Context.current();
   const { item } = input;
-  const base = { account: item.account, id: item.id, ...(item.checkpointId ? { checkpointId: item.checkpointId } : {}) };
+  const base = {
+    account: item.account,
+    id: item.id,
+    ...(item.checkpointId ? { checkpointId: item.checkpointId } : {}),
+  };
   const call = { signal: ctx.cancellationSignal };
 
   let progress = ctx.info.heartbeatDetails as DeletionProgress | undefined;
@@ -36,8 +40,10 @@ export async function deleteBackupWith(adapter: ProviderAdapter, input: DeleteBa
       progress = { phase: 'accepted', handle };
     } catch (err) {
       if (!isProviderError(err)) throw err;
-      if (err.kind === 'not-found') return { ...base, outcome: 'absent', reason: 'already gone before our delete', ...code(err) };
-      if (err.kind === 'blocked') return { ...base, outcome: 'blocked', reason: truncateReason(err.message), ...code(err) };
+      if (err.kind === 'not-found')
+        return { ...base, outcome: 'absent', reason: 'already gone before our delete', ...code(err) };
+      if (err.kind === 'blocked')
+        return { ...base, outcome: 'blocked', reason: truncateReason(err.message), ...code(err) };
       if (err.kind !== 'in-progress') throw toFailure(err);
       // A deletion is already running on it: observe that one to its end.
       progress = { phase: 'accepted', handle: {} };
@@ -60,9 +66,19 @@ export async function deleteBackupWith(adapter: ProviderAdapter, input: DeleteBa
       case 'gone':
         return { ...base, outcome: 'deleted', reason: 'provider confirmed the deletion' };
       case 'failed':
-        return { ...base, outcome: 'failed', reason: truncateReason(`provider reports ${seen.status}: ${seen.reason}`), ...(seen.code ? { code: seen.code } : {}) };
+        return {
+          ...base,
+          outcome: 'failed',
+          reason: truncateReason(`provider reports ${seen.status}: ${seen.reason}`),
+          ...(seen.code ? { code: seen.code } : {}),
+        };
       case 'blocked':
-        return { ...base, outcome: 'blocked', reason: truncateReason(seen.reason), ...(seen.code ? { code: seen.code } : {}) };
+        return {
+          ...base,
+          outcome: 'blocked',
+          reason: truncateReason(seen.reason),
+          ...(seen.code ? { code: seen.code } : {}),
+        };
       case 'pending':
         progress = { ...progress, lastStatus: seen.status };
         ctx.heartbeat(progress);
@@ -95,8 +111,18 @@ export function toFailure(err: ProviderError): ApplicationFailure {
         nextRetryDelay: err.info.retryAfterMs ?? (err.kind === 'busy' ? 5_000 : undefined),
       });
     case 'malformed':
-      return ApplicationFailure.create({ type: 'InvalidProviderResponse', message: err.message, details, nonRetryable: true });
+      return ApplicationFailure.create({
+        type: 'InvalidProviderResponse',
+        message: err.message,
+        details,
+        nonRetryable: true,
+      });
     default:
-      return ApplicationFailure.create({ type: 'ProviderRejected', message: err.message, details, nonRetryable: true });
+      return ApplicationFailure.create({
+        type: 'ProviderRejected',
+        message: err.message,
+        details,
+        nonRetryable: true,
+      });
   }
 }

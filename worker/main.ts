@@ -4,7 +4,9 @@
  * SIGINT/SIGTERM: running activities finish or are cancelled, nothing is lost (the server retries).
  */
 import { parseArgs } from 'node:util';
+import { Runtime } from '@temporalio/worker';
 import { ConfigError, loadWorkerConfig } from './config';
+import { installTelemetry, telemetrySettings } from './telemetry';
 import { startWorker } from './worker';
 
 export async function runWorkerProcess(argv: string[]): Promise<void> {
@@ -14,24 +16,44 @@ export async function runWorkerProcess(argv: string[]): Promise<void> {
       config: { type: 'string', short: 'c', default: process.env.RETENTION_CONFIG },
       'task-queue': { type: 'string' },
       identity: { type: 'string' },
+      // Prometheus endpoint (also RETENTION_METRICS_ADDRESS); see worker/telemetry.ts.
+      'metrics-port': { type: 'string' },
+      'metrics-address': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
-    console.log('usage: retention-cleanup worker --config FILE [--task-queue NAME] [--identity NAME]\n\n' +
-      'Runs a worker for the retention-cleanup workflows and the provider activities.\n' +
-      'Temporal connection: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE.');
+    console.log(
+      'usage: retention-cleanup worker --config FILE [--task-queue NAME] [--identity NAME] [--metrics-port N | --metrics-address HOST:PORT]\n\n' +
+        'Runs a worker for the retention-cleanup workflows and the provider activities.\n' +
+        'Temporal connection: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE.\n' +
+        'Metrics: --metrics-port N serves Prometheus metrics on 0.0.0.0:N/metrics (or RETENTION_METRICS_ADDRESS=HOST:PORT).\n' +
+        'Logs: RETENTION_LOG_FORMAT=json for JSON lines on stderr; RETENTION_LOG_LEVEL (default INFO).',
+    );
     return;
   }
   if (!values.config) throw new ConfigError('no config file: pass --config FILE or set RETENTION_CONFIG');
   const loaded = loadWorkerConfig(values.config);
+  // Once per process, before the first connection: the runtime's logger and Prometheus endpoint.
+  const telemetry = telemetrySettings({
+    metricsPort: values['metrics-port'],
+    metricsAddress: values['metrics-address'],
+  });
+  installTelemetry(telemetry);
   const started = await startWorker({ loaded, taskQueue: values['task-queue'], identity: values.identity });
   const stop = () => {
     void started.shutdown();
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  console.error(`worker ready on task queue "${values['task-queue'] ?? loaded.config.taskQueue}" with accounts ${Object.keys(loaded.config.accounts).join(', ')}`);
+  const ready = `worker ready on task queue "${values['task-queue'] ?? loaded.config.taskQueue}" with accounts ${Object.keys(loaded.config.accounts).join(', ')}`;
+  // In JSON mode every stderr line is JSON; the text keeps "worker ready on task queue" either way.
+  if (telemetry.logFormat === 'json')
+    Runtime.instance().logger.info(ready, { metricsAddress: telemetry.metricsAddress });
+  else
+    console.error(
+      `${ready}${telemetry.metricsAddress ? `; metrics on http://${telemetry.metricsAddress}/metrics` : ''}`,
+    );
   await started.running;
 }
 

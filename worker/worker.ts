@@ -3,11 +3,14 @@
  * to the config's accounts. Used by `retention-cleanup worker`, the demo and the tests.
  */
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
+import { instrumentActivities } from '../activities/instrumentation';
 import { AdapterRegistry } from '../activities/providers/registry';
 import { temporalSettings } from '../client/connection';
+import { dataConverterFromEnv } from '../codec/data-converter';
 import type { LoadedConfig } from './config';
+import { createRetentionMetrics } from './metrics';
 
 export interface StartedWorker {
   worker: Worker;
@@ -24,29 +27,46 @@ export interface WorkerParams {
   /** A prebuilt workflow bundle (tests build it once); else the workflows are bundled at start. */
   workflowBundlePath?: string;
   identity?: string;
-  tuning?: Pick<WorkerOptions, 'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions' | 'maxCachedWorkflows'>;
+  tuning?: Pick<
+    WorkerOptions,
+    'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions' | 'maxCachedWorkflows'
+  >;
 }
 
 export async function startWorker(params: WorkerParams): Promise<StartedWorker> {
   const settings = temporalSettings({ address: params.address, namespace: params.namespace });
+  // Payload encryption when RETENTION_CODEC_KEYS is set (a bad key list fails before connecting): the
+  // worker and its lane client encrypt alike.
+  const dataConverter = dataConverterFromEnv();
   const taskQueue = params.taskQueue ?? params.loaded.config.taskQueue;
   const nativeConnection = await NativeConnection.connect(settings.connectionOptions);
   // Activities signal-with-start the lanes through an ordinary client.
   const clientConnection = await Connection.connect(settings.connectionOptions);
-  const client = new Client({ connection: clientConnection, namespace: settings.namespace });
+  const client = new Client({ connection: clientConnection, namespace: settings.namespace, dataConverter });
   const adapters = new AdapterRegistry(params.loaded);
   const bundlePath = params.workflowBundlePath ?? process.env.RETENTION_WORKFLOW_BUNDLE;
+  // Observability: our metrics on the runtime's meter (served with Temporal's own when the process
+  // installed a Prometheus endpoint, see worker/telemetry.ts; a no-op otherwise) and ids in activity logs.
+  const instrumentation = instrumentActivities(
+    params.loaded,
+    createRetentionMetrics(Runtime.instance().metricMeter),
+  );
   const worker = await Worker.create({
     connection: nativeConnection,
     namespace: settings.namespace,
     taskQueue,
-    ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: require.resolve('../workflows') }),
+    dataConverter,
+    ...(bundlePath
+      ? { workflowBundle: { codePath: bundlePath } }
+      : { workflowsPath: require.resolve('../workflows') }),
     activities: createActivities({ loaded: params.loaded, adapters, client, taskQueue }),
     ...(params.identity ? { identity: params.identity } : {}),
+    interceptors: { activity: [instrumentation.interceptors] },
     maxConcurrentActivityTaskExecutions: 200,
     ...params.tuning,
   });
   const running = worker.run().finally(async () => {
+    instrumentation.close();
     await adapters.close();
     await clientConnection.close();
     await nativeConnection.close();
