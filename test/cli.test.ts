@@ -282,7 +282,9 @@ describe('CLI', () => {
   });
 
   test('status, pause, resume and cancel on a running run', async () => {
-    stack.sim.setTimings({ deleteMs: { vbs: 2500 } });
+    // Slow deletions (3 rounds of 10 s at the stack's concurrency of 20), so the pause arrives while
+    // most items are still queued even on a loaded machine where each CLI call takes seconds.
+    stack.sim.setTimings({ deleteMs: { vbs: 10_000 } });
     try {
       const backups = vbsBackups(60, 'cli-ctl');
       stack.sim.seed('vbs', stack.scope('vbs'), backups);
