@@ -23,6 +23,9 @@ interface DeletionProgress {
 
 type Outcome = Omit<ItemOutcome, 'at'>;
 
+/** Transient poll failures retried inside one attempt before it gives up to Temporal's retry. */
+const POLL_RETRIES_IN_ATTEMPT = 5;
+
 export async function deleteBackupWith(adapter: ProviderAdapter, input: DeleteBackupInput): Promise<Outcome> {
   const ctx = Context.current();
   const { item } = input;
@@ -52,15 +55,26 @@ export async function deleteBackupWith(adapter: ProviderAdapter, input: DeleteBa
     ctx.heartbeat(progress);
   }
 
+  let pollFailures = 0;
   for (;;) {
     await ctx.sleep(jitter(input.pollIntervalMs));
     let seen;
     try {
       seen = await adapter.observeDeletion(item, progress.handle, call);
+      pollFailures = 0;
     } catch (err) {
       if (!isProviderError(err)) throw err;
       if (err.kind === 'not-found') seen = { state: 'gone' as const };
-      else throw toFailure(err);
+      else if (
+        (err.kind === 'transient' || err.kind === 'busy') &&
+        ++pollFailures <= POLL_RETRIES_IN_ATTEMPT
+      ) {
+        // A poll is a read: retry it here rather than ending the attempt. A new attempt depends on the
+        // "accepted" heartbeat having reached the server; if it had not, the retry would delete again
+        // and find the backup gone (reported absent instead of deleted).
+        await ctx.sleep(err.info.retryAfterMs ?? jitter(Math.min(500 * 2 ** pollFailures, 10_000)));
+        continue;
+      } else throw toFailure(err);
     }
     switch (seen.state) {
       case 'gone':
