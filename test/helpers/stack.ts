@@ -136,7 +136,9 @@ export function configFor(
       pollInterval: '100ms',
       deletionDeadline: '5m',
       maxAttempts: 20,
-      requestTimeout: '5s',
+      // Under the 30 s heartbeat timeout, and long enough that a loaded CI machine does not lose the
+      // answer to an accepted delete (a lost answer makes the retry see the backup gone: absent).
+      requestTimeout: '20s',
       retryInitialInterval: '100ms',
       retryMaxInterval: '1s',
       ...a.limits,
