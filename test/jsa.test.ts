@@ -99,7 +99,7 @@ describe('JSA classifier', () => {
 });
 
 describe('JSA adapter against the simulator', () => {
-  const sim = new Simulator({ timings: { deleteMs: { jsa: 250 } } });
+  const sim = new Simulator({ timings: { deleteMs: { jsa: 2_000 } } });
   let registry: AdapterRegistry;
   let adapter: ProviderAdapter;
   let basic: ProviderAdapter;
@@ -481,7 +481,7 @@ describe('JSA through the workflows (real dev server)', () => {
       backup(1, { status: 'SUCCESS' }),
       backup(2, { status: 'FAILED', type: 'DATA' }),
       backup(3, { status: 'IN_PROGRESS' }),
-      backup(4, { status: 'DELETING', sim: { deletingForMs: 4_000 } }),
+      backup(4, { status: 'DELETING', sim: { deletingForMs: 20_000 } }),
       backup(5, { status: 'SUCCESS', sim: { failDelete: true } }),
     ]);
     stack.sim.setFaults([
