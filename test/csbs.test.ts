@@ -15,25 +15,10 @@ import type { BackupRecord, ItemOutcome } from '../workflows/model';
 import { parseWorkerConfig, type HuaweiAccountConfig } from '../worker/config';
 import { CsbsSim, type CsbsCheckpointItem } from '../simulator/csbs';
 import { Simulator } from '../simulator/server';
-import { configFor, startStack, TEST_CREDENTIAL_ENV, type Stack } from './helpers/stack';
+import { configFor, csbsItems, csbsRef as ref, startStack, TEST_CREDENTIAL_ENV, type Stack } from './helpers/stack';
 
 const TOKEN_KEY = 'huawei:sim-domain:sim-user';
 
-/** CSBS checkpoint items in the simulator's seed shape: one checkpoint per prefix, servers srv-0..2. */
-function csbsItems(n: number, prefix: string, extra: Partial<CsbsCheckpointItem> = {}): CsbsCheckpointItem[] {
-  return Array.from({ length: n }, (_, i) => ({
-    id: `${prefix}-${String(i).padStart(4, '0')}`,
-    checkpoint_id: `cp-${prefix}`,
-    resource_id: `srv-${i % 3}`,
-    // Like 2017-04-18T01:21:52.701973: microseconds, no zone.
-    created_at: new Date(Date.UTC(2026, 0, 1) + i * 3_600_000).toISOString().replace(/\.\d{3}Z$/, '.456789'),
-    ...extra,
-  }));
-}
-
-function ref(account: string, b: CsbsCheckpointItem) {
-  return { account, id: b.id, checkpointId: b.checkpoint_id };
-}
 
 function response(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponse {
   return { status, headers, body, text: body === undefined ? '' : JSON.stringify(body) };

@@ -1,6 +1,6 @@
 /**
  * Promise 2 under load: two concurrent runs and two worker processes (one in this process, one a
- * child process started like an operator would) share one account whose limit is 5. The simulator
+ * child process started like an operator would) share one Huawei CSBS account whose limit is 5 (CSBS itself runs 5 per user). The simulator
  * measures, from the intervals in which it had a deletion in progress, the most deletions the account
  * ever had at once; it must never exceed 5. The account's lane also shares its window fairly: a small
  * run started after a big one gets its items deleted at once and finishes first, with about half of
@@ -19,7 +19,7 @@ import { accountLane } from '../workflows/account-lane';
 import { laneWorkflowId } from '../workflows/ids';
 import { enqueueSignal, laneStatusQuery, type EnqueueRequest } from '../workflows/messages';
 import { assertOneOutcomeEach, measureExecutions, reportOf, sleep, waitFor } from './helpers/runs';
-import { spawnWorkerProcess, startStack, vbsBackups, type Stack, type WorkerProcess } from './helpers/stack';
+import { csbsItems, csbsRef, spawnWorkerProcess, startStack, vbsBackups, type Stack, type WorkerProcess } from './helpers/stack';
 
 const LIMIT = 5;
 
@@ -30,11 +30,12 @@ describe('account lanes: one concurrency window across runs and worker processes
   before(async () => {
     stack = await startStack(
       {
-        shared: { provider: 'vbs', limits: { maxConcurrent: LIMIT, pollInterval: '100ms' } },
+        // Huawei CSBS runs at most 5 deletions per user at once; the account's limit matches it.
+        shared: { provider: 'csbs', limits: { maxConcurrent: LIMIT, pollInterval: '100ms' } },
         again: { provider: 'vbs', limits: { maxConcurrent: LIMIT, pollInterval: '100ms' } },
         can: { provider: 'vbs', limits: { maxConcurrent: 3, pollInterval: '50ms' } },
       },
-      { sim: { timings: { deleteMs: { vbs: 300 } } } },
+      { sim: { timings: { deleteMs: { vbs: 300, csbs: 300 } } } },
     );
     rc = new RetentionClient(stack.client, stack.taskQueue);
     child = await spawnWorkerProcess(stack);
@@ -47,11 +48,11 @@ describe('account lanes: one concurrency window across runs and worker processes
   test('two runs, two workers: at most 5 deletions at once, the small run is served at once and fairly', async () => {
     const account = stack.account('shared');
     const scope = stack.scope('shared');
-    const big = vbsBackups(1000, 'big');
-    const small = vbsBackups(40, 'small');
-    stack.sim.seed('vbs', scope, [...big, ...small]);
-    const bigItems = big.map((b) => ({ account, id: b.id }));
-    const smallItems = small.map((b) => ({ account, id: b.id }));
+    const big = csbsItems(1000, 'big');
+    const small = csbsItems(40, 'small');
+    stack.sim.seed('csbs', scope, [...big, ...small]);
+    const bigItems = big.map((b) => csbsRef(account, b));
+    const smallItems = small.map((b) => csbsRef(account, b));
 
     const bigRun = await rc.start({ items: bigItems, dryRun: false, label: 'big' });
     await waitFor('the big run to delete something', async () => (await rc.getProgress(bigRun)).done > 0, 60_000);
@@ -102,7 +103,8 @@ describe('account lanes: one concurrency window across runs and worker processes
     assert.ok(from - smallStartedAt < 5_000, 'the small run had its first outcome within seconds of its start');
 
     // Promise 2: the simulator never saw more than LIMIT deletions in progress for the account.
-    const max = stack.sim.ctx.counters.maxConcurrent(`vbs:${scope}`);
+    // For CSBS this counts queued (waiting_delete) deletions too: what the client's limit bounds.
+    const max = stack.sim.ctx.counters.maxConcurrent(`csbs:${scope}`);
     console.log(`observed maximum concurrent deletions: ${max} (limit ${LIMIT})`);
     assert.ok(max <= LIMIT, `observed ${max} deletions at once, limit ${LIMIT}`);
     assert.ok(max >= LIMIT - 1, `the window was used (observed ${max})`);

@@ -13,6 +13,7 @@ import { Client, Connection } from '@temporalio/client';
 import { SdkComponent } from '@temporalio/common';
 import { DefaultLogger, Runtime, type LogLevel, type LogMetadata, type Logger } from '@temporalio/worker';
 import { dataConverterFromEnv } from '../../codec/data-converter';
+import type { CsbsCheckpointItem } from '../../simulator/csbs';
 import { Simulator, type SimulatorOptions } from '../../simulator/server';
 import { parseWorkerConfig, type LoadedConfig } from '../../worker/config';
 import { startWorker, type StartedWorker } from '../../worker/worker';
@@ -243,6 +244,23 @@ export function vbsBackups(n: number, prefix = 'b', extra: Record<string, unknow
     created_at: new Date(Date.UTC(2026, 0, 1) + i * 3_600_000).toISOString().replace('Z', ''),
     ...extra,
   }));
+}
+
+/** CSBS checkpoint items in the simulator's seed shape: one checkpoint per prefix, servers srv-0..2. */
+export function csbsItems(n: number, prefix: string, extra: Partial<CsbsCheckpointItem> = {}): CsbsCheckpointItem[] {
+  return Array.from({ length: n }, (_, i) => ({
+    id: `${prefix}-${String(i).padStart(4, '0')}`,
+    checkpoint_id: `cp-${prefix}`,
+    resource_id: `srv-${i % 3}`,
+    // Like 2017-04-18T01:21:52.701973: microseconds, no zone.
+    created_at: new Date(Date.UTC(2026, 0, 1) + i * 3_600_000).toISOString().replace(/\.\d{3}Z$/, '.456789'),
+    ...extra,
+  }));
+}
+
+/** The request item for a CSBS checkpoint item (CSBS deletes by checkpoint and item id). */
+export function csbsRef(account: string, b: CsbsCheckpointItem) {
+  return { account, id: b.id, checkpointId: b.checkpoint_id };
 }
 
 /** A worker in a child process (`node --import tsx worker/main.ts`), for multi-process and crash tests. */
