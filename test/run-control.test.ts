@@ -151,6 +151,36 @@ describe('run control', () => {
     console.log(`cancelled: ${summary.counts.deleted} deleted, ${skipped} skipped`);
   });
 
+  test('re-running a request after a partial run touches only what is left; the rest reports absent', async () => {
+    const a = stack.account('other');
+    const scope = stack.scope('other');
+    const backups = vbsBackups(60, 'rerun');
+    stack.sim.seed('vbs', scope, backups);
+    const items = backups.map((x) => ({ account: a, id: x.id }));
+    const request = { items, dryRun: false, label: 'partial, then again' };
+    const first = await rc.start(request);
+    await waitFor('some deletions', async () => (await rc.getProgress(first)).done >= 10);
+    await rc.cancel(first, 'stopped halfway');
+    const partial = await rc.result(first);
+    assert.ok(partial.counts.skipped > 0, 'the first run left items undone');
+
+    const second = await rc.start(request);
+    const summary = await rc.result(second);
+    const outcomes = assertOneOutcomeEach(await reportOf(rc, second), items);
+    const firstOutcomes = assertOneOutcomeEach(await reportOf(rc, first), items);
+    const acceptedDeletes = stack.sim.ctx.counters.snapshot().acceptedDeletes;
+    for (const [key, o] of outcomes) {
+      const before = firstOutcomes.get(key)!;
+      // Whatever the first run deleted (or saw finish) is gone now; the second run deletes the rest.
+      assert.equal(o.outcome, before.outcome === 'deleted' ? 'absent' : 'deleted', `${o.id} after ${before.outcome}`);
+      assert.equal(acceptedDeletes[`vbs:${scope}:${o.id}`], 1, `${o.id} deleted exactly once over both runs`);
+    }
+    assert.equal(summary.counts.absent, partial.counts.deleted);
+    assert.equal(summary.counts.deleted, partial.counts.skipped);
+    assert.deepEqual(stack.sim.provider('vbs').list(scope), []);
+    console.log(`re-run: ${summary.counts.absent} absent (deleted by the first run), ${summary.counts.deleted} deleted now`);
+  });
+
   test('setConcurrency on a lane: refused above the configured maximum, honoured below it', async () => {
     const account = stack.account('conc');
     const limits = accountLimits(account, stack.loaded.config.accounts[account]!);
