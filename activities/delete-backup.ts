@@ -6,19 +6,34 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { ItemOutcome, ItemRef } from '../workflows/model';
 import { truncateReason } from '../workflows/activity-failures';
-import type { DeletionHandle, ProviderAdapter } from './providers/adapter';
-import { isProviderError, type ProviderError } from './provider-error';
+import type { CallContext, DeletionHandle, Observation, ProviderAdapter } from './providers/adapter';
+import { isProviderError, ProviderError, type ProviderErrorKind } from './provider-error';
 
 export interface DeleteBackupInput {
   item: ItemRef;
   pollIntervalMs: number;
+  /** The provider already accepted this deletion (a group handed it on): observe, never delete again. */
+  accepted?: AcceptedDeletion;
+  /** A group's delete request for this item failed with this: the first attempt fails with it too. */
+  groupError?: GroupRequestError;
+}
+
+/** A provider error as a group hands it on (plain data: it travels through the lane's history). */
+export interface GroupRequestError {
+  kind: ProviderErrorKind;
+  message: string;
+  info: ProviderError['info'];
+}
+
+/** What the provider said when it accepted a deletion, and the last status seen since. */
+export interface AcceptedDeletion {
+  handle: DeletionHandle;
+  lastStatus?: string;
 }
 
 /** What a retried attempt finds in heartbeat details. */
-interface DeletionProgress {
+interface DeletionProgress extends AcceptedDeletion {
   phase: 'accepted';
-  handle: DeletionHandle;
-  lastStatus?: string;
 }
 
 type Outcome = Omit<ItemOutcome, 'at'>;
@@ -29,28 +44,24 @@ const POLL_RETRIES_IN_ATTEMPT = 5;
 export async function deleteBackupWith(adapter: ProviderAdapter, input: DeleteBackupInput): Promise<Outcome> {
   const ctx = Context.current();
   const { item } = input;
-  const base = {
-    account: item.account,
-    id: item.id,
-    ...(item.checkpointId ? { checkpointId: item.checkpointId } : {}),
-  };
   const call = { signal: ctx.cancellationSignal };
 
   let progress = ctx.info.heartbeatDetails as DeletionProgress | undefined;
+  if (progress?.phase !== 'accepted' && input.accepted) progress = { phase: 'accepted', ...input.accepted };
   if (progress?.phase !== 'accepted') {
+    // Temporal then treats the group's failed request as this activity's first failed attempt: the same
+    // backoff, Retry-After, retry budget and typed failure as a request made here, without a new call.
+    const { groupError } = input;
+    if (groupError && ctx.info.attempt === 1)
+      throw toFailure(new ProviderError(groupError.kind, groupError.message, groupError.info));
+    let requested;
     try {
-      const handle = await adapter.requestDeletion(item, call);
-      progress = { phase: 'accepted', handle };
+      requested = await requestDeletion(adapter, item, call);
     } catch (err) {
-      if (!isProviderError(err)) throw err;
-      if (err.kind === 'not-found')
-        return { ...base, outcome: 'absent', reason: 'already gone before our delete', ...code(err) };
-      if (err.kind === 'blocked')
-        return { ...base, outcome: 'blocked', reason: truncateReason(err.message), ...code(err) };
-      if (err.kind !== 'in-progress') throw toFailure(err);
-      // A deletion is already running on it: observe that one to its end.
-      progress = { phase: 'accepted', handle: {} };
+      throw isProviderError(err) ? toFailure(err) : err;
     }
+    if ('outcome' in requested) return requested.outcome;
+    progress = { phase: 'accepted', ...requested.accepted };
     // Recorded at once (the first heartbeat is not throttled), before any wait.
     ctx.heartbeat(progress);
   }
@@ -76,28 +87,188 @@ export async function deleteBackupWith(adapter: ProviderAdapter, input: DeleteBa
         continue;
       } else throw toFailure(err);
     }
-    switch (seen.state) {
-      case 'gone':
-        return { ...base, outcome: 'deleted', reason: 'provider confirmed the deletion' };
-      case 'failed':
-        return {
-          ...base,
-          outcome: 'failed',
-          reason: truncateReason(`provider reports ${seen.status}: ${seen.reason}`),
-          ...(seen.code ? { code: seen.code } : {}),
-        };
-      case 'blocked':
-        return {
-          ...base,
-          outcome: 'blocked',
-          reason: truncateReason(seen.reason),
-          ...(seen.code ? { code: seen.code } : {}),
-        };
-      case 'pending':
-        progress = { ...progress, lastStatus: seen.status };
-        ctx.heartbeat(progress);
-    }
+    const outcome = outcomeOf(item, seen);
+    if (outcome) return outcome;
+    progress = { ...progress, lastStatus: (seen as { status: string }).status };
+    ctx.heartbeat(progress);
   }
+}
+
+export interface DeleteBackupsInput {
+  /** Items of one account, at most one entry per backup. */
+  items: ItemRef[];
+  pollIntervalMs: number;
+}
+
+/**
+ * Per item, in input order: its outcome, or the item to continue as its own deleteBackup activity
+ * (with what the provider accepted, or null when the delete was not accepted yet).
+ */
+export type GroupItemResult =
+  | { outcome: Outcome }
+  | { continueWith: AcceptedDeletion }
+  | { continueWith: null; requestError: GroupRequestError };
+
+/** Heartbeat details of a group: one entry per input item, undefined while its delete is unanswered. */
+type GroupEntry =
+  { outcome: Outcome } | { accepted: AcceptedDeletion; handOff?: true } | { requestError: GroupRequestError };
+
+/**
+ * A group finishes once its first outcome is this many poll intervals old, handing its still-pending
+ * items on: slots of finished items are never held much longer than the slowest item's last poll.
+ */
+export const HAND_OFF_AFTER_POLLS = 2;
+
+/**
+ * The fast path for several items of one account started at the same moment: requests every deletion,
+ * records what was accepted in ONE heartbeat, and observes them together, so a group costs one activity
+ * and one heartbeat instead of one of each per item. Only the happy path lives here: any error, and any
+ * item still pending when the group finishes, is handed back to the lane, which continues that item as
+ * its own deleteBackup activity (with the accepted handle, so nothing is deleted twice); retries,
+ * backoff and failures stay in one place.
+ */
+export async function deleteBackupsWith(
+  adapter: ProviderAdapter,
+  input: DeleteBackupsInput,
+): Promise<GroupItemResult[]> {
+  const ctx = Context.current();
+  const call = { signal: ctx.cancellationSignal };
+  const saved = ctx.info.heartbeatDetails as { group: (GroupEntry | null)[] } | undefined;
+  const entries: (GroupEntry | undefined)[] = input.items.map((_, i) => saved?.group[i] ?? undefined);
+  const save = () => ctx.heartbeat({ group: entries.map((e) => e ?? null) });
+
+  // Every request is answered (or fails) before anything is thrown, so what was accepted is recorded.
+  const asked = await Promise.allSettled(
+    input.items.map(async (item, i) => {
+      if (entries[i]) return;
+      try {
+        const requested = await requestDeletion(adapter, item, call);
+        entries[i] = 'outcome' in requested ? requested : { accepted: requested.accepted };
+      } catch (err) {
+        if (!isProviderError(err)) throw err;
+        entries[i] = { requestError: { kind: err.kind, message: err.message, info: err.info } };
+      }
+    }),
+  );
+  save();
+  rethrowFirst(asked);
+
+  const pending = () =>
+    entries.flatMap((e, i) =>
+      e && 'accepted' in e && !e.handOff ? [{ i, e: e as { accepted: AcceptedDeletion } }] : [],
+    );
+  let firstOutcomeAt = entries.some((e) => e && 'outcome' in e) ? Date.now() : undefined;
+  while (pending().length) {
+    if (
+      firstOutcomeAt !== undefined &&
+      Date.now() - firstOutcomeAt >= HAND_OFF_AFTER_POLLS * input.pollIntervalMs
+    )
+      break;
+    await ctx.sleep(jitter(input.pollIntervalMs));
+    const polled = await Promise.allSettled(
+      pending().map(async ({ i, e }) => {
+        const item = input.items[i]!;
+        let seen: Observation;
+        try {
+          seen = await adapter.observeDeletion(item, e.accepted.handle, call);
+        } catch (err) {
+          if (!isProviderError(err)) throw err;
+          if (err.kind !== 'not-found') {
+            entries[i] = { ...e, handOff: true };
+            return;
+          }
+          seen = { state: 'gone' };
+        }
+        const outcome = outcomeOf(item, seen);
+        if (outcome) {
+          entries[i] = { outcome };
+          firstOutcomeAt ??= Date.now();
+        } else entries[i] = { accepted: { ...e.accepted, lastStatus: (seen as { status: string }).status } };
+      }),
+    );
+    save();
+    rethrowFirst(polled);
+  }
+  return entries.map((e) => {
+    if (e && 'outcome' in e) return { outcome: e.outcome };
+    if (e && 'accepted' in e) return { continueWith: e.accepted };
+    const requestError = e && 'requestError' in e ? e.requestError : lostRequest;
+    return { continueWith: null, requestError };
+  });
+}
+
+/** Cannot happen (every request settles before the return); kept total so no item is ever dropped. */
+const lostRequest: GroupRequestError = {
+  kind: 'transient',
+  message: 'the group lost track of this request',
+  info: {},
+};
+
+/** The provider's answer to our delete: a final outcome at once (gone, blocked), or accepted. */
+async function requestDeletion(
+  adapter: ProviderAdapter,
+  item: ItemRef,
+  call: CallContext,
+): Promise<{ outcome: Outcome } | { accepted: AcceptedDeletion }> {
+  try {
+    return { accepted: { handle: await adapter.requestDeletion(item, call) } };
+  } catch (err) {
+    if (!isProviderError(err)) throw err;
+    if (err.kind === 'not-found')
+      return {
+        outcome: {
+          ...baseOf(item),
+          outcome: 'absent',
+          reason: 'already gone before our delete',
+          ...code(err),
+        },
+      };
+    if (err.kind === 'blocked')
+      return {
+        outcome: { ...baseOf(item), outcome: 'blocked', reason: truncateReason(err.message), ...code(err) },
+      };
+    // A deletion is already running on it: observe that one to its end.
+    if (err.kind === 'in-progress') return { accepted: { handle: {} } };
+    throw err;
+  }
+}
+
+/** The outcome an observation ends with, or undefined while the deletion is still pending. */
+function outcomeOf(item: ItemRef, seen: Observation): Outcome | undefined {
+  const base = baseOf(item);
+  switch (seen.state) {
+    case 'gone':
+      return { ...base, outcome: 'deleted', reason: 'provider confirmed the deletion' };
+    case 'failed':
+      return {
+        ...base,
+        outcome: 'failed',
+        reason: truncateReason(`provider reports ${seen.status}: ${seen.reason}`),
+        ...(seen.code ? { code: seen.code } : {}),
+      };
+    case 'blocked':
+      return {
+        ...base,
+        outcome: 'blocked',
+        reason: truncateReason(seen.reason),
+        ...(seen.code ? { code: seen.code } : {}),
+      };
+    case 'pending':
+      return undefined;
+  }
+}
+
+function baseOf(item: ItemRef) {
+  return {
+    account: item.account,
+    id: item.id,
+    ...(item.checkpointId ? { checkpointId: item.checkpointId } : {}),
+  };
+}
+
+function rethrowFirst(results: PromiseSettledResult<unknown>[]): void {
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 function code(err: ProviderError): { code?: string } {

@@ -9,7 +9,13 @@ import { accountLane } from '../workflows/account-lane';
 import { laneWorkflowId } from '../workflows/ids';
 import { enqueueSignal, type EnqueueRequest } from '../workflows/messages';
 import type { AccountLimits } from '../workflows/model';
-import { deleteBackupWith, toFailure, type DeleteBackupInput } from './delete-backup';
+import {
+  deleteBackupsWith,
+  deleteBackupWith,
+  toFailure,
+  type DeleteBackupInput,
+  type DeleteBackupsInput,
+} from './delete-backup';
 import { planAccountWith, type PlanAccountInput, type PlanAccountResult } from './discover';
 import { isProviderError } from './provider-error';
 import type { AdapterRegistry } from './providers/registry';
@@ -54,6 +60,11 @@ export function createActivities(deps: ActivityDeps) {
 
     async deleteBackup(input: DeleteBackupInput) {
       return deleteBackupWith(adapterOf(input.item.account), input);
+    },
+
+    /** Several items of one account started together (the lane's fast path, see delete-backup.ts). */
+    async deleteBackups(input: DeleteBackupsInput) {
+      return deleteBackupsWith(adapterOf(input.items[0]!.account), input);
     },
 
     /** Policy runs: list, plan and check guards for one account; with emit, hand the items to the run. */

@@ -61,8 +61,11 @@ export function instrumentActivities(loaded: LoadedConfig, metrics: RetentionMet
           const info = ctx.info;
           const tags = accountTags(subject);
           const isDeletion = info.activityType === 'deleteBackup';
+          const isGroup = info.activityType === 'deleteBackups';
+          // A group's items count as in flight while the group works on them.
+          const inFlight = isDeletion ? 1 : isGroup ? itemCountOf(input.args[0]) : 0;
           if (info.attempt > 1) metrics.retries.add(1, { activity: info.activityType, ...tags });
-          if (isDeletion) metrics.inFlight.add(1, tags);
+          if (inFlight) metrics.inFlight.add(inFlight, tags);
           const started = performance.now();
           try {
             const run = () => next(input);
@@ -81,6 +84,23 @@ export function instrumentActivities(loaded: LoadedConfig, metrics: RetentionMet
                 ...codeOf(result),
                 durationMs: Math.round(performance.now() - started),
               });
+            }
+            if (isGroup) {
+              // Items handed on continue as deleteBackup activities, which count their own outcomes.
+              for (const o of groupOutcomesOf(result)) {
+                metrics.outcomes.add(1, { ...tags, outcome: o.outcome });
+                metrics.attemptDuration.record(seconds(started), {
+                  provider: subject.provider ?? '',
+                  result: o.outcome,
+                });
+                ctx.log.info('deletion finished', {
+                  outcome: o.outcome,
+                  itemId: o.id,
+                  ...(o.checkpointId ? { checkpointId: o.checkpointId } : {}),
+                  ...codeOf(o),
+                  durationMs: Math.round(performance.now() - started),
+                });
+              }
             }
             return result;
           } catch (err) {
@@ -104,9 +124,12 @@ export function instrumentActivities(loaded: LoadedConfig, metrics: RetentionMet
               if (failure.final && !failure.cancelled)
                 metrics.outcomes.add(1, { ...tags, outcome: 'failed' });
             }
+            // A group that gives up fails every item it held.
+            if (isGroup && failure.final && !failure.cancelled)
+              metrics.outcomes.add(inFlight, { ...tags, outcome: 'failed' });
             throw err;
           } finally {
-            if (isDeletion) metrics.inFlight.add(-1, tags);
+            if (inFlight) metrics.inFlight.add(-inFlight, tags);
           }
         },
       },
@@ -160,11 +183,12 @@ export function instrumentActivities(loaded: LoadedConfig, metrics: RetentionMet
   };
 }
 
-/** Reads the ids an activity input carries: deleteBackup {item}, enqueueToLane {batchWorkflowId, limits}, planAccount {runWorkflowId, limits}. */
+/** Reads the ids an activity input carries: deleteBackup {item}, deleteBackups {items}, enqueueToLane {batchWorkflowId, limits}, planAccount {runWorkflowId, limits}. */
 export function subjectOf(input: unknown): ActivitySubject {
   if (!input || typeof input !== 'object') return {};
   const i = input as {
     item?: { account?: unknown; id?: unknown; checkpointId?: unknown };
+    items?: { account?: unknown }[];
     limits?: { name?: unknown };
     account?: unknown;
     runWorkflowId?: unknown;
@@ -173,12 +197,27 @@ export function subjectOf(input: unknown): ActivitySubject {
   const str = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
   const batchWorkflowId = str(i.batchWorkflowId);
   return definedOnly({
-    account: str(i.item?.account) ?? str(i.limits?.name) ?? str(i.account),
+    account:
+      str(i.item?.account) ??
+      str(Array.isArray(i.items) ? i.items[0]?.account : undefined) ??
+      str(i.limits?.name) ??
+      str(i.account),
     itemId: str(i.item?.id),
     checkpointId: str(i.item?.checkpointId),
     run: str(i.runWorkflowId) ?? (batchWorkflowId ? runWorkflowIdOf(batchWorkflowId) : undefined),
     batchWorkflowId,
   });
+}
+
+function itemCountOf(input: unknown): number {
+  const items = (input as { items?: unknown } | undefined)?.items;
+  return Array.isArray(items) ? items.length : 0;
+}
+
+/** The outcomes a deleteBackups result carries (see GroupItemResult). */
+function groupOutcomesOf(result: unknown): ItemOutcome[] {
+  if (!Array.isArray(result)) return [];
+  return result.flatMap((r: { outcome?: ItemOutcome }) => (r?.outcome ? [r.outcome] : []));
 }
 
 function accountTags(s: ActivitySubject): MetricTags {

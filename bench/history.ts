@@ -8,8 +8,9 @@
  *  - activity attempts: "activity started or retried" is one action per attempt; the history holds only
  *    the last attempt's ActivityTaskStarted, whose `attempt` field is the number of attempts;
  *  - heartbeats: not in the history, so inferred: a deleteBackup attempt that got its delete accepted
- *    (outcome deleted or failed-by-provider) records one heartbeat at once (the SDK sends the first
- *    unthrottled) and then at most one per throttle interval (0.8 x heartbeatTimeout) while it runs;
+ *    (outcome deleted or failed-by-provider) and every deleteBackups (group) activity records one
+ *    heartbeat at once (the SDK sends the first unthrottled) and then at most one per throttle interval
+ *    (0.8 x heartbeatTimeout) while it runs (an upper bound for items a group handed on);
  *  - timers: TimerStarted (condition timeouts included);
  *  - signals: every WorkflowExecutionSignaled (from clients, signal-with-start and workflows alike);
  *  - search-attribute upserts: UpsertWorkflowSearchAttributes; updates: WorkflowExecutionUpdateAccepted;
@@ -19,6 +20,8 @@ import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 
 const E = temporal.api.enums.v1.EventType;
+/** One item per activity, or a group of items started together (activities/delete-backup.ts). */
+const DELETION_ACTIVITIES = new Set(['deleteBackup', 'deleteBackups']);
 
 export interface ActionCounts {
   workflowStarts: number;
@@ -37,7 +40,7 @@ export interface HistoryTotals {
   maxEvents: number;
   actions: ActionCounts;
   totalActions: number;
-  /** deleteBackup activities (attempts) and inferred heartbeats alone. */
+  /** deleteBackup and deleteBackups activities (attempts) and inferred heartbeats alone. */
   deletionActivityAttempts: number;
   deletionHeartbeats: number;
   byType: Record<string, { executions: number; events: number; maxEvents: number }>;
@@ -126,17 +129,16 @@ export async function countHistories(
           const actType = scheduled.get(String(s?.scheduledEventId))?.type ?? '?';
           totals.activityAttemptsByType[actType] = (totals.activityAttemptsByType[actType] ?? 0) + attempts;
           started.set(String(s?.scheduledEventId), ms(ev.eventTime as Ts));
-          if (scheduled.get(String(s?.scheduledEventId))?.type === 'deleteBackup')
-            totals.deletionActivityAttempts += attempts;
+          if (DELETION_ACTIVITIES.has(actType)) totals.deletionActivityAttempts += attempts;
           break;
         }
         case E.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: {
           const c = ev.activityTaskCompletedEventAttributes;
           const sch = scheduled.get(String(c?.scheduledEventId));
-          if (sch?.type !== 'deleteBackup') break;
+          if (!sch || !DELETION_ACTIVITIES.has(sch.type)) break;
           const outcome = (payloadJson(c?.result?.payloads?.[0]) as { outcome?: string } | undefined)
             ?.outcome;
-          if (outcome !== 'deleted' && outcome !== 'failed') break;
+          if (sch.type === 'deleteBackup' && outcome !== 'deleted' && outcome !== 'failed') break;
           const ran =
             ms(ev.eventTime as Ts) - (started.get(String(c?.scheduledEventId)) ?? ms(ev.eventTime as Ts));
           const throttle = 0.8 * (sch.heartbeatTimeoutMs || 30_000);

@@ -18,7 +18,8 @@
  *    so nothing is lost or repeated) and are sent again later; without that bound the carry would grow
  *    with the number of runs feeding the account at once.
  *
- * History cost per item: one activity (3 events) plus a share of the workflow tasks; outcomes leave in
+ * History cost per item: a share of one activity (items started at the same moment go to the provider as
+ * one group, see activities/delete-backup.ts) plus a share of the workflow tasks; outcomes leave in
  * bundles of LANE_FLUSH_SIZE; the lane keeps at most one pending timer per due time (no timer is
  * started and cancelled per activation).
  */
@@ -28,12 +29,14 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   log,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import type { DeleteBackupInput } from '../activities/delete-backup';
 import { failedOutcomeFrom, NON_RETRYABLE_ERROR_TYPES } from './activity-failures';
 import { runWorkflowIdOf } from './ids';
 import {
@@ -63,6 +66,13 @@ export const IDLE_EXIT_MS = 5 * 60_000;
  * config's maximum concurrency of 1000 an execution stays near 6,000 events.
  */
 export const HISTORY_EVENTS_BEFORE_CONTINUE = 3_000;
+/**
+ * Items started at the same moment go to the provider as one deleteBackups activity of at most this
+ * many (one activity and one heartbeat for the group instead of one of each per item).
+ */
+export const MAX_GROUP = 10;
+/** Patch id: lanes recorded before groups existed replay with one activity per item. */
+const GROUPED_DELETIONS = 'grouped-deletions';
 /** How long a batch's chunk numbers and state are remembered after it was last heard from. */
 const MEMORY_TTL_MS = 30 * 60_000;
 /** Most work-free batches remembered (the oldest are forgotten first); bounds the continue-as-new input. */
@@ -286,8 +296,8 @@ export async function accountLane(input: LaneInput): Promise<void> {
   };
 
   // One activity proxy per distinct set of limits (config changes reach new deletions at once).
-  const proxies = new Map<string, Activities['deleteBackup']>();
-  const deleteBackupFor = (l: AccountLimits): Activities['deleteBackup'] => {
+  const proxies = new Map<string, Pick<Activities, 'deleteBackup' | 'deleteBackups'>>();
+  const deletionActivitiesFor = (l: AccountLimits): Pick<Activities, 'deleteBackup' | 'deleteBackups'> => {
     const key = [
       l.deletionDeadlineMs,
       l.pollIntervalMs,
@@ -311,28 +321,69 @@ export async function accountLane(input: LaneInput): Promise<void> {
           maximumAttempts: l.maxAttempts,
           nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
         },
-      }).deleteBackup;
+      });
       proxies.set(key, fn);
     }
     return fn;
   };
 
-  const start = (b: LaneBatch, item: ItemRef) => {
+  /** An item's slot is taken from its start until its outcome is recorded. */
+  const take = (b: LaneBatch) => {
     inFlight++;
     b.inFlight++;
-    recentStarts.push(Date.now());
-    deleteBackupFor(limits)({ item, pollIntervalMs: limits.pollIntervalMs })
+  };
+  const finish = (b: LaneBatch, outcome: Omit<ItemOutcome, 'at'>) => {
+    record(b, outcome);
+    inFlight--;
+    b.inFlight--;
+    completed++;
+    dirty = true;
+  };
+  const bookkeepingFailed = (err: unknown) => log.error('lane bookkeeping failed', { error: String(err) });
+
+  /** One item as its own activity; `from` is where a group left it (accepted, or its request failed). */
+  const runOne = (
+    b: LaneBatch,
+    item: ItemRef,
+    from: Pick<DeleteBackupInput, 'accepted' | 'groupError'> = {},
+  ) => {
+    deletionActivitiesFor(limits)
+      .deleteBackup({ item, pollIntervalMs: limits.pollIntervalMs, ...from })
       .then(
-        (outcome) => record(b, outcome),
-        (err: unknown) => record(b, failedOutcomeFrom(item, err)),
+        (outcome) => finish(b, outcome),
+        (err: unknown) => finish(b, failedOutcomeFrom(item, err)),
       )
-      .finally(() => {
-        inFlight--;
-        b.inFlight--;
-        completed++;
-        dirty = true;
-      })
-      .catch((err: unknown) => log.error('lane bookkeeping failed', { error: String(err) }));
+      .catch(bookkeepingFailed);
+  };
+
+  /**
+   * Starts the items picked in one activation: alone, or in groups of up to MAX_GROUP. A group's items
+   * that are still pending when it ends (or met an error) continue as their own activities and keep
+   * their slots; a group that gives up entirely (deadline, worker-side failure) fails its items.
+   */
+  const start = (picks: { b: LaneBatch; item: ItemRef }[]) => {
+    for (const p of picks) take(p.b);
+    if (picks.length === 1 || !patched(GROUPED_DELETIONS)) {
+      for (const p of picks) runOne(p.b, p.item);
+      return;
+    }
+    for (let i = 0; i < picks.length; i += MAX_GROUP) {
+      const group = picks.slice(i, i + MAX_GROUP);
+      deletionActivitiesFor(limits)
+        .deleteBackups({ items: group.map((p) => p.item), pollIntervalMs: limits.pollIntervalMs })
+        .then(
+          (results) =>
+            group.forEach(({ b, item }, k) => {
+              const r = results[k];
+              if (r && 'outcome' in r) finish(b, r.outcome);
+              else if (r?.continueWith) runOne(b, item, { accepted: r.continueWith });
+              else if (r) runOne(b, item, { groupError: r.requestError });
+              else finish(b, failedOutcomeFrom(item, 'the deletion group returned no result for this item'));
+            }),
+          (err: unknown) => group.forEach(({ b, item }) => finish(b, failedOutcomeFrom(item, err))),
+        )
+        .catch(bookkeepingFailed);
+    }
   };
 
   const flush = (batchWorkflowId: string, b: LaneBatch) => {
@@ -462,15 +513,17 @@ export async function accountLane(input: LaneInput): Promise<void> {
     const info = workflowInfo();
     const draining = info.continueAsNewSuggested || info.historyLength > continueAfterEvents;
     if (!draining) {
-      while (inFlight < concurrency() && startable()) {
+      const picks: { b: LaneBatch; item: ItemRef }[] = [];
+      while (inFlight + picks.length < concurrency() && startable()) {
         const wait = rateWaitMs();
         if (wait > 0) {
           wakeAt(Date.now() + wait);
           break;
         }
-        const next = nextItem()!;
-        start(next.b, next.item);
+        picks.push(nextItem()!);
+        recentStarts.push(Date.now());
       }
+      if (picks.length) start(picks);
     }
     flushDue(draining);
     prune();
