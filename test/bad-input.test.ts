@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseWorkerConfig } from '../worker/config';
+import { accountLimits, parseWorkerConfig } from '../worker/config';
 import { parseCleanupRequest } from '../workflows/request';
 
 const ok = { account: 'vbs-a', id: 'b-1' };
@@ -121,6 +121,46 @@ const BAD_CONFIGS: Array<[string, unknown, RegExp]> = [
     cfg({ a: { ...goodAccount, limits: { maxConcurency: 5 } } }),
     /accounts\.a\.limits: unknown field\(s\) "maxConcurency"/,
   ],
+  [
+    'circuitBreaker failureRate zero',
+    cfg({ a: { ...goodAccount, limits: { circuitBreaker: { failureRate: 0 } } } }),
+    /accounts\.a\.limits\.circuitBreaker\.failureRate: expected a fraction above 0 and at most 1/,
+  ],
+  [
+    'circuitBreaker failureRate above 1',
+    cfg({ a: { ...goodAccount, limits: { circuitBreaker: { failureRate: 50 } } } }),
+    /accounts\.a\.limits\.circuitBreaker\.failureRate: expected a fraction above 0 and at most 1/,
+  ],
+  [
+    'circuitBreaker window fractional',
+    cfg({ a: { ...goodAccount, limits: { circuitBreaker: { window: 2.5 } } } }),
+    /accounts\.a\.limits\.circuitBreaker\.window: expected a whole number of deletions/,
+  ],
+  [
+    'circuitBreaker window zero',
+    cfg({ a: { ...goodAccount, limits: { circuitBreaker: { window: 0 } } } }),
+    /accounts\.a\.limits\.circuitBreaker\.window: expected a whole number of deletions/,
+  ],
+  [
+    'circuitBreaker bad coolDown',
+    cfg({ a: { ...goodAccount, limits: { circuitBreaker: { coolDown: '5 minutes' } } } }),
+    /accounts\.a\.limits\.circuitBreaker\.coolDown: expected a duration like/,
+  ],
+  [
+    'circuitBreaker minFailures above window',
+    cfg({ a: { ...goodAccount, limits: { circuitBreaker: { window: 4, minFailures: 5 } } } }),
+    /accounts\.a\.limits\.circuitBreaker\.minFailures: must not exceed window \(4\)/,
+  ],
+  [
+    'circuitBreaker unknown field',
+    cfg({ a: { ...goodAccount, limits: { circuitBreaker: { threshold: 0.5 } } } }),
+    /accounts\.a\.limits\.circuitBreaker: unknown field\(s\) "threshold"/,
+  ],
+  [
+    'circuitBreaker not an object',
+    cfg({ a: { ...goodAccount, limits: { circuitBreaker: true } } }),
+    /accounts\.a\.limits\.circuitBreaker/,
+  ],
   ['bad account name', cfg({ 'bad name': goodAccount }), /accounts/],
   ['unknown top-level key', cfg({ a: goodAccount }, { acounts: {} }), /unknown field\(s\) "acounts"/],
   [
@@ -154,6 +194,34 @@ describe('broken worker configs are refused, naming the field', () => {
       );
     });
   }
+  test('the circuit breaker is off unless configured; {} turns it on with the documented defaults', () => {
+    const off = parseWorkerConfig(cfg({ a: goodAccount }), 'config.yaml').config.accounts.a!;
+    assert.equal('circuitBreaker' in accountLimits('a', off), false, 'no breaker key at all when absent');
+    const on = parseWorkerConfig(
+      cfg({ a: { ...goodAccount, limits: { circuitBreaker: {} } } }),
+      'config.yaml',
+    ).config.accounts.a!;
+    assert.deepEqual(accountLimits('a', on).circuitBreaker, {
+      failureRate: 0.5,
+      window: 20,
+      coolDownMs: 300_000,
+    });
+    const custom = parseWorkerConfig(
+      cfg({
+        a: {
+          ...goodAccount,
+          limits: { circuitBreaker: { failureRate: 1, window: 4, coolDown: '1.5s', minFailures: 4 } },
+        },
+      }),
+      'config.yaml',
+    ).config.accounts.a!;
+    assert.deepEqual(accountLimits('a', custom).circuitBreaker, {
+      failureRate: 1,
+      window: 4,
+      coolDownMs: 1_500,
+      minFailures: 4,
+    });
+  });
   test('a secret that is referenced but not set names the variable, not a value', () => {
     const loaded = parseWorkerConfig(cfg({ a: goodAccount }), 'config.yaml');
     delete process.env.RC_UNSET_VAR_FOR_TEST;

@@ -44,6 +44,37 @@ const secretRefSchema = z.union(
 );
 export type SecretRef = z.infer<typeof secretRefSchema>;
 
+/**
+ * The failure circuit breaker (workflows/circuit-breaker.ts). Off unless `limits.circuitBreaker` is
+ * given; `circuitBreaker: {}` turns it on with the values below (half of the last 20 completed
+ * deletions failed → pause the account for 5 minutes, then one probe item).
+ */
+const circuitBreakerSchema = z
+  .object({
+    failureRate: z
+      .number()
+      .gt(0, { message: 'expected a fraction above 0 and at most 1, e.g. 0.5' })
+      .max(1, { message: 'expected a fraction above 0 and at most 1, e.g. 0.5' })
+      .default(0.5),
+    window: z
+      .number()
+      .int({ message: 'expected a whole number of deletions, at least 1' })
+      .min(1, { message: 'expected a whole number of deletions, at least 1' })
+      .max(10_000)
+      .default(20),
+    coolDown: durationSchema.default('5m'),
+    minFailures: z.number().int().min(1).optional(),
+  })
+  .strict()
+  .superRefine((v, ctx) => {
+    if (v.minFailures !== undefined && v.minFailures > v.window)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['minFailures'],
+        message: `must not exceed window (${v.window}): the window never holds more failures than that`,
+      });
+  });
+
 const limitsSchema = z
   .object({
     maxConcurrent: z.number().int().min(1).max(1000).default(5),
@@ -54,6 +85,7 @@ const limitsSchema = z
     retryInitialInterval: durationSchema.default('1s'),
     retryMaxInterval: durationSchema.default('60s'),
     requestTimeout: durationSchema.default('30s'),
+    circuitBreaker: circuitBreakerSchema.optional(),
   })
   .strict();
 
@@ -217,5 +249,18 @@ export function accountLimits(name: string, account: AccountConfig): AccountLimi
     maxAttempts: l.maxAttempts,
     retryInitialIntervalMs: durationMs(l.retryInitialInterval),
     retryMaxIntervalMs: durationMs(l.retryMaxInterval),
+    // Only when configured: lanes of accounts without a breaker get exactly the input they got before.
+    ...(l.circuitBreaker
+      ? {
+          circuitBreaker: {
+            failureRate: l.circuitBreaker.failureRate,
+            window: l.circuitBreaker.window,
+            coolDownMs: durationMs(l.circuitBreaker.coolDown),
+            ...(l.circuitBreaker.minFailures !== undefined
+              ? { minFailures: l.circuitBreaker.minFailures }
+              : {}),
+          },
+        }
+      : {}),
   };
 }

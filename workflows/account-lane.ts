@@ -29,6 +29,7 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   log,
+  metricMeter,
   patched,
   proxyActivities,
   setHandler,
@@ -38,6 +39,7 @@ import {
 import type { Activities } from '../activities';
 import type { DeleteBackupInput } from '../activities/delete-backup';
 import { failedOutcomeFrom, NON_RETRYABLE_ERROR_TYPES } from './activity-failures';
+import { CircuitBreaker, type CarriedBreaker } from './circuit-breaker';
 import { runWorkflowIdOf } from './ids';
 import {
   enqueueSignal,
@@ -123,7 +125,7 @@ export interface LaneInput {
   account: string;
   limits: AccountLimits;
   /** State handed over by continue-as-new. */
-  carried?: { batches: CarriedBatch[]; concurrencyOverride?: number };
+  carried?: { batches: CarriedBatch[]; concurrencyOverride?: number; breaker?: CarriedBreaker };
   tuning?: LaneTuning;
 }
 
@@ -140,6 +142,13 @@ export async function accountLane(input: LaneInput): Promise<void> {
   let dirty = false;
   const recentStarts: number[] = [];
   const sends = new Set<Promise<void>>();
+  // The failure circuit breaker, when the account's limits configure one (see circuit-breaker.ts).
+  let breaker = limits.circuitBreaker && new CircuitBreaker(limits.circuitBreaker, input.carried?.breaker);
+  const configureBreaker = () => {
+    if (!limits.circuitBreaker) breaker = undefined;
+    else if (breaker) breaker.configure(limits.circuitBreaker);
+    else breaker = new CircuitBreaker(limits.circuitBreaker);
+  };
 
   const concurrency = () => Math.min(concurrencyOverride ?? limits.maxConcurrent, limits.maxConcurrent);
 
@@ -176,9 +185,39 @@ export async function accountLane(input: LaneInput): Promise<void> {
   }
 
   const record = (b: LaneBatch, outcome: Omit<ItemOutcome, 'at'>) => {
+    if (breaker) breakerRecord(breaker, outcome);
     b.outbox.push({ ...outcome, at: new Date().toISOString() });
     b.oldestOutboxAt ??= Date.now();
     dirty = true;
+  };
+
+  const breakerTrips = metricMeter.createCounter(
+    'retention_circuit_breaker_trips_total',
+    '',
+    'Times an account lane paused the account because too many deletions failed',
+  );
+  const breakerRecord = (cb: CircuitBreaker, outcome: Omit<ItemOutcome, 'at'>) => {
+    const event = cb.record(outcome.outcome, Date.now(), itemKey(outcome), outcome.reason);
+    if (!event) return;
+    const c = limits.circuitBreaker!;
+    if (event.kind === 'closed') {
+      log.info('circuit breaker closed: the probe succeeded, starting deletions again', { account });
+      return;
+    }
+    breakerTrips.add(1, { account, provider: limits.provider });
+    log.warn(
+      event.kind === 'tripped'
+        ? `circuit breaker tripped for account ${account}: ${event.failures} of the last ${event.completed} deletions failed (threshold failureRate ${c.failureRate} over window ${c.window}); no new deletions until ${new Date(event.openUntil).toISOString()}`
+        : `circuit breaker re-opened for account ${account}: the probe failed; no new deletions until ${new Date(event.openUntil).toISOString()}`,
+      {
+        account,
+        failureRate: c.failureRate,
+        window: c.window,
+        coolDownMs: c.coolDownMs,
+        reason: event.reason,
+        openUntil: new Date(event.openUntil).toISOString(),
+      },
+    );
   };
 
   const skip = (b: LaneBatch, item: ItemRef, reason: string) => {
@@ -196,7 +235,10 @@ export async function accountLane(input: LaneInput): Promise<void> {
   };
 
   const enqueue = (req: EnqueueRequest) => {
-    if (req.limits.name === account) limits = req.limits;
+    if (req.limits.name === account) {
+      limits = req.limits;
+      configureBreaker();
+    }
     const b = batchFor(req.batchWorkflowId);
     b.touchedAt = Date.now();
     dirty = true;
@@ -258,6 +300,7 @@ export async function accountLane(input: LaneInput): Promise<void> {
       [...batches].filter(([, b]) => b.items.length).map(([id, b]) => [id, b.items.length]),
     ),
     completedThisExecution: completed,
+    ...(breaker ? { circuitBreaker: breaker.status(Date.now()) } : {}),
   }));
 
   /** Milliseconds until the rate limit allows another delete call (0 = now). */
@@ -515,12 +558,20 @@ export async function accountLane(input: LaneInput): Promise<void> {
     if (!draining) {
       const picks: { b: LaneBatch; item: ItemRef }[] = [];
       while (inFlight + picks.length < concurrency() && startable()) {
+        if (breaker && !breaker.canStart(Date.now())) {
+          // Open: queued items wait (never failed or skipped); wake up when the cool-down ends. While
+          // the half-open probe is in flight there is nothing to wake for: its outcome wakes the loop.
+          if (breaker.state(Date.now()) === 'open') wakeAt(breaker.openUntil!);
+          break;
+        }
         const wait = rateWaitMs();
         if (wait > 0) {
           wakeAt(Date.now() + wait);
           break;
         }
-        picks.push(nextItem()!);
+        const next = nextItem()!;
+        breaker?.started(itemKey(next.item), Date.now());
+        picks.push(next);
         recentStarts.push(Date.now());
       }
       if (picks.length) start(picks);
@@ -538,7 +589,7 @@ export async function accountLane(input: LaneInput): Promise<void> {
       await continueAsNew<typeof accountLane>({
         account,
         limits,
-        carried: { batches: carried, concurrencyOverride },
+        carried: { batches: carried, concurrencyOverride, ...(breaker ? { breaker: breaker.carry() } : {}) },
         ...(tuning ? { tuning } : {}),
       });
     }

@@ -3,6 +3,7 @@
  * Names are stable API: the Web UI, the CLI and stored histories use them.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { CircuitBreakerStatus } from './circuit-breaker';
 import type { AccountLimits, ItemOutcome, ItemRef, OutcomeCounts } from './model';
 
 // ---- run (retentionCleanup) ----
@@ -133,5 +134,7 @@ export interface LaneStatus {
   inFlight: number;
   queued: Record<string, number>;
   completedThisExecution: number;
+  /** The failure circuit breaker, when the account configures one (`limits.circuitBreaker`). */
+  circuitBreaker?: CircuitBreakerStatus;
 }
 export const laneStatusQuery = defineQuery<LaneStatus>('laneStatus');

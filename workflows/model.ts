@@ -77,6 +77,24 @@ export interface AccountLimits {
   /** First and longest backoff between attempts (exponential, coefficient 2, jittered by Temporal). */
   retryInitialIntervalMs: number;
   retryMaxIntervalMs: number;
+  /**
+   * The failure circuit breaker (workflows/circuit-breaker.ts): absent = none. Present only when the
+   * worker config sets `limits.circuitBreaker`, so lanes of accounts without one see the same input
+   * as before it existed.
+   */
+  circuitBreaker?: CircuitBreakerConfig;
+}
+
+/** See workflows/circuit-breaker.ts. */
+export interface CircuitBreakerConfig {
+  /** Fraction (0 < x ≤ 1) of the last `window` completed deletions that must fail to trip it. */
+  failureRate: number;
+  /** How many completed deletions (the most recent ones) the rate is computed over. */
+  window: number;
+  /** How long the account stays paused once tripped before one probe item is let through. */
+  coolDownMs: number;
+  /** Failures the window must hold at least before it trips (default: no floor beyond the rate). */
+  minFailures?: number;
 }
 
 /** A backup as listed by a provider, normalised for retention policies. */
