@@ -4,6 +4,9 @@
  *
  *   npx tsx scripts/record-histories.ts          # writes test/histories/*.json
  *
+ * test/histories/lane-before-groups.json is not written here: a lane recorded before grouped deletions,
+ * kept as it is so lanes still open during an upgrade keep replaying.
+ *
  * Regenerate them only when a change to the workflows is meant to be incompatible with executions
  * already running (and then plan the rollout: patched(), or drain the old runs first). It starts its
  * own Temporal dev server and provider simulator; about a minute.

@@ -16,7 +16,19 @@ import { historyFromFile } from './helpers/history-files';
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
 const DIR = join(__dirname, 'histories');
-const EXPECTED = ['batch-cancelled', 'batch-deletions', 'lane', 'run-cancelled', 'run-deletions', 'run-dry'];
+/**
+ * lane-before-groups is not re-recorded: a lane from before grouped deletions (one activity per item),
+ * kept so the patched('grouped-deletions') path for lanes still open during an upgrade stays tested.
+ */
+const EXPECTED = [
+  'batch-cancelled',
+  'batch-deletions',
+  'lane-before-groups',
+  'lane',
+  'run-cancelled',
+  'run-deletions',
+  'run-dry',
+];
 
 function workflowCode(): Pick<ReplayWorkerOptions, 'workflowBundle' | 'workflowsPath'> {
   const bundle = process.env.RETENTION_WORKFLOW_BUNDLE;
@@ -41,5 +53,5 @@ void test('recorded histories replay against the current workflow code', async (
     assert.equal(result.error, undefined, `${name} did not replay: ${String(result.error)}`);
     replayed.push(name);
   }
-  assert.deepEqual(replayed.sort(), EXPECTED);
+  assert.deepEqual(replayed.sort(), [...EXPECTED].sort());
 });
