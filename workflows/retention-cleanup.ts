@@ -15,6 +15,7 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   ParentClosePolicy,
+  patched,
   proxyActivities,
   setHandler,
   startChild,
@@ -26,6 +27,13 @@ import {
 import type { Activities } from '../activities';
 import { NON_RETRYABLE_ERROR_TYPES } from './activity-failures';
 import { ACTIVE_BATCHES, BATCH_SIZE, cleanupBatch } from './cleanup-batch';
+import {
+  accountsCovered,
+  busyAccounts,
+  gainOf,
+  interleaveByAccount,
+  nextBatchToActivate,
+} from './batch-planning';
 import { batchWorkflowId } from './ids';
 import {
   addItemsUpdate,
@@ -61,6 +69,8 @@ export { ACTIVE_BATCHES };
 const PROBLEMS_IN_SUMMARY = 20;
 /** Continue-as-new well before the 10,240-event warning (a run spends about 50 events per batch). */
 export const HISTORY_EVENTS_BEFORE_CONTINUE = 4_000;
+/** Patch id: runs recorded before account-aware activation activate waiting batches in index order. */
+const ACCOUNT_AWARE_ACTIVATION = 'account-aware-activation';
 
 /** One batch as the run tracks it; its workflow ID is batchWorkflowId(run, index). */
 interface BatchEntry {
@@ -70,6 +80,8 @@ interface BatchEntry {
   done?: boolean;
   /** The latest cumulative report, kept only while the batch works. */
   report?: BatchReport;
+  /** Indexes into the run's accounts of the accounts its items cover (see batch-planning.ts); dropped when done. */
+  accounts?: number[];
 }
 
 /** Outcome totals of the batches that are done. */
@@ -163,18 +175,19 @@ export async function retentionCleanup(rawRequest: unknown, carry?: RunCarry): P
   const addBatches = async (items: ItemRef[]) => {
     // Merge duplicates within the page before splitting it, so a duplicate never lands in two batches.
     const seen = new Set<string>();
-    const unique = items.filter((i) => !seen.has(itemKey(i)) && seen.add(itemKey(i)));
+    const unique = interleaveByAccount(items.filter((i) => !seen.has(itemKey(i)) && seen.add(itemKey(i))));
     for (let offset = 0; offset < unique.length; offset += BATCH_SIZE) {
       const page = unique.slice(offset, offset + BATCH_SIZE);
+      const covered = accountsCovered(page, Object.keys(accounts));
       const n = batches.length;
       // While discovery runs, batches wait: nothing is deleted before the whole plan passed the guards,
       // and the listing a retried discovery re-reads stays the one it planned.
       const control: BatchControl = cancelled
         ? 'cancelled'
-        : !discovering && activeCount() < ACTIVE_BATCHES && state !== 'paused'
+        : !discovering && activeCount() < ACTIVE_BATCHES && state !== 'paused' && bringsIdleOrSealed(covered)
           ? 'active'
           : 'waiting';
-      batches.push({ size: page.length, control });
+      batches.push({ size: page.length, control, ...(covered ? { accounts: covered } : {}) });
       await startChild(cleanupBatch, {
         workflowId: idOf(n),
         args: [{ runWorkflowId: workflowId, items: page, accounts, dryRun: request.dryRun, control }],
@@ -187,6 +200,9 @@ export async function retentionCleanup(rawRequest: unknown, carry?: RunCarry): P
   };
 
   const activeCount = () => batches.filter((b) => b.control === 'active' && !b.done).length;
+  /** While items still arrive, a new batch starts at once only if it makes idle accounts busy. */
+  const bringsIdleOrSealed = (covered: number[] | undefined) =>
+    !patched(ACCOUNT_AWARE_ACTIVATION) || sealed || gainOf(covered, busyAccounts(batches)) > 0;
 
   const setBatchControl = async (n: number, control: BatchControl) => {
     batches[n]!.control = control;
@@ -249,6 +265,7 @@ export async function retentionCleanup(rawRequest: unknown, carry?: RunCarry): P
       finished.problems.push(...r.problems.slice(0, PROBLEMS_IN_SUMMARY - finished.problems.length));
       b.done = true;
       delete b.report;
+      delete b.accounts;
     } else b.report = r;
     dirty = true;
   });
@@ -369,7 +386,11 @@ export async function retentionCleanup(rawRequest: unknown, carry?: RunCarry): P
         if (state === 'paused' && b.control === 'active') signals.push(setBatchControl(n, 'paused'));
         if (state === 'running' && b.control === 'paused') signals.push(setBatchControl(n, 'active'));
       });
-      if (state === 'running') {
+      if (state === 'running' && patched(ACCOUNT_AWARE_ACTIVATION)) {
+        // The waiting batch that brings the most idle accounts first (workflows/batch-planning.ts).
+        const next = () => (activeCount() < ACTIVE_BATCHES ? nextBatchToActivate(batches, !sealed) : -1);
+        for (let n = next(); n >= 0; n = next()) signals.push(setBatchControl(n, 'active'));
+      } else if (state === 'running') {
         for (let n = 0; n < batches.length && activeCount() < ACTIVE_BATCHES; n++) {
           if (batches[n]!.control === 'waiting') signals.push(setBatchControl(n, 'active'));
         }
