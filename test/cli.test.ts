@@ -362,6 +362,9 @@ describe('CLI', () => {
     const noFile = await cli(['start']);
     assert.equal(noFile.code, 2);
     assert.match(noFile.stderr, /missing <request-file>/);
+    const badCache = await cli(['worker', '--config', 'unused.yaml', '--max-cached-workflows', 'lots']);
+    assert.equal(badCache.code, 2, show(badCache));
+    assert.match(badCache.stderr, /--max-cached-workflows .*whole number.*"lots"/);
     const badFlag = await cli(['status', 'x', '--bogus']);
     assert.equal(badFlag.code, 2);
     assert.match(badFlag.stderr, /--bogus/);

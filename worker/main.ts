@@ -19,19 +19,27 @@ export async function runWorkerProcess(argv: string[]): Promise<void> {
       // Prometheus endpoint (also RETENTION_METRICS_ADDRESS); see worker/telemetry.ts.
       'metrics-port': { type: 'string' },
       'metrics-address': { type: 'string' },
+      // Workflow cache size (also RETENTION_MAX_CACHED_WORKFLOWS); the SDK otherwise derives it from the heap limit.
+      'max-cached-workflows': { type: 'string', default: process.env.RETENTION_MAX_CACHED_WORKFLOWS },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
     console.log(
-      'usage: retention-cleanup worker --config FILE [--task-queue NAME] [--identity NAME] [--metrics-port N | --metrics-address HOST:PORT]\n\n' +
+      'usage: retention-cleanup worker --config FILE [--task-queue NAME] [--identity NAME] [--metrics-port N | --metrics-address HOST:PORT] [--max-cached-workflows N]\n\n' +
         'Runs a worker for the retention-cleanup workflows and the provider activities.\n' +
         'Temporal connection: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE.\n' +
         'Metrics: --metrics-port N serves Prometheus metrics on 0.0.0.0:N/metrics (or RETENTION_METRICS_ADDRESS=HOST:PORT).\n' +
-        'Logs: RETENTION_LOG_FORMAT=json for JSON lines on stderr; RETENTION_LOG_LEVEL (default INFO).',
+        'Logs: RETENTION_LOG_FORMAT=json for JSON lines on stderr; RETENTION_LOG_LEVEL (default INFO).\n' +
+        'Workflow cache: --max-cached-workflows N (or RETENTION_MAX_CACHED_WORKFLOWS); default derived from the heap limit.',
     );
     return;
   }
+  const maxCached = values['max-cached-workflows'];
+  if (maxCached !== undefined && !/^\d+$/.test(maxCached))
+    throw new ConfigError(
+      `--max-cached-workflows (or RETENTION_MAX_CACHED_WORKFLOWS): expected a whole number of workflows, got ${JSON.stringify(maxCached)}`,
+    );
   if (!values.config) throw new ConfigError('no config file: pass --config FILE or set RETENTION_CONFIG');
   const loaded = loadWorkerConfig(values.config);
   // Once per process, before the first connection: the runtime's logger and Prometheus endpoint.
@@ -40,7 +48,12 @@ export async function runWorkerProcess(argv: string[]): Promise<void> {
     metricsAddress: values['metrics-address'],
   });
   installTelemetry(telemetry);
-  const started = await startWorker({ loaded, taskQueue: values['task-queue'], identity: values.identity });
+  const started = await startWorker({
+    loaded,
+    taskQueue: values['task-queue'],
+    identity: values.identity,
+    ...(maxCached !== undefined ? { tuning: { maxCachedWorkflows: Number(maxCached) } } : {}),
+  });
   const stop = () => {
     void started.shutdown();
   };
