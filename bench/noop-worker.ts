@@ -17,8 +17,11 @@ async function main(): Promise<void> {
     taskQueue,
     workflowsPath: require.resolve('./noop-workflow'),
     activities: { async noop() {} },
-    // As worker/worker.ts.
+    // As worker/worker.ts and worker/main.ts (the same process settings, so the same cache).
     maxConcurrentActivityTaskExecutions: 200,
+    ...(process.env.RETENTION_MAX_CACHED_WORKFLOWS
+      ? { maxCachedWorkflows: Number(process.env.RETENTION_MAX_CACHED_WORKFLOWS) }
+      : {}),
   });
   process.once('SIGTERM', () => worker.shutdown());
   process.once('SIGINT', () => worker.shutdown());
