@@ -1,0 +1,42 @@
+/**
+ * The chaos run, reduced (the full one is `npm run chaos`, bench/chaos.ts): 300 items over 10 accounts
+ * covering all five providers, 20% transient 5xx, 5% 429 with Retry-After, latency jitter; one SIGKILL
+ * of the worker process and one SIGKILL + restart of the Temporal dev server on its SQLite file.
+ *
+ * It runs its OWN dev server (persistent SQLite in a temp dir, its own free port) beside the suite's
+ * shared one, and its worker as a child process. Every requested item must end with exactly one outcome
+ * true to the provider's state, nothing outside the request is touched, no backup is accepted for
+ * deletion twice (Veeam: one session per VM), and no account goes above its concurrency limit.
+ * About 1.5 minutes, mostly the 30 s heartbeat timeout after the kill.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { renderChaos, runChaos } from '../bench/chaos';
+
+test('chaos: worker SIGKILL and dev server restart under 25% provider faults: one true outcome per item, limits hold', async () => {
+  const r = await runChaos({
+    items: 300,
+    accounts: 10,
+    workerKillsAt: [0.3],
+    serverRestartsAt: [0.6],
+    // Slow enough that deletions are in flight at each event, short enough for the suite.
+    deleteMs: 1_200,
+    timeoutMs: 8 * 60_000,
+    log: (m) => console.log(`[chaos] ${m}`),
+  });
+  console.log(renderChaos(r));
+  assert.deepEqual(r.failures, []);
+  // The chaos did happen, and the figures the table shows are the ones asserted.
+  assert.deepEqual(
+    r.events.map((e) => e.kind),
+    ['worker SIGKILL', 'dev server SIGKILL + restart'],
+  );
+  assert.equal(r.exactlyOnce, 300);
+  assert.equal(r.lost, 0);
+  assert.equal(r.providers.length, 5);
+  assert.equal(r.deleteCallsOutsideRequest, 0);
+  assert.equal(r.notRequestedSurvivors, r.notRequested);
+  assert.equal(r.veeamVmsWithSecondSession, 0);
+  for (const a of r.perAccount) assert.ok(a.observedMaxConcurrent <= a.limit, `${a.account}: ${a.observedMaxConcurrent} > ${a.limit}`);
+  assert.ok(Object.values(r.faultHits).reduce((s, n) => s + n, 0) > 0, 'faults were injected');
+});
