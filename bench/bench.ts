@@ -31,6 +31,8 @@ import type { ItemRef } from '../workflows/model';
 import { countHistories, historyLengths, type HistoryTotals } from './history';
 import { runPlainScript } from './plain-script';
 import { judge, writeResults, type Figure } from './report';
+import { quietLogger } from '../scripts/quiet-logger';
+import { interleaveByAccount } from '../workflows/batch-planning';
 
 const ROOT = resolve(__dirname, '..');
 const ACCOUNTS = 20;
@@ -124,24 +126,6 @@ function seed(sim: Simulator, names: string[], perAccount: number[], prefix: str
     for (const b of backups) items.push({ account, id: b.id });
   });
   return items;
-}
-
-/**
- * Round-robin over accounts (a0, a1, ..., a19, a0, ...). The run splits its items into batches of 500
- * in request order and feeds at most 4 batches at once, so a request grouped by account keeps most
- * accounts idle at first (measured separately as "grouped by account").
- */
-function interleave(items: ItemRef[]): ItemRef[] {
-  const byAccount = new Map<string, ItemRef[]>();
-  for (const i of items) {
-    const list = byAccount.get(i.account);
-    if (list) list.push(i);
-    else byAccount.set(i.account, [i]);
-  }
-  const lists = [...byAccount.values()];
-  const out: ItemRef[] = [];
-  for (let k = 0; out.length < items.length; k++) for (const l of lists) if (l[k]) out.push(l[k]!);
-  return out;
 }
 
 /** n items spread over the accounts as evenly as possible. */
@@ -292,7 +276,7 @@ async function main(): Promise<void> {
     const bundlePath = join(outDir, 'workflow-bundle.js');
     const { code } = await bundleWorkflowCode({
       workflowsPath: require.resolve('../workflows'),
-      logger: quiet,
+      logger: quietLogger,
     });
     writeFileSync(bundlePath, code);
 
@@ -415,7 +399,7 @@ async function main(): Promise<void> {
     const perAccount = spread(sizes.makespan, ACCOUNTS);
     const lowerBoundMs = Math.max(...perAccount.map((n) => Math.ceil(n / LIMIT))) * DELETE_MS;
     sim.ctx.counters.reset();
-    const mkItems = interleave(seed(sim, groups.mk.names, perAccount, 'mk-d'));
+    const mkItems = interleaveByAccount(seed(sim, groups.mk.names, perAccount, 'mk-d'));
     const durable = await durableRun('makespan', mkItems, 30 * lowerBoundMs + 300_000);
     const durableMaxConcurrency = maxConcurrency();
     log(
@@ -434,7 +418,7 @@ async function main(): Promise<void> {
       throw new Error(`plain script: ${JSON.stringify(plain.counts)}`);
     log(`plain script makespan ${(plain.makespanMs / 1000).toFixed(1)} s`);
 
-    // The same items in request order grouped by account (for information: see interleave()).
+    // The same items in request order grouped by account (for information: see docs/benchmarks.md).
     setPhase('grouped');
     sim.ctx.counters.reset();
     const grouped = await durableRun(
@@ -448,7 +432,7 @@ async function main(): Promise<void> {
     setPhase('throughput');
     sim.setTimings({ deleteMs: { vbs: 0 } });
     sim.ctx.counters.reset();
-    const zlItems = interleave(seed(sim, groups.zl.names, spread(sizes.throughput, ACCOUNTS), 'zl-d'));
+    const zlItems = interleaveByAccount(seed(sim, groups.zl.names, spread(sizes.throughput, ACCOUNTS), 'zl-d'));
     const zl = await durableRun('throughput', zlItems, 1_800_000);
     const durableThroughput = sizes.throughput / (zl.ms / 1000);
     log(`durable throughput at zero latency: ${durableThroughput.toFixed(1)} items/s`);
@@ -502,7 +486,7 @@ async function main(): Promise<void> {
     // ---- 5. the big run: bounded history, worker memory ----
     setPhase('big');
     sim.ctx.counters.reset();
-    const bigItems = interleave(seed(sim, groups.big.names, spread(sizes.big, ACCOUNTS), 'big-d'));
+    const bigItems = interleaveByAccount(seed(sim, groups.big.names, spread(sizes.big, ACCOUNTS), 'big-d'));
     const big = await durableRun('big', bigItems, 4 * 3_600_000);
     const bigHist = await historyLengths(rc.client, taskQueue, ofRun(big.id, 'big'));
     log(
@@ -711,14 +695,6 @@ async function main(): Promise<void> {
   }
 }
 
-const quiet = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: (m: string) => console.warn(m),
-  error: (m: string) => console.error(m),
-};
 
 main().then(
   () => process.exit(0),

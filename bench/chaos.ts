@@ -31,10 +31,12 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { RetentionClient } from '../client/retention-client';
 import { assertPortFree, DevServer, freePort } from '../scripts/dev-server';
 import type { FaultRule } from '../simulator/faults';
+import { quietLogger } from '../scripts/quiet-logger';
 import { Simulator } from '../simulator/server';
 import type { VeeamVm } from '../simulator/veeam';
 import type { RunSummary } from '../workflows/messages';
 import { itemKey, OUTCOMES, type ItemOutcome, type ItemRef, type OutcomeKind, type ProviderKind } from '../workflows/model';
+import { interleaveByAccount } from '../workflows/batch-planning';
 
 const ROOT = resolve(__dirname, '..');
 const CREDENTIALS = {
@@ -306,21 +308,11 @@ function seedAccount(sim: Simulator, a: PlannedAccount, world: World, now: numbe
   }
 }
 
-/** Round-robin over accounts, so every account's lane is busy from the start (see bench/bench.ts). */
-function interleave(items: ItemRef[]): ItemRef[] {
-  const byAccount = new Map<string, ItemRef[]>();
-  for (const i of items) byAccount.set(i.account, [...(byAccount.get(i.account) ?? []), i]);
-  const lists = [...byAccount.values()];
-  const out: ItemRef[] = [];
-  for (let k = 0; out.length < items.length; k++) for (const l of lists) if (l[k]) out.push(l[k]!);
-  return out;
-}
-
 function buildWorld(sim: Simulator, accounts: PlannedAccount[]): World {
   const world: World = { accounts, items: [], expected: new Map(), notRequested: [], deletable: 0 };
   const now = Date.now();
   for (const a of accounts) seedAccount(sim, a, world, now);
-  world.items = interleave(world.items);
+  world.items = interleaveByAccount(world.items);
   return world;
 }
 
@@ -842,14 +834,6 @@ async function retry<T>(f: () => Promise<T>, attempts = 10): Promise<T> {
   }
 }
 
-const quietLogger = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: (m: string) => console.warn(m),
-  error: (m: string) => console.error(m),
-};
 
 // ---------------------------------------------------------------------------------------------------
 // Rendering.

@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { DevServer, freePort } from './dev-server';
 import { ensureTemporalCli } from './temporal-cli';
+import { quietLogger } from './quiet-logger';
 
 const ROOT = resolve(__dirname, '..');
 
@@ -81,14 +82,6 @@ async function main(): Promise<void> {
   process.exit(status);
 }
 
-const quietLogger = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: (m: string) => console.warn(m),
-  error: (m: string) => console.error(m),
-};
 
 main().catch((err: unknown) => {
   console.error(err);
