@@ -757,13 +757,15 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
     // For each backup accepted twice: when, and the chaos event just before the second acceptance.
     const repeated = acceptedTwice.map(([k]) => {
       const at = acceptedAt.get(k) ?? [];
-      const second = at[1] ?? Infinity;
-      const before = events.filter((e) => e.atS <= second).at(-1);
+      // The chaos event that came next after the first acceptance (a crash between the provider's
+      // acceptance and the recording of it explains a second one).
+      const first = at[0] ?? -Infinity;
+      const next = events.find((e) => e.atS >= first - 0.05);
       const outcome = [...world.expected.entries()].find(([, v]) => v.simKey === k)?.[0];
       const x = outcome ? seen.get(outcome) : undefined;
       return (
         `${k}: accepted at ${at.map((t) => `${t.toFixed(1)} s`).join(' and ')}` +
-        (before ? ` (last chaos event before: ${before.kind} at ${before.atS.toFixed(1)} s)` : ' (before any chaos event)') +
+        (next ? ` (next chaos event after the first: ${next.kind} at ${next.atS.toFixed(1)} s)` : ' (after every chaos event)') +
         (x ? `; reported ${x.outcome}: ${x.reason}` : '')
       );
     });
