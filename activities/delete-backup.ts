@@ -46,23 +46,26 @@ export async function deleteBackupWith(adapter: ProviderAdapter, input: DeleteBa
   const { item } = input;
   const call = { signal: ctx.cancellationSignal };
 
-  let progress = ctx.info.heartbeatDetails as DeletionProgress | undefined;
-  if (progress?.phase !== 'accepted' && input.accepted) progress = { phase: 'accepted', ...input.accepted };
-  if (progress?.phase !== 'accepted') {
+  const saved = ctx.info.heartbeatDetails as DeletionProgress | { phase: 'requesting' } | undefined;
+  const never = adapter.neverRepeatDelete;
+  // A request that may have reached the provider without its answer being recorded: never sent again.
+  if (saved?.phase === 'requesting' && never) return watchUnanswered(never, item, input.pollIntervalMs, call);
+  let progress = saved?.phase === 'accepted' ? saved : undefined;
+  if (!progress && input.accepted) progress = { phase: 'accepted', ...input.accepted };
+  if (!progress) {
     // Temporal then treats the group's failed request as this activity's first failed attempt: the same
     // backoff, Retry-After, retry budget and typed failure as a request made here, without a new call.
     const { groupError } = input;
     if (groupError && ctx.info.attempt === 1)
       throw toFailure(new ProviderError(groupError.kind, groupError.message, groupError.info));
-    let requested;
-    try {
-      requested = await requestDeletion(adapter, item, call);
-    } catch (err) {
-      throw isProviderError(err) ? toFailure(err) : err;
-    }
+    const requested = never
+      ? await requestOnce(adapter, item, input.pollIntervalMs, call)
+      : await requestDeletion(adapter, item, call).catch((err: unknown) => {
+          throw isProviderError(err) ? toFailure(err) : err;
+        });
     if ('outcome' in requested) return requested.outcome;
     progress = { phase: 'accepted', ...requested.accepted };
-    // Recorded at once (the first heartbeat is not throttled), before any wait.
+    // Recorded at once when it is the first heartbeat (not throttled), before any wait.
     ctx.heartbeat(progress);
   }
 
@@ -91,6 +94,99 @@ export async function deleteBackupWith(adapter: ProviderAdapter, input: DeleteBa
     if (outcome) return outcome;
     progress = { ...progress, lastStatus: (seen as { status: string }).status };
     ctx.heartbeat(progress);
+  }
+}
+
+/** Time given to the "requesting" heartbeat to reach the server before a never-repeat delete is sent. */
+const REQUESTING_HEAD_START_MS = 300;
+/** Answered failures of a never-repeat delete retried inside the attempt (see requestOnce). */
+const REQUEST_RETRIES_IN_ATTEMPT = 20;
+/**
+ * How long a retry that finds an unanswered never-repeat request watches for the item to go: 40 poll
+ * intervals (a deletion that was started has had time to finish), at least 1 and at most 30 minutes.
+ */
+export function unansweredWatchMs(pollIntervalMs: number): number {
+  return Math.min(Math.max(40 * pollIntervalMs, 60_000), 30 * 60_000);
+}
+
+/**
+ * The delete of a provider that must never receive it twice (Veeam). "requesting" is recorded in the
+ * first heartbeat (sent at once) and given a head start before the request goes out, so a worker that
+ * dies mid-request leaves that record and the retry watches instead of requesting again
+ * (watchUnanswered). For the same reason an answered failure is retried here, inside the attempt, and
+ * never left to a Temporal retry: a new attempt would find "requesting" and could not tell a refused
+ * request from one whose answer was lost. When the answers keep failing, the activity fails for good.
+ */
+async function requestOnce(
+  adapter: ProviderAdapter,
+  item: ItemRef,
+  pollIntervalMs: number,
+  call: CallContext,
+): Promise<{ outcome: Outcome } | { accepted: AcceptedDeletion }> {
+  const ctx = Context.current();
+  ctx.heartbeat({ phase: 'requesting' });
+  await ctx.sleep(REQUESTING_HEAD_START_MS);
+  for (let failures = 0; ;) {
+    try {
+      return await requestDeletion(adapter, item, call);
+    } catch (err) {
+      if (!isProviderError(err)) throw err;
+      const retryable = err.kind === 'transient' || err.kind === 'busy';
+      if (!retryable || ++failures > REQUEST_RETRIES_IN_ATTEMPT) {
+        const failure = toFailure(err);
+        throw ApplicationFailure.create({
+          type: failure.type ?? 'ProviderRejected',
+          message: retryable ? `${err.message} (after ${failures} tries)` : err.message,
+          details: failure.details as unknown[],
+          nonRetryable: true,
+        });
+      }
+      const wait = err.info.retryAfterMs ?? jitter(Math.min(pollIntervalMs * 2 ** failures, 10_000));
+      ctx.heartbeat({ phase: 'requesting' });
+      await ctx.sleep(Math.min(wait, 20_000));
+    }
+  }
+}
+
+/**
+ * A retry found "requesting" without an answer: the provider may or may not have started the deletion.
+ * Requesting again could start a second one, so it watches the item instead: gone means our request
+ * deleted it; still there after UNANSWERED_WATCH_MS means nobody can tell, and an operator must look.
+ */
+async function watchUnanswered(
+  never: NonNullable<ProviderAdapter['neverRepeatDelete']>,
+  item: ItemRef,
+  pollIntervalMs: number,
+  call: CallContext,
+): Promise<Outcome> {
+  const ctx = Context.current();
+  const watchMs = unansweredWatchMs(pollIntervalMs);
+  const until = Date.now() + watchMs;
+  for (;;) {
+    ctx.heartbeat({ phase: 'requesting' });
+    let there = true;
+    try {
+      there = await never.stillThere(item, call);
+    } catch (err) {
+      if (!isProviderError(err)) throw err;
+      if (err.kind !== 'transient' && err.kind !== 'busy') throw toFailure(err);
+    }
+    if (!there)
+      return {
+        ...baseOf(item),
+        outcome: 'deleted',
+        reason: 'provider shows nothing left of it; our delete request was answered while a worker stopped',
+      };
+    if (Date.now() >= until)
+      return {
+        ...baseOf(item),
+        outcome: 'failed',
+        reason: truncateReason(
+          `a worker stopped while the delete request was in flight and it is still there after ${Math.round(watchMs / 1000)} s; look for a running deletion on the provider before running it again (a second request would start a second deletion)`,
+        ),
+        code: 'UnansweredRequest',
+      };
+    await ctx.sleep(jitter(Math.max(pollIntervalMs, 1_000)));
   }
 }
 
@@ -132,6 +228,14 @@ export async function deleteBackupsWith(
   input: DeleteBackupsInput,
 ): Promise<GroupItemResult[]> {
   const ctx = Context.current();
+  if (adapter.neverRepeatDelete)
+    // The lane never groups these (workflows/model.ts NEVER_REPEAT_DELETE): a group records its requests only after them.
+    throw ApplicationFailure.create({
+      type: 'AccountConfigError',
+      message:
+        "deleteBackups: this provider's deletes must never be repeated; they run one item per activity",
+      nonRetryable: true,
+    });
   const call = { signal: ctx.cancellationSignal };
   const saved = ctx.info.heartbeatDetails as { group: (GroupEntry | null)[] } | undefined;
   const entries: (GroupEntry | undefined)[] = input.items.map((_, i) => saved?.group[i] ?? undefined);

@@ -1,7 +1,8 @@
 /**
  * Promise 3, for real: a worker PROCESS killed (SIGKILL) between Veeam's non-idempotent deleteBackups
  * POST and the first poll must not start a second session. The retried attempt, on a second worker
- * process, resumes the recorded session from heartbeat details and confirms the deletion.
+ * process, resumes the recorded session from heartbeat details and confirms the deletion. (A kill
+ * before the session id is recorded is test/veeam-crash-window.test.ts.)
  *
  * Takes ~40-50 s: the retry comes only after the activity's heartbeat timeout (30 s minimum).
  */
@@ -140,9 +141,12 @@ describe('Veeam: worker killed between deleteBackups and the first poll', () => 
         const d = await lane.describe();
         const payload = d.raw.pendingActivities?.[0]?.heartbeatDetails?.payloads?.[0];
         if (!payload) return undefined;
-        return defaultPayloadConverter.fromPayload<{ phase: string; handle: Record<string, string> }>(
+        const d2 = defaultPayloadConverter.fromPayload<{ phase: string; handle: Record<string, string> }>(
           payload as never,
         );
+        // First "requesting" (recorded before the POST), then, within the worker's 2 s heartbeat
+        // throttle, the session id.
+        return d2.phase === 'accepted' ? d2 : undefined;
       },
       10_000,
       workers,

@@ -51,7 +51,7 @@ import {
   type EnqueueRequest,
   type LaneBatchState,
 } from './messages';
-import { itemKey, type AccountLimits, type ItemOutcome, type ItemRef } from './model';
+import { itemKey, NEVER_REPEAT_DELETE, type AccountLimits, type ItemOutcome, type ItemRef } from './model';
 
 /** Outcomes are sent to a batch once this many are waiting... */
 export const LANE_FLUSH_SIZE = 25;
@@ -406,7 +406,7 @@ export async function accountLane(input: LaneInput): Promise<void> {
    */
   const start = (picks: { b: LaneBatch; item: ItemRef }[]) => {
     for (const p of picks) take(p.b);
-    if (picks.length === 1 || !patched(GROUPED_DELETIONS)) {
+    if (picks.length === 1 || NEVER_REPEAT_DELETE.has(limits.provider) || !patched(GROUPED_DELETIONS)) {
       for (const p of picks) runOne(p.b, p.item);
       return;
     }

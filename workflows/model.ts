@@ -5,6 +5,12 @@
 
 export const PROVIDERS = ['jsa', 'csbs', 'vbs', 'veeam', 'taurusdb'] as const;
 export type ProviderKind = (typeof PROVIDERS)[number];
+/**
+ * Providers whose delete request must never reach them twice (Veeam v1: a second deleteBackups starts a
+ * second job session). Their items are deleted one per activity, which records "requesting" before the
+ * request (activities/delete-backup.ts); a group could record its requests only after them.
+ */
+export const NEVER_REPEAT_DELETE: ReadonlySet<ProviderKind> = new Set<ProviderKind>(['veeam']);
 
 /** One deletion target. `id` is the backup id (CSBS: checkpoint item id; Veeam: virtual machine id). */
 export interface ItemRef {

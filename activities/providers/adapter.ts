@@ -38,6 +38,13 @@ export interface ProviderAdapter {
   observeDeletion(item: ItemRef, handle: DeletionHandle, ctx: CallContext): Promise<Observation>;
   /** One page of the account's backups, normalised. */
   listBackups(cursor: string | undefined, ctx: CallContext): Promise<ListPage>;
+  /**
+   * Set by providers whose delete request must never be repeated (Veeam: a second call starts a second
+   * job session). The deletion activity then records "requesting" before the request, and a retry that
+   * finds that record without an answer asks this instead of requesting again: is anything of the item
+   * still there?
+   */
+  readonly neverRepeatDelete?: { stillThere(item: ItemRef, ctx: CallContext): Promise<boolean> };
 }
 
 /** Builds the adapter of one configured account (one per account per worker process). */

@@ -261,6 +261,18 @@ export class VeeamAdapter implements ProviderAdapter {
     private readonly session: VeeamSession,
   ) {}
 
+  /** deleteBackups is not idempotent: after a crash mid-request, look at the VM's restore points instead. */
+  readonly neverRepeatDelete = {
+    stillThere: async (item: ItemRef, ctx: CallContext): Promise<boolean> => {
+      for (let cursor: string | undefined; ; ) {
+        const page = await this.listBackups(cursor, ctx);
+        if (page.records.some((r) => r.id === item.id)) return true;
+        if (!page.next) return false;
+        cursor = page.next;
+      }
+    },
+  };
+
   async requestDeletion(item: ItemRef, ctx: CallContext): Promise<DeletionHandle> {
     const what = `Veeam deleteBackups of VM ${item.id}`;
     const res = await this.session.send(
