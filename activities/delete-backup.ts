@@ -5,7 +5,7 @@
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { ItemOutcome, ItemRef } from '../workflows/model';
-import { truncateReason } from '../workflows/activity-failures';
+import { outcomeBase, truncateReason } from '../workflows/activity-failures';
 import type { CallContext, DeletionHandle, Observation, ProviderAdapter } from './providers/adapter';
 import { isProviderError, ProviderError, type ProviderErrorKind } from './provider-error';
 
@@ -86,7 +86,7 @@ export async function deleteBackupWith(adapter: ProviderAdapter, input: DeleteBa
         // A poll is a read: retry it here rather than ending the attempt. A new attempt depends on the
         // "accepted" heartbeat having reached the server; if it had not, the retry would delete again
         // and find the backup gone (reported absent instead of deleted).
-        await ctx.sleep(err.info.retryAfterMs ?? jitter(Math.min(500 * 2 ** pollFailures, 10_000)));
+        await ctx.sleep(err.info.retryAfterMs ?? backoffMs(500, pollFailures));
         continue;
       } else throw toFailure(err);
     }
@@ -141,7 +141,7 @@ async function requestOnce(
           nonRetryable: true,
         });
       }
-      const wait = err.info.retryAfterMs ?? jitter(Math.min(pollIntervalMs * 2 ** failures, 10_000));
+      const wait = err.info.retryAfterMs ?? backoffMs(pollIntervalMs, failures);
       ctx.heartbeat({ phase: 'requesting' });
       await ctx.sleep(Math.min(wait, 20_000));
     }
@@ -173,13 +173,13 @@ async function watchUnanswered(
     }
     if (!there)
       return {
-        ...baseOf(item),
+        ...outcomeBase(item),
         outcome: 'deleted',
         reason: 'provider shows nothing left of it; our delete request was answered while a worker stopped',
       };
     if (Date.now() >= until)
       return {
-        ...baseOf(item),
+        ...outcomeBase(item),
         outcome: 'failed',
         reason: truncateReason(
           `a worker stopped while the delete request was in flight and it is still there after ${Math.round(watchMs / 1000)} s; look for a running deletion on the provider before running it again (a second request would start a second deletion)`,
@@ -321,7 +321,7 @@ async function requestDeletion(
     if (err.kind === 'not-found')
       return {
         outcome: {
-          ...baseOf(item),
+          ...outcomeBase(item),
           outcome: 'absent',
           reason: 'already gone before our delete',
           ...code(err),
@@ -329,7 +329,12 @@ async function requestDeletion(
       };
     if (err.kind === 'blocked')
       return {
-        outcome: { ...baseOf(item), outcome: 'blocked', reason: truncateReason(err.message), ...code(err) },
+        outcome: {
+          ...outcomeBase(item),
+          outcome: 'blocked',
+          reason: truncateReason(err.message),
+          ...code(err),
+        },
       };
     // A deletion is already running on it: observe that one to its end.
     if (err.kind === 'in-progress') return { accepted: { handle: {} } };
@@ -339,7 +344,7 @@ async function requestDeletion(
 
 /** The outcome an observation ends with, or undefined while the deletion is still pending. */
 function outcomeOf(item: ItemRef, seen: Observation): Outcome | undefined {
-  const base = baseOf(item);
+  const base = outcomeBase(item);
   switch (seen.state) {
     case 'gone':
       return { ...base, outcome: 'deleted', reason: 'provider confirmed the deletion' };
@@ -362,14 +367,6 @@ function outcomeOf(item: ItemRef, seen: Observation): Outcome | undefined {
   }
 }
 
-function baseOf(item: ItemRef) {
-  return {
-    account: item.account,
-    id: item.id,
-    ...(item.checkpointId ? { checkpointId: item.checkpointId } : {}),
-  };
-}
-
 function rethrowFirst(results: PromiseSettledResult<unknown>[]): void {
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
@@ -377,6 +374,11 @@ function rethrowFirst(results: PromiseSettledResult<unknown>[]): void {
 
 function code(err: ProviderError): { code?: string } {
   return err.info.code ? { code: err.info.code } : {};
+}
+
+/** Exponential backoff after the n-th failure in a row inside one attempt, capped at 10 s, jittered. */
+function backoffMs(baseMs: number, failures: number): number {
+  return jitter(Math.min(baseMs * 2 ** failures, 10_000));
 }
 
 /** ±20% so many deletions started together do not poll in lockstep. */

@@ -72,35 +72,20 @@ export function instrumentActivities(loaded: LoadedConfig, metrics: RetentionMet
             const result = subject.provider
               ? await requestScope.run({ owner, account: subject.account, provider: subject.provider }, run)
               : await run();
-            if (isDeletion) {
-              const outcome = (result as Partial<ItemOutcome> | undefined)?.outcome ?? 'unknown';
-              metrics.outcomes.add(1, { ...tags, outcome });
+            // A group's items handed on continue as deleteBackup activities, which count their own outcomes.
+            for (const o of outcomesOf(info.activityType, result)) {
+              metrics.outcomes.add(1, { ...tags, outcome: o.outcome });
               metrics.attemptDuration.record(seconds(started), {
                 provider: subject.provider ?? '',
-                result: outcome,
+                result: o.outcome,
               });
               ctx.log.info('deletion finished', {
-                outcome,
-                ...codeOf(result),
+                outcome: o.outcome,
+                ...(o.id ? { itemId: o.id } : {}),
+                ...(o.checkpointId ? { checkpointId: o.checkpointId } : {}),
+                ...codeOf(o),
                 durationMs: Math.round(performance.now() - started),
               });
-            }
-            if (isGroup) {
-              // Items handed on continue as deleteBackup activities, which count their own outcomes.
-              for (const o of groupOutcomesOf(result)) {
-                metrics.outcomes.add(1, { ...tags, outcome: o.outcome });
-                metrics.attemptDuration.record(seconds(started), {
-                  provider: subject.provider ?? '',
-                  result: o.outcome,
-                });
-                ctx.log.info('deletion finished', {
-                  outcome: o.outcome,
-                  itemId: o.id,
-                  ...(o.checkpointId ? { checkpointId: o.checkpointId } : {}),
-                  ...codeOf(o),
-                  durationMs: Math.round(performance.now() - started),
-                });
-              }
             }
             return result;
           } catch (err) {
@@ -120,12 +105,10 @@ export function instrumentActivities(loaded: LoadedConfig, metrics: RetentionMet
                 provider: subject.provider ?? '',
                 result: 'error',
               });
-              // The lane turns a final failure into a `failed` outcome (workflows/activity-failures.ts).
-              if (failure.final && !failure.cancelled)
-                metrics.outcomes.add(1, { ...tags, outcome: 'failed' });
             }
-            // A group that gives up fails every item it held.
-            if (isGroup && failure.final && !failure.cancelled)
+            // The lane turns a final failure into a `failed` outcome for every item the activity held
+            // (workflows/activity-failures.ts).
+            if (inFlight && failure.final && !failure.cancelled)
               metrics.outcomes.add(inFlight, { ...tags, outcome: 'failed' });
             throw err;
           } finally {
@@ -214,9 +197,21 @@ function itemCountOf(input: unknown): number {
   return Array.isArray(items) ? items.length : 0;
 }
 
-/** The outcomes a deleteBackups result carries (see GroupItemResult). */
-function groupOutcomesOf(result: unknown): ItemOutcome[] {
-  if (!Array.isArray(result)) return [];
+/** What the metrics and the log say of an item a deletion activity finished. */
+interface FinishedItem {
+  outcome: string;
+  id?: string;
+  checkpointId?: string;
+  code?: string;
+}
+
+/** The items a deletion activity's result finished: deleteBackup's one, or a group's (GroupItemResult). */
+function outcomesOf(activityType: string, result: unknown): FinishedItem[] {
+  if (activityType === 'deleteBackup') {
+    const o = result as Partial<ItemOutcome> | undefined;
+    return [{ ...o, outcome: o?.outcome ?? 'unknown' }];
+  }
+  if (activityType !== 'deleteBackups' || !Array.isArray(result)) return [];
   return result.flatMap((r: { outcome?: ItemOutcome }) => (r?.outcome ? [r.outcome] : []));
 }
 

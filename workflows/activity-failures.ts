@@ -16,16 +16,21 @@ export function truncateReason(reason: string): string {
   return reason.length > MAX_REASON ? `${reason.slice(0, MAX_REASON - 1)}…` : reason;
 }
 
+/** The item's identity as every outcome carries it (no policy or group fields). */
+export function outcomeBase(item: ItemRef): Pick<ItemOutcome, 'account' | 'id' | 'checkpointId'> {
+  return {
+    account: item.account,
+    id: item.id,
+    ...(item.checkpointId ? { checkpointId: item.checkpointId } : {}),
+  };
+}
+
 /**
  * The outcome of an item whose deletion activity gave up: after the retry budget, at the deadline,
  * or at once for a non-retryable error. The provider code travels in the failure's details.
  */
 export function failedOutcomeFrom(item: ItemRef, err: unknown): Omit<ItemOutcome, 'at'> {
-  const base = {
-    account: item.account,
-    id: item.id,
-    ...(item.checkpointId ? { checkpointId: item.checkpointId } : {}),
-  };
+  const base = outcomeBase(item);
   const cause = err instanceof ActivityFailure ? err.cause : err;
   if (cause instanceof TimeoutFailure) {
     return {
