@@ -8,6 +8,8 @@ import type { ItemOutcome, ItemRef } from '../workflows/model';
 import { outcomeBase, truncateReason } from '../workflows/activity-failures';
 import type { CallContext, DeletionHandle, Observation, ProviderAdapter } from './providers/adapter';
 import { isProviderError, ProviderError, type ProviderErrorKind } from './provider-error';
+import { jitter, PollSchedule } from './deletion-timing';
+import { rateWaitMs } from '../workflows/rate-window';
 
 export interface DeleteBackupInput {
   item: ItemRef;
@@ -51,6 +53,8 @@ export async function deleteBackupWith(adapter: ProviderAdapter, input: DeleteBa
   // A request that may have reached the provider without its answer being recorded: never sent again.
   if (saved?.phase === 'requesting' && never) return watchUnanswered(never, item, input.pollIntervalMs, call);
   let progress = saved?.phase === 'accepted' ? saved : undefined;
+  /** Set when this attempt's own request was accepted: its deletion time teaches the first poll. */
+  let acceptedAt: number | undefined;
   if (!progress && input.accepted) progress = { phase: 'accepted', ...input.accepted };
   if (!progress) {
     // Temporal then treats the group's failed request as this activity's first failed attempt: the same
@@ -67,11 +71,14 @@ export async function deleteBackupWith(adapter: ProviderAdapter, input: DeleteBa
     progress = { phase: 'accepted', ...requested.accepted };
     // Recorded at once when it is the first heartbeat (not throttled), before any wait.
     ctx.heartbeat(progress);
+    acceptedAt = Date.now();
   }
 
   let pollFailures = 0;
+  const polls = new PollSchedule(item.account, input.pollIntervalMs, acceptedAt !== undefined);
   for (;;) {
-    await ctx.sleep(jitter(input.pollIntervalMs));
+    await ctx.sleep(polls.next());
+    const polledAt = Date.now();
     let seen;
     try {
       seen = await adapter.observeDeletion(item, progress.handle, call);
@@ -91,6 +98,7 @@ export async function deleteBackupWith(adapter: ProviderAdapter, input: DeleteBa
       } else throw toFailure(err);
     }
     const outcome = outcomeOf(item, seen);
+    if (acceptedAt) polls.observed(polledAt - acceptedAt, seen.state !== 'pending');
     if (outcome) return outcome;
     progress = { ...progress, lastStatus: (seen as { status: string }).status };
     ctx.heartbeat(progress);
@@ -194,34 +202,62 @@ export interface DeleteBackupsInput {
   /** Items of one account, at most one entry per backup. */
   items: ItemRef[];
   pollIntervalMs: number;
+  /** Absent: every item is requested at once (a plain group). Present: a pipelined group. */
+  pipeline?: PipelineInput;
+}
+
+/**
+ * A pipelined group holds `slots` of the account's window: the first `slots` items (admitted by the
+ * lane) start at once, each later item as soon as an earlier one finishes, so a slot is never idle
+ * between two deletions for a workflow round trip. Later items start only within `startWithinMs` of the
+ * group being scheduled, within the account's request rate (the lane's recent starts included), and
+ * only while nothing has gone wrong: after the first failure, error or straggler the group stops
+ * starting and hands the rest back (`notStarted`), so the lane's breaker, retries and controls decide.
+ */
+export interface PipelineInput {
+  slots: number;
+  startWithinMs: number;
+  requestsPerSecond: number;
+  /** The lane's recent start times (ascending), without the group's first `slots` items. */
+  recentStarts: number[];
 }
 
 /**
  * Per item, in input order: its outcome, or the item to continue as its own deleteBackup activity
- * (with what the provider accepted, or null when the delete was not accepted yet).
+ * (with what the provider accepted, or null when the delete was not accepted yet), or, in a pipelined
+ * group, an item never requested. `requestedAt` (pipelined groups) is when its delete went out.
  */
-export type GroupItemResult =
+export type GroupItemResult = (
   | { outcome: Outcome }
   | { continueWith: AcceptedDeletion }
-  | { continueWith: null; requestError: GroupRequestError };
-
-/** Heartbeat details of a group: one entry per input item, undefined while its delete is unanswered. */
-type GroupEntry =
-  { outcome: Outcome } | { accepted: AcceptedDeletion; handOff?: true } | { requestError: GroupRequestError };
+  | { continueWith: null; requestError: GroupRequestError }
+  | { notStarted: true }
+) & { requestedAt?: number };
 
 /**
- * A group finishes once its first outcome is this many poll intervals old, handing its still-pending
- * items on: slots of finished items are never held much longer than the slowest item's last poll.
+ * Heartbeat details of a group: one entry per input item, null while not requested or unanswered. A
+ * retried attempt resumes the accepted ones and requests only items without an entry.
+ */
+type GroupEntry = (
+  | { outcome: Outcome }
+  | { accepted: AcceptedDeletion; handOff?: true }
+  | { requestError: GroupRequestError }
+) & { requestedAt?: number };
+
+/**
+ * Once no more items will start, a group finishes when its first outcome since then is this many poll
+ * intervals old (a pipelined group also waits the longest deletion it has seen), handing its
+ * still-pending items on: slots of finished items are never held much longer than the slowest item.
  */
 export const HAND_OFF_AFTER_POLLS = 2;
 
 /**
- * The fast path for several items of one account started at the same moment: requests every deletion,
- * records what was accepted in ONE heartbeat, and observes them together, so a group costs one activity
- * and one heartbeat instead of one of each per item. Only the happy path lives here: any error, and any
- * item still pending when the group finishes, is handed back to the lane, which continues that item as
- * its own deleteBackup activity (with the accepted handle, so nothing is deleted twice); retries,
- * backoff and failures stay in one place.
+ * The fast path for items of one account: requests the deletions, records what was accepted in the
+ * group's heartbeat, and observes them, so a group costs one activity and a few heartbeats instead of
+ * one of each per item. Only the happy path lives here: any error, and any item still pending when the
+ * group finishes, is handed back to the lane, which continues that item as its own deleteBackup
+ * activity (with the accepted handle, so nothing is deleted twice); retries, backoff and failures stay
+ * in one place.
  */
 export async function deleteBackupsWith(
   adapter: ProviderAdapter,
@@ -237,67 +273,140 @@ export async function deleteBackupsWith(
       nonRetryable: true,
     });
   const call = { signal: ctx.cancellationSignal };
+  const { items, pollIntervalMs, pipeline } = input;
   const saved = ctx.info.heartbeatDetails as { group: (GroupEntry | null)[] } | undefined;
-  const entries: (GroupEntry | undefined)[] = input.items.map((_, i) => saved?.group[i] ?? undefined);
+  const entries: (GroupEntry | undefined)[] = items.map((_, i) => saved?.group[i] ?? undefined);
   const save = () => ctx.heartbeat({ group: entries.map((e) => e ?? null) });
+  const account = items[0]!.account;
 
-  // Every request is answered (or fails) before anything is thrown, so what was accepted is recorded.
-  const asked = await Promise.allSettled(
-    input.items.map(async (item, i) => {
-      if (entries[i]) return;
+  // Which items may still start: all of a plain group; a pipelined group's while its window is open.
+  const startsUntil = pipeline ? ctx.info.scheduledTimestampMs + pipeline.startWithinMs : Infinity;
+  const recentStarts = pipeline ? [...pipeline.recentStarts] : [];
+  let next = pipeline ? pipeline.slots : items.length;
+  let trouble = false;
+  /** Set when no more items will start: the straggler clock runs from the first outcome after it. */
+  let closedAt: number | undefined;
+  let firstOutcomeAt: number | undefined;
+  let longestMs = 0;
+  const close = () => (closedAt ??= Date.now());
+  const claim = async (): Promise<number | undefined> => {
+    for (;;) {
+      while (next < items.length && entries[next]) next++; // already requested by an earlier attempt
+      if (trouble || next >= items.length || Date.now() >= startsUntil) {
+        close();
+        return undefined;
+      }
+      const wait = rateWaitMs(recentStarts, pipeline!.requestsPerSecond, Date.now());
+      if (wait === 0) {
+        recentStarts.push(Date.now());
+        return next++;
+      }
+      await ctx.sleep(wait);
+    }
+  };
+  const handOffDue = () =>
+    firstOutcomeAt !== undefined &&
+    Date.now() - firstOutcomeAt >= HAND_OFF_AFTER_POLLS * pollIntervalMs + (pipeline ? longestMs : 0);
+  const settle = (i: number, outcome: Outcome, requestedAt?: number) => {
+    entries[i] = { outcome, ...(requestedAt ? { requestedAt } : {}) };
+    if (outcome.outcome === 'failed') trouble = true;
+    if (closedAt !== undefined) firstOutcomeAt ??= Date.now();
+  };
+
+  /** Requests one item's deletion and records the answer in `entries` (not yet in a heartbeat). */
+  const acceptedAt = new Map<number, number>();
+  const request = async (i: number): Promise<void> => {
+    const requestedAt = Date.now();
+    if (pipeline && i < pipeline.slots) recentStarts.push(requestedAt); // claim() counted the others
+    try {
+      const requested = await requestDeletion(adapter, items[i]!, call);
+      if ('outcome' in requested) settle(i, requested.outcome, requestedAt);
+      else {
+        entries[i] = { accepted: requested.accepted, requestedAt };
+        acceptedAt.set(i, Date.now());
+      }
+    } catch (err) {
+      if (!isProviderError(err)) throw err;
+      entries[i] = { requestError: { kind: err.kind, message: err.message, info: err.info }, requestedAt };
+      trouble = true;
+    }
+  };
+
+  /** Observes one accepted item to its outcome, or hands it on (poll error, straggler). */
+  const observe = async (i: number): Promise<void> => {
+    const item = items[i]!;
+    const since = acceptedAt.get(i);
+    const polls = new PollSchedule(account, pollIntervalMs, since !== undefined);
+    for (;;) {
+      const e = entries[i];
+      if (!e || !('accepted' in e) || e.handOff) return;
+      if (handOffDue()) {
+        entries[i] = { ...e, handOff: true };
+        return;
+      }
+      await ctx.sleep(polls.next());
+      const polledAt = Date.now();
+      let seen: Observation;
       try {
-        const requested = await requestDeletion(adapter, item, call);
-        entries[i] = 'outcome' in requested ? requested : { accepted: requested.accepted };
+        seen = await adapter.observeDeletion(item, e.accepted.handle, call);
       } catch (err) {
         if (!isProviderError(err)) throw err;
-        entries[i] = { requestError: { kind: err.kind, message: err.message, info: err.info } };
+        if (err.kind !== 'not-found') {
+          entries[i] = { ...e, handOff: true };
+          trouble = true;
+          save();
+          return;
+        }
+        seen = { state: 'gone' };
       }
-    }),
-  );
+      const outcome = outcomeOf(item, seen);
+      if (since !== undefined) polls.observed(polledAt - since, seen.state !== 'pending');
+      if (outcome) {
+        if (since !== undefined) longestMs = Math.max(longestMs, polledAt - since);
+        settle(i, outcome, e.requestedAt);
+        save();
+        return;
+      }
+      entries[i] = { ...e, accepted: { ...e.accepted, lastStatus: (seen as { status: string }).status } };
+      save();
+    }
+  };
+
+  // The items started at once (the admitted ones an earlier attempt did not request) are requested
+  // together and recorded in ONE heartbeat, the first of the attempt, which is sent at once; every
+  // request is answered (or fails) before anything is thrown, so what was accepted is recorded.
+  const admitted = Math.min(pipeline?.slots ?? items.length, items.length);
+  const fresh = items.flatMap((_, i) => (i < admitted && !entries[i] ? [i] : []));
+  const asked = await Promise.allSettled(fresh.map(request));
   save();
   rethrowFirst(asked);
+  if (!pipeline) close();
 
-  const pending = () =>
-    entries.flatMap((e, i) =>
-      e && 'accepted' in e && !e.handOff ? [{ i, e: e as { accepted: AcceptedDeletion } }] : [],
-    );
-  let firstOutcomeAt = entries.some((e) => e && 'outcome' in e) ? Date.now() : undefined;
-  while (pending().length) {
-    if (
-      firstOutcomeAt !== undefined &&
-      Date.now() - firstOutcomeAt >= HAND_OFF_AFTER_POLLS * input.pollIntervalMs
-    )
-      break;
-    await ctx.sleep(jitter(input.pollIntervalMs));
-    const polled = await Promise.allSettled(
-      pending().map(async ({ i, e }) => {
-        const item = input.items[i]!;
-        let seen: Observation;
-        try {
-          seen = await adapter.observeDeletion(item, e.accepted.handle, call);
-        } catch (err) {
-          if (!isProviderError(err)) throw err;
-          if (err.kind !== 'not-found') {
-            entries[i] = { ...e, handOff: true };
-            return;
-          }
-          seen = { state: 'gone' };
-        }
-        const outcome = outcomeOf(item, seen);
-        if (outcome) {
-          entries[i] = { outcome };
-          firstOutcomeAt ??= Date.now();
-        } else entries[i] = { accepted: { ...e.accepted, lastStatus: (seen as { status: string }).status } };
-      }),
-    );
-    save();
-    rethrowFirst(polled);
-  }
+  // Each slot observes its item to the end, then (pipelined) requests and observes the next it claims.
+  // A later item's acceptance reaches the server with the next heartbeat (at most 2 s later, see
+  // worker/worker.ts): a crash in between makes the retry request it again, which finds it gone or
+  // deleting, never a second deletion of a provider whose deletes may not repeat (those never group).
+  const slot = async (resume?: number): Promise<void> => {
+    if (resume !== undefined) await observe(resume);
+    if (!pipeline) return;
+    for (let i = await claim(); i !== undefined; i = await claim()) {
+      await request(i);
+      save();
+      await observe(i);
+    }
+  };
+  const inProgress = entries.flatMap((e, i) => (e && 'accepted' in e && !e.handOff ? [i] : []));
+  const slotCount = pipeline ? Math.max(pipeline.slots, inProgress.length) : inProgress.length;
+  const slots = await Promise.allSettled(Array.from({ length: slotCount }, (_, k) => slot(inProgress[k])));
+  save();
+  rethrowFirst(slots);
+
   return entries.map((e) => {
-    if (e && 'outcome' in e) return { outcome: e.outcome };
-    if (e && 'accepted' in e) return { continueWith: e.accepted };
-    const requestError = e && 'requestError' in e ? e.requestError : lostRequest;
-    return { continueWith: null, requestError };
+    const at = e?.requestedAt ? { requestedAt: e.requestedAt } : {};
+    if (e && 'outcome' in e) return { outcome: e.outcome, ...at };
+    if (e && 'accepted' in e) return { continueWith: e.accepted, ...at };
+    if (e && 'requestError' in e) return { continueWith: null, requestError: e.requestError, ...at };
+    return pipeline ? { notStarted: true } : { continueWith: null, requestError: lostRequest };
   });
 }
 
@@ -381,10 +490,6 @@ function backoffMs(baseMs: number, failures: number): number {
   return jitter(Math.min(baseMs * 2 ** failures, 10_000));
 }
 
-/** ±20% so many deletions started together do not poll in lockstep. */
-function jitter(ms: number): number {
-  return Math.max(1, Math.round(ms * (0.8 + Math.random() * 0.4)));
-}
 
 /**
  * Transient and busy answers are retried by Temporal (Retry-After becomes nextRetryDelay); everything

@@ -10,7 +10,8 @@
  *  - heartbeats: not in the history, so inferred: a deleteBackup attempt that got its delete accepted
  *    (outcome deleted or failed-by-provider) and every deleteBackups (group) activity records one
  *    heartbeat at once (the SDK sends the first unthrottled) and then at most one per throttle interval
- *    (0.8 x heartbeatTimeout) while it runs (an upper bound for items a group handed on);
+ *    (0.8 x heartbeatTimeout, or the worker's maxHeartbeatThrottleInterval of 2 s if shorter) while it
+ *    runs (an upper bound: a group or deletion that heartbeats less often sends fewer);
  *  - timers: TimerStarted (condition timeouts included);
  *  - signals: every WorkflowExecutionSignaled (from clients, signal-with-start and workflows alike);
  *  - search-attribute upserts: UpsertWorkflowSearchAttributes; updates: WorkflowExecutionUpdateAccepted;
@@ -18,6 +19,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
+import { MAX_HEARTBEAT_THROTTLE_MS } from '../worker/worker';
 
 const E = temporal.api.enums.v1.EventType;
 /** One item per activity, or a group of items started together (activities/delete-backup.ts). */
@@ -141,7 +143,7 @@ export async function countHistories(
           if (sch.type === 'deleteBackup' && outcome !== 'deleted' && outcome !== 'failed') break;
           const ran =
             ms(ev.eventTime as Ts) - (started.get(String(c?.scheduledEventId)) ?? ms(ev.eventTime as Ts));
-          const throttle = 0.8 * (sch.heartbeatTimeoutMs || 30_000);
+          const throttle = Math.min(0.8 * (sch.heartbeatTimeoutMs || 30_000), MAX_HEARTBEAT_THROTTLE_MS);
           const hb = 1 + Math.floor(ran / throttle);
           a.heartbeats += hb;
           totals.deletionHeartbeats += hb;

@@ -28,6 +28,11 @@ export class Counters {
     this.intervals.set(account, list);
   }
 
+  /** When each of the account's deletions was accepted (ms epoch, ascending): its request rate. */
+  starts(account: string): number[] {
+    return (this.intervals.get(account) ?? []).map((i) => i.start).sort((a, b) => a - b);
+  }
+
   /** Maximum overlap of [start, end) intervals: the most deletions in progress at any instant. */
   maxConcurrent(account: string): number {
     const events: Array<[number, number]> = [];

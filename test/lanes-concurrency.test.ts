@@ -157,7 +157,7 @@ describe('account lanes: one concurrency window across runs and worker processes
     await stack.client.workflow.start(accountLane, {
       workflowId: laneWorkflowId(account),
       taskQueue: stack.taskQueue,
-      args: [{ account, limits, tuning: { continueAfterEvents: 40, carryBudgetBytes: 400 } }],
+      args: [{ account, limits, tuning: { continueAfterEvents: 20, carryBudgetBytes: 400 } }],
     });
     const backups = vbsBackups(150, 'can');
     stack.sim.seed('vbs', scope, backups);

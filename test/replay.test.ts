@@ -18,13 +18,15 @@ Runtime.install({ logger: new DefaultLogger('ERROR') });
 const DIR = join(__dirname, 'histories');
 /**
  * Not re-recorded, kept so the patched() paths for executions still open during an upgrade stay
- * tested: lane-before-groups (one activity per item, before 'grouped-deletions') and
- * run-before-activation (batches activated in index order, before 'account-aware-activation').
+ * tested: lane-before-groups (one activity per item, before 'grouped-deletions'), lane-before-pipeline
+ * (plain groups and a run's batches round-robin, before 'pipelined-groups' and 'oldest-batch-first')
+ * and run-before-activation (batches activated in index order, before 'account-aware-activation').
  */
 const EXPECTED = [
   'batch-cancelled',
   'batch-deletions',
   'lane-before-groups',
+  'lane-before-pipeline',
   'lane',
   'run-before-activation',
   'run-cancelled',

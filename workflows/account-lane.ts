@@ -37,7 +37,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { DeleteBackupInput } from '../activities/delete-backup';
+import type { DeleteBackupInput, GroupItemResult } from '../activities/delete-backup';
 import { failedOutcomeFrom, NON_RETRYABLE_ERROR_TYPES } from './activity-failures';
 import { CircuitBreaker, type CarriedBreaker } from './circuit-breaker';
 import { runWorkflowIdOf } from './ids';
@@ -52,6 +52,7 @@ import {
   type LaneBatchState,
 } from './messages';
 import { itemKey, NEVER_REPEAT_DELETE, type AccountLimits, type ItemOutcome, type ItemRef } from './model';
+import { rateWaitMs } from './rate-window';
 
 /** Outcomes are sent to a batch once this many are waiting... */
 export const LANE_FLUSH_SIZE = 25;
@@ -75,6 +76,25 @@ export const HISTORY_EVENTS_BEFORE_CONTINUE = 3_000;
 export const MAX_GROUP = 10;
 /** Patch id: lanes recorded before groups existed replay with one activity per item. */
 const GROUPED_DELETIONS = 'grouped-deletions';
+/**
+ * Patch id: within a run, the lane serves the run's oldest batch first (lanes recorded before served a
+ * run's batches round-robin). A run's batches then finish one after another and the run activates the
+ * next while the lane still has the others' items queued; round-robin finished them all at once and
+ * left every lane idle until the next ones arrived.
+ */
+const OLDEST_BATCH_FIRST = 'oldest-batch-first';
+/** Patch id: lanes recorded before pipelined groups existed replay with plain groups only. */
+const PIPELINED_GROUPS = 'pipelined-groups';
+/**
+ * A pipelined group (see activities/delete-backup.ts PipelineInput) starts its later items within this
+ * long of being scheduled: the bound on how late a pause, a cancellation or a lowered concurrency
+ * reaches the items handed to it (and never more than a quarter of the deletion deadline).
+ */
+export const PIPELINE_WINDOW_MS = 2_000;
+/** Most items handed to one pipelined group (bounds its input and result payloads). */
+export const MAX_PIPELINED_ITEMS = 100;
+/** Items per slot handed to the first pipelined group beyond the one each slot starts with. */
+const FIRST_PIPELINE_DEPTH = 2;
 /** How long a batch's chunk numbers and state are remembered after it was last heard from. */
 const MEMORY_TTL_MS = 30 * 60_000;
 /** Most work-free batches remembered (the oldest are forgotten first); bounds the continue-as-new input. */
@@ -84,6 +104,12 @@ const RECENT_TTL_MS = 60_000;
 const RECENT_FLUSHES_KEPT = 4;
 /** Most bytes (JSON) of state handed to the next execution: half the 256 KB payload limit. */
 export const CARRY_BUDGET_BYTES = 128 * 1024;
+
+/** An item taken from its batch's queue to start. */
+interface Started {
+  b: LaneBatch;
+  item: ItemRef;
+}
 
 interface LaneBatch {
   run: string;
@@ -303,25 +329,17 @@ export async function accountLane(input: LaneInput): Promise<void> {
     ...(breaker ? { circuitBreaker: breaker.status(Date.now()) } : {}),
   }));
 
-  /** Milliseconds until the rate limit allows another delete call (0 = now). */
-  const rateWaitMs = (): number => {
-    const burst = Math.max(1, Math.floor(limits.requestsPerSecond));
-    const windowMs = (burst / limits.requestsPerSecond) * 1000;
-    const now = Date.now();
-    while (recentStarts.length && recentStarts[0]! <= now - windowMs) recentStarts.shift();
-    return recentStarts.length < burst ? 0 : recentStarts[0]! + windowMs - now;
-  };
 
   /**
-   * Round-robin over runs, then over each run's batches, so neither a big run nor a run with many
-   * active batches starves a small one. Keys are visited in sorted order, so the choice is deterministic.
+   * Round-robin over runs, so a big run never starves a small one; within a run, its oldest batch first
+   * (OLDEST_BATCH_FIRST). Keys are visited in sorted order, so the choice is deterministic.
    */
   let lastRun = '';
   const lastBatchOfRun = new Map<string, string>();
   const after = (sorted: string[], last: string | undefined) =>
     sorted.find((k) => last === undefined || k > last) ?? sorted[0]!;
   const startable = () => [...batches.values()].some((b) => b.state === 'active' && b.items.length > 0);
-  const nextItem = (): { b: LaneBatch; item: ItemRef } | undefined => {
+  const nextItem = (): Started | undefined => {
     const byRun = new Map<string, string[]>();
     for (const [id, b] of batches) {
       if (b.state !== 'active' || !b.items.length) continue;
@@ -332,7 +350,8 @@ export async function accountLane(input: LaneInput): Promise<void> {
     if (!byRun.size) return undefined;
     const run = after([...byRun.keys()].sort(), lastRun);
     lastRun = run;
-    const id = after(byRun.get(run)!.sort(), lastBatchOfRun.get(run));
+    const ids = byRun.get(run)!.sort();
+    const id = patched(OLDEST_BATCH_FIRST) ? ids[0]! : after(ids, lastBatchOfRun.get(run));
     lastBatchOfRun.set(run, id);
     const b = batches.get(id)!;
     return { b, item: b.items.shift()! };
@@ -375,12 +394,18 @@ export async function accountLane(input: LaneInput): Promise<void> {
     inFlight++;
     b.inFlight++;
   };
-  const finish = (b: LaneBatch, outcome: Omit<ItemOutcome, 'at'>) => {
-    record(b, outcome);
+  const release = (b: LaneBatch) => {
     inFlight--;
     b.inFlight--;
+  };
+  const settle = (b: LaneBatch, outcome: Omit<ItemOutcome, 'at'>) => {
+    record(b, outcome);
     completed++;
     dirty = true;
+  };
+  const finish = (b: LaneBatch, outcome: Omit<ItemOutcome, 'at'>) => {
+    release(b);
+    settle(b, outcome);
   };
   const bookkeepingFailed = (err: unknown) => log.error('lane bookkeeping failed', { error: String(err) });
 
@@ -399,12 +424,24 @@ export async function accountLane(input: LaneInput): Promise<void> {
       .catch(bookkeepingFailed);
   };
 
+  /** What a group left of an item holding a slot: its outcome, or the item continued alone. */
+  const afterGroup = (b: LaneBatch, item: ItemRef, r: GroupItemResult | undefined) => {
+    if (!r || 'notStarted' in r)
+      finish(b, failedOutcomeFrom(item, 'the deletion group returned no result for this item'));
+    else if ('outcome' in r) finish(b, r.outcome);
+    else runOne(b, item, r.continueWith ? { accepted: r.continueWith } : { groupError: r.requestError });
+  };
+
   /**
    * Starts the items picked in one activation: alone, or in groups of up to MAX_GROUP. A group's items
    * that are still pending when it ends (or met an error) continue as their own activities and keep
    * their slots; a group that gives up entirely (deadline, worker-side failure) fails its items.
    */
-  const start = (picks: { b: LaneBatch; item: ItemRef }[]) => {
+  const start = (picks: Started[]) => {
+    if (canPipeline(picks) && patched(GROUPED_DELETIONS) && patched(PIPELINED_GROUPS)) {
+      startPipelined(picks);
+      return;
+    }
     for (const p of picks) take(p.b);
     if (picks.length === 1 || NEVER_REPEAT_DELETE.has(limits.provider) || !patched(GROUPED_DELETIONS)) {
       for (const p of picks) runOne(p.b, p.item);
@@ -415,18 +452,95 @@ export async function accountLane(input: LaneInput): Promise<void> {
       deletionActivitiesFor(limits)
         .deleteBackups({ items: group.map((p) => p.item), pollIntervalMs: limits.pollIntervalMs })
         .then(
-          (results) =>
-            group.forEach(({ b, item }, k) => {
-              const r = results[k];
-              if (r && 'outcome' in r) finish(b, r.outcome);
-              else if (r?.continueWith) runOne(b, item, { accepted: r.continueWith });
-              else if (r) runOne(b, item, { groupError: r.requestError });
-              else finish(b, failedOutcomeFrom(item, 'the deletion group returned no result for this item'));
-            }),
+          (results) => group.forEach(({ b, item }, k) => afterGroup(b, item, results[k])),
           (err: unknown) => group.forEach(({ b, item }) => finish(b, failedOutcomeFrom(item, err))),
         )
         .catch(bookkeepingFailed);
     }
+  };
+
+  /**
+   * Pipelined groups: while one runs it owns the account's request rate, so the lane starts nothing
+   * else until it returns (slots freed meanwhile wait at most PIPELINE_WINDOW_MS). `depth` (items per
+   * slot beyond the first) doubles while groups start everything they are given and shrinks to what
+   * they managed when they hand items back, so slow providers are not handed items they cannot start.
+   */
+  let pipelineRunning = false;
+  let depth = FIRST_PIPELINE_DEPTH;
+  const pipelineWindowMs = () => Math.min(PIPELINE_WINDOW_MS, limits.deletionDeadlineMs / 4);
+  /**
+   * Only while a single run feeds the lane: a group's outcomes are recorded when it returns, and the
+   * items it holds are not shared round-robin with a run that arrives meanwhile, so with several runs
+   * the lane keeps to plain groups and serves them item by item.
+   */
+  const canPipeline = (picks: Started[]) => {
+    if (NEVER_REPEAT_DELETE.has(limits.provider) || !startable()) return false;
+    if (breaker && breaker.state(Date.now()) !== 'closed') return false;
+    const runs = new Set(picks.map((p) => p.b.run));
+    for (const b of batches.values()) if (b.state === 'active' && b.items.length) runs.add(b.run);
+    return runs.size === 1;
+  };
+
+  const startPipelined = (picks: Started[]) => {
+    const extras: Started[] = [];
+    const want = Math.min(picks.length * depth, MAX_PIPELINED_ITEMS - picks.length);
+    while (extras.length < want && startable()) extras.push(nextItem()!);
+    for (const p of picks) take(p.b);
+    for (const x of extras) x.b.inFlight++; // held by the group, not yet in the account's window
+    const all = [...picks, ...extras];
+    pipelineRunning = true;
+    const done = () => {
+      pipelineRunning = false;
+      for (const p of picks) release(p.b);
+      for (const x of extras) x.b.inFlight--;
+      dirty = true;
+    };
+    deletionActivitiesFor(limits)
+      .deleteBackups({
+        items: all.map((p) => p.item),
+        pollIntervalMs: limits.pollIntervalMs,
+        pipeline: {
+          slots: picks.length,
+          startWithinMs: pipelineWindowMs(),
+          requestsPerSecond: limits.requestsPerSecond,
+          // Without the picks' own entries: the group records when their requests actually go out.
+          recentStarts: recentStarts.slice(0, recentStarts.length - picks.length),
+        },
+      })
+      .then(
+        (results) => {
+          done();
+          const back = new Map<LaneBatch, ItemRef[]>();
+          let started = 0;
+          all.forEach(({ b, item }, k) => {
+            const r = results[k];
+            if (r?.requestedAt !== undefined) {
+              if (k >= picks.length) started++;
+              recentStarts.push(r.requestedAt);
+            }
+            if (r && 'notStarted' in r) back.set(b, [...(back.get(b) ?? []), item]);
+            else {
+              take(b);
+              afterGroup(b, item, r);
+            }
+          });
+          recentStarts.sort((x, y) => x - y);
+          // Never started: back to the front of their queues, still held (or skipped if the run was cancelled).
+          for (const [b, items] of back) {
+            if (b.state === 'cancelled') for (const item of items) skip(b, item, 'run cancelled before this item was started');
+            else b.items.unshift(...items);
+          }
+          depth =
+            started === extras.length
+              ? Math.min(depth * 2, MAX_PIPELINED_ITEMS)
+              : Math.max(1, Math.floor(started / picks.length));
+        },
+        (err: unknown) => {
+          done();
+          for (const { b, item } of all) settle(b, failedOutcomeFrom(item, err));
+        },
+      )
+      .catch(bookkeepingFailed);
   };
 
   const flush = (batchWorkflowId: string, b: LaneBatch) => {
@@ -556,15 +670,15 @@ export async function accountLane(input: LaneInput): Promise<void> {
     const info = workflowInfo();
     const draining = info.continueAsNewSuggested || info.historyLength > continueAfterEvents;
     if (!draining) {
-      const picks: { b: LaneBatch; item: ItemRef }[] = [];
-      while (inFlight + picks.length < concurrency() && startable()) {
+      const picks: Started[] = [];
+      while (!pipelineRunning && inFlight + picks.length < concurrency() && startable()) {
         if (breaker && !breaker.canStart(Date.now())) {
           // Open: queued items wait (never failed or skipped); wake up when the cool-down ends. While
           // the half-open probe is in flight there is nothing to wake for: its outcome wakes the loop.
           if (breaker.state(Date.now()) === 'open') wakeAt(breaker.openUntil!);
           break;
         }
-        const wait = rateWaitMs();
+        const wait = rateWaitMs(recentStarts, limits.requestsPerSecond, Date.now());
         if (wait > 0) {
           wakeAt(Date.now() + wait);
           break;
