@@ -136,14 +136,14 @@ export class RetentionClient {
       let sent = MAX_ITEMS_PER_PAGE;
       try {
         for (; sent < items.length; sent += MAX_ITEMS_PER_PAGE) {
-          await handle.executeUpdate(addItemsUpdate, {
-            args: [{ items: items.slice(sent, sent + MAX_ITEMS_PER_PAGE) }],
-            // A deterministic id: the server deduplicates a page the SDK had to resend.
-            updateId: `addItems-${sent / MAX_ITEMS_PER_PAGE}`,
-          });
+          const page = items.slice(sent, sent + MAX_ITEMS_PER_PAGE);
+          // A deterministic id: the server deduplicates a page sent twice.
+          const updateId = `addItems-${sent / MAX_ITEMS_PER_PAGE}`;
+          await onceMore(() => handle.executeUpdate(addItemsUpdate, { args: [{ items: page }], updateId }));
         }
         // A caller that asked for itemsToFollow sends more pages itself, then seals.
-        if (!req.itemsToFollow) await handle.executeUpdate(sealItemsUpdate, { updateId: 'sealItems' });
+        if (!req.itemsToFollow)
+          await onceMore(() => handle.executeUpdate(sealItemsUpdate, { updateId: 'sealItems' }));
       } catch (err) {
         // Never leave a run waiting forever for pages that will not come: seal it and cancel it.
         await handle.executeUpdate(sealItemsUpdate, { updateId: 'sealItems' }).catch(() => undefined);
@@ -153,7 +153,7 @@ export class RetentionClient {
         throw new Error(
           `run ${workflowId} started, but adding its items failed after ${Math.min(sent, items.length)} of ` +
             `${items.length}; the run was sealed and cancelled (unsent items end skipped). Start a new run. ` +
-            `Cause: ${err instanceof Error ? err.message : String(err)}`,
+            `Cause: ${causeChain(err)}`,
           { cause: err },
         );
       }
@@ -332,3 +332,25 @@ export function errorMessage(err: unknown): string {
 
 export { BATCH_SIZE, InvalidRequestError, WorkflowExecutionAlreadyStartedError, WorkflowFailedError };
 export type { ItemRef };
+
+/**
+ * Sends an update again once if it failed: under load the server can lose the workflow task that
+ * carried it ("Workflow Update failed"). The update id is the same, so an update that did land is
+ * not applied twice: the server answers the second call with the first one's outcome.
+ */
+async function onceMore<T>(send: () => Promise<T>): Promise<T> {
+  try {
+    return await send();
+  } catch {
+    await new Promise((r) => setTimeout(r, 500));
+    return send();
+  }
+}
+
+/** An error's message with its causes ("Workflow Update failed: <why>"). */
+function causeChain(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err; e && parts.length < 4; e = (e as { cause?: unknown }).cause)
+    parts.push(e instanceof Error ? e.message : String(e));
+  return parts.join(': ');
+}
