@@ -62,10 +62,21 @@ import {
   type ItemRef,
   type OutcomeCounts,
 } from './model';
-import { parseCleanupRequest, parseItemPage, type CleanupRequest } from './request';
+import type { CleanupRequest } from './request';
+import type * as RequestModule from './request';
 import { SA } from './search-attributes';
 
 export { ACTIVE_BATCHES };
+
+/**
+ * The request's zod schemas, loaded on first use. The worker evaluates the bundle's modules afresh for
+ * every workflow execution it creates (module state is per execution), and loading zod and building
+ * the schemas took about 10 ms of the single workflow thread each time: paid by every lane and batch,
+ * which never validate a request, it was most of a run's start-up (docs/benchmarks.md).
+ */
+const requestModule = (): typeof RequestModule =>
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy on purpose, see above
+  require('./request') as typeof RequestModule;
 const PROBLEMS_IN_SUMMARY = 20;
 /** Continue-as-new well before the 10,240-event warning (a run spends about 50 events per batch). */
 export const HISTORY_EVENTS_BEFORE_CONTINUE = 4_000;
@@ -124,7 +135,7 @@ export async function retentionCleanup(rawRequest: unknown, carry?: RunCarry): P
   if (carry) {
     request = carry.request;
   } else {
-    const parsed = parseCleanupRequest(rawRequest);
+    const parsed = requestModule().parseCleanupRequest(rawRequest);
     if (!parsed.ok) {
       throw ApplicationFailure.create({
         type: 'InvalidRequest',
@@ -295,7 +306,7 @@ export async function retentionCleanup(rawRequest: unknown, carry?: RunCarry): P
         if (cancelled)
           throw new Error('this run was cancelled: no more items can be added (start a new run)');
         if (sealed) throw new Error('this run is sealed: no more items can be added (start a new run)');
-        const parsed = parseItemPage(arg?.items);
+        const parsed = requestModule().parseItemPage(arg?.items);
         if (!parsed.ok) throw new Error(`invalid items: ${parsed.problems.join('; ')}`);
       },
     },
