@@ -75,7 +75,11 @@ export async function deleteBackupWith(adapter: ProviderAdapter, input: DeleteBa
   }
 
   let pollFailures = 0;
-  const polls = new PollSchedule(item.account, input.pollIntervalMs, acceptedAt !== undefined);
+  const polls = new PollSchedule(
+    item.account,
+    input.pollIntervalMs,
+    acceptedAt === undefined ? undefined : Date.now() - acceptedAt,
+  );
   for (;;) {
     await ctx.sleep(polls.next());
     const polledAt = Date.now();
@@ -220,6 +224,21 @@ export interface PipelineInput {
   requestsPerSecond: number;
   /** The lane's recent start times (ascending), without the group's first `slots` items. */
   recentStarts: number[];
+  /**
+   * Hand over at the window's end: the group returns when its window closes, giving the deletions
+   * still in progress back as `handedOver` instead of waiting for them, so the lane's next group
+   * observes them and its slots go on without idling through the slowest item and a round trip.
+   */
+  handOver?: boolean;
+  /** Deletions handed over by the previous group: the first `resumed.length` items, observed, not requested. */
+  resumed?: HandedOver[];
+}
+
+/** A deletion still in progress when its group's window closed. */
+export interface HandedOver {
+  accepted: AcceptedDeletion;
+  /** When the provider accepted the delete (ms epoch): the next group's first poll is timed from it. */
+  acceptedAt: number;
 }
 
 /**
@@ -232,6 +251,7 @@ export type GroupItemResult = (
   | { continueWith: AcceptedDeletion }
   | { continueWith: null; requestError: GroupRequestError }
   | { notStarted: true }
+  | { handedOver: HandedOver }
 ) & { requestedAt?: number };
 
 /**
@@ -239,9 +259,7 @@ export type GroupItemResult = (
  * retried attempt resumes the accepted ones and requests only items without an entry.
  */
 type GroupEntry = (
-  | { outcome: Outcome }
-  | { accepted: AcceptedDeletion; handOff?: true }
-  | { requestError: GroupRequestError }
+  { outcome: Outcome } | { accepted: AcceptedDeletion; handOff?: true } | { requestError: GroupRequestError }
 ) & { requestedAt?: number };
 
 /**
@@ -250,6 +268,9 @@ type GroupEntry = (
  * still-pending items on: slots of finished items are never held much longer than the slowest item.
  */
 export const HAND_OFF_AFTER_POLLS = 2;
+
+/** A group's heartbeat calls within this long are one call (see `save` in deleteBackupsWith). */
+const GROUP_HEARTBEAT_COALESCE_MS = 200;
 
 /**
  * The fast path for items of one account: requests the deletions, records what was accepted in the
@@ -275,8 +296,20 @@ export async function deleteBackupsWith(
   const call = { signal: ctx.cancellationSignal };
   const { items, pollIntervalMs, pipeline } = input;
   const saved = ctx.info.heartbeatDetails as { group: (GroupEntry | null)[] } | undefined;
-  const entries: (GroupEntry | undefined)[] = items.map((_, i) => saved?.group[i] ?? undefined);
-  const save = () => ctx.heartbeat({ group: entries.map((e) => e ?? null) });
+  const resumed = pipeline?.resumed ?? [];
+  const entries: (GroupEntry | undefined)[] = items.map(
+    (_, i) => saved?.group[i] ?? (resumed[i] ? { accepted: resumed[i].accepted } : undefined),
+  );
+  // Heartbeats carry the whole group's entries: changes within GROUP_HEARTBEAT_COALESCE_MS go out as
+  // one call (the SDK sends at most one every 2 s anyway; serializing each change cost more CPU than
+  // the deletions' HTTP). `saveNow` for the first heartbeat and before throwing.
+  let pendingSave: NodeJS.Timeout | undefined;
+  const saveNow = () => {
+    clearTimeout(pendingSave);
+    pendingSave = undefined;
+    if (!over) ctx.heartbeat({ group: entries.map((e) => e ?? null) });
+  };
+  const save = () => (pendingSave ??= setTimeout(saveNow, GROUP_HEARTBEAT_COALESCE_MS));
   const account = items[0]!.account;
 
   // Which items may still start: all of a plain group; a pipelined group's while its window is open.
@@ -284,6 +317,10 @@ export async function deleteBackupsWith(
   const recentStarts = pipeline ? [...pipeline.recentStarts] : [];
   let next = pipeline ? pipeline.slots : items.length;
   let trouble = false;
+  /** Set at the window's end of a handing-over group: no request goes out after it. */
+  let handingOver = false;
+  /** Set once the group handed its deletions in progress over: nothing more is recorded here. */
+  let over = false;
   /** Set when no more items will start: the straggler clock runs from the first outcome after it. */
   let closedAt: number | undefined;
   let firstOutcomeAt: number | undefined;
@@ -292,7 +329,7 @@ export async function deleteBackupsWith(
   const claim = async (): Promise<number | undefined> => {
     for (;;) {
       while (next < items.length && entries[next]) next++; // already requested by an earlier attempt
-      if (trouble || next >= items.length || Date.now() >= startsUntil) {
+      if (trouble || handingOver || next >= items.length || Date.now() >= startsUntil) {
         close();
         return undefined;
       }
@@ -314,8 +351,15 @@ export async function deleteBackupsWith(
   };
 
   /** Requests one item's deletion and records the answer in `entries` (not yet in a heartbeat). */
-  const acceptedAt = new Map<number, number>();
-  const request = async (i: number): Promise<void> => {
+  const acceptedAt = new Map<number, number>(resumed.map((r, i) => [i, r.acceptedAt]));
+  const requesting = new Set<Promise<void>>();
+  const request = (i: number): Promise<void> => {
+    const p = requestOne(i).finally(() => requesting.delete(p));
+    requesting.add(p);
+    return p;
+  };
+  const requestOne = async (i: number): Promise<void> => {
+    if (handingOver) return; // claimed just before the window's end: stays not started
     const requestedAt = Date.now();
     if (pipeline && i < pipeline.slots) recentStarts.push(requestedAt); // claim() counted the others
     try {
@@ -336,10 +380,14 @@ export async function deleteBackupsWith(
   const observe = async (i: number): Promise<void> => {
     const item = items[i]!;
     const since = acceptedAt.get(i);
-    const polls = new PollSchedule(account, pollIntervalMs, since !== undefined);
+    const polls = new PollSchedule(
+      account,
+      pollIntervalMs,
+      since === undefined ? undefined : Date.now() - since,
+    );
     for (;;) {
       const e = entries[i];
-      if (!e || !('accepted' in e) || e.handOff) return;
+      if (over || !e || !('accepted' in e) || e.handOff) return;
       if (handOffDue()) {
         entries[i] = { ...e, handOff: true };
         return;
@@ -350,6 +398,7 @@ export async function deleteBackupsWith(
       try {
         seen = await adapter.observeDeletion(item, e.accepted.handle, call);
       } catch (err) {
+        if (over) return;
         if (!isProviderError(err)) throw err;
         if (err.kind !== 'not-found') {
           entries[i] = { ...e, handOff: true };
@@ -359,6 +408,7 @@ export async function deleteBackupsWith(
         }
         seen = { state: 'gone' };
       }
+      if (over) return; // handed over meanwhile: the next group reports it
       const outcome = outcomeOf(item, seen);
       if (since !== undefined) polls.observed(polledAt - since, seen.state !== 'pending');
       if (outcome) {
@@ -378,7 +428,7 @@ export async function deleteBackupsWith(
   const admitted = Math.min(pipeline?.slots ?? items.length, items.length);
   const fresh = items.flatMap((_, i) => (i < admitted && !entries[i] ? [i] : []));
   const asked = await Promise.allSettled(fresh.map(request));
-  save();
+  saveNow();
   rethrowFirst(asked);
   if (!pipeline) close();
 
@@ -397,13 +447,29 @@ export async function deleteBackupsWith(
   };
   const inProgress = entries.flatMap((e, i) => (e && 'accepted' in e && !e.handOff ? [i] : []));
   const slotCount = pipeline ? Math.max(pipeline.slots, inProgress.length) : inProgress.length;
-  const slots = await Promise.allSettled(Array.from({ length: slotCount }, (_, k) => slot(inProgress[k])));
-  save();
-  rethrowFirst(slots);
+  const slots = Promise.allSettled(Array.from({ length: slotCount }, (_, k) => slot(inProgress[k])));
+  if (pipeline?.handOver) {
+    const windowEnd = ctx.sleep(Math.max(0, startsUntil - Date.now())).then(() => 'window end' as const);
+    if ((await Promise.race([slots, windowEnd])) === 'window end') {
+      handingOver = true;
+      close();
+      // Every request that went out answered: what was accepted is known and handed over.
+      while (requesting.size) await Promise.allSettled([...requesting]);
+      over = true;
+    }
+  }
+  if (!over) {
+    const settled = await slots;
+    saveNow(); // what a retry resumes from
+    rethrowFirst(settled);
+  }
+  clearTimeout(pendingSave);
 
-  return entries.map((e) => {
+  return entries.map((e, i) => {
     const at = e?.requestedAt ? { requestedAt: e.requestedAt } : {};
     if (e && 'outcome' in e) return { outcome: e.outcome, ...at };
+    if (e && 'accepted' in e && over && !e.handOff && acceptedAt.has(i))
+      return { handedOver: { accepted: e.accepted, acceptedAt: acceptedAt.get(i)! }, ...at };
     if (e && 'accepted' in e) return { continueWith: e.accepted, ...at };
     if (e && 'requestError' in e) return { continueWith: null, requestError: e.requestError, ...at };
     return pipeline ? { notStarted: true } : { continueWith: null, requestError: lostRequest };
@@ -489,7 +555,6 @@ function code(err: ProviderError): { code?: string } {
 function backoffMs(baseMs: number, failures: number): number {
   return jitter(Math.min(baseMs * 2 ** failures, 10_000));
 }
-
 
 /**
  * Transient and busy answers are retried by Temporal (Retry-After becomes nextRetryDelay); everything

@@ -30,25 +30,37 @@ const learned = new Map<string, { ms: number; movedAt: number }>();
 /**
  * The polls of one deletion. With a learned time for the account: the first poll at it, then, if the
  * deletion is still pending, catch-up polls soon after (it is about to finish), then every
- * pollInterval. Without one (the account's first deletions, or a retried attempt that did not see its
- * own delete accepted): every pollInterval, jittered.
+ * pollInterval. Without one (the account's first deletions, or a retried attempt that does not know
+ * when its delete was accepted): every pollInterval, jittered.
  */
 export class PollSchedule {
   private polls = 0;
   private catchUpMs = 0;
   private lastPendingMs = 0;
   private readonly firstMs: number | undefined;
+  private readonly catchUpStepMs: number;
+  /** Whether the first poll tests the estimate (it does not when the deletion is already older). */
+  private readonly tests: boolean;
 
+  /**
+   * `acceptedAgoMs`: how long ago the delete was accepted (0 right after it; a deletion handed over
+   * from the previous group is older), or undefined when that is not known.
+   */
   constructor(
     private readonly account: string,
     private readonly pollIntervalMs: number,
-    private readonly acceptedNow: boolean,
+    acceptedAgoMs: number | undefined,
   ) {
     const est = learned.get(account);
+    this.tests = acceptedAgoMs !== undefined && acceptedAgoMs < (est ? est.ms : pollIntervalMs);
     this.firstMs =
-      acceptedNow && est
-        ? Math.min(Math.round(est.ms), Math.max(pollIntervalMs, MAX_FIRST_POLL_MS))
+      acceptedAgoMs !== undefined && est
+        ? Math.max(
+            1,
+            Math.min(Math.round(est.ms), Math.max(pollIntervalMs, MAX_FIRST_POLL_MS)) - acceptedAgoMs,
+          )
         : undefined;
+    this.catchUpStepMs = Math.max(5, Math.round((est?.ms ?? 0) * CATCH_UP_FRACTION));
   }
 
   /** Milliseconds to wait before the next poll. */
@@ -56,7 +68,7 @@ export class PollSchedule {
     const n = this.polls++;
     if (this.firstMs === undefined) return jitter(this.pollIntervalMs);
     if (n === 0) return this.firstMs;
-    const step = Math.max(5, Math.round(this.firstMs * CATCH_UP_FRACTION));
+    const step = this.catchUpStepMs;
     if (this.catchUpMs + step > this.pollIntervalMs) return jitter(this.pollIntervalMs);
     this.catchUpMs += step;
     return step;
@@ -64,12 +76,15 @@ export class PollSchedule {
 
   /** What the poll just made saw, `elapsedMs` after the delete was accepted. */
   observed(elapsedMs: number, done: boolean): void {
-    if (!this.acceptedNow) return;
+    if (!this.tests) return;
     const est = learned.get(this.account);
     const now = Date.now();
     if (this.firstMs !== undefined && this.polls === 1 && est) {
       if (now - est.movedAt >= est.ms)
-        learned.set(this.account, { ms: est.ms * (done ? EARLIER_AFTER_HIT : LATER_AFTER_MISS), movedAt: now });
+        learned.set(this.account, {
+          ms: est.ms * (done ? EARLIER_AFTER_HIT : LATER_AFTER_MISS),
+          movedAt: now,
+        });
     } else if (!est && done)
       // First deletion seen: it finished somewhere between the last "pending" and this poll.
       learned.set(this.account, { ms: Math.max(1, (this.lastPendingMs + elapsedMs) / 2), movedAt: now });
