@@ -5,7 +5,8 @@
  * relies on stays as before: the account's concurrency and request rate are never exceeded, every
  * backup is deleted once, and after a failure the group stops starting and hands the rest back to the
  * lane, which deletes them in later activities; and a pause reaches the items a group holds within
- * PIPELINE_WINDOW_MS.
+ * PIPELINE_WINDOW_MS; at a window's end a group hands its deletions in progress to the next group, which
+ * sees them to the end without asking the provider to delete them again.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -20,7 +21,7 @@ const E = temporal.api.enums.v1.EventType;
 
 interface GroupInput {
   items: { id: string }[];
-  pipeline?: { slots: number };
+  pipeline?: { slots: number; handOver?: boolean; resumed?: { accepted: unknown; acceptedAt: number }[] };
 }
 
 /** The lane's deleteBackups activities: their input and result, in order. */
@@ -54,6 +55,7 @@ describe('pipelined deletion groups', () => {
         pipe: { provider: 'vbs', limits: { maxConcurrent: 3, requestsPerSecond: 4, pollInterval: '100ms' } },
         trouble: { provider: 'vbs', limits: { maxConcurrent: 2, pollInterval: '100ms' } },
         pause: { provider: 'vbs', limits: { maxConcurrent: 3, pollInterval: '100ms' } },
+        handover: { provider: 'vbs', limits: { maxConcurrent: 3, pollInterval: '100ms' } },
       },
       { sim: { timings: { deleteMs: { vbs: 300 } } } },
     );
@@ -73,14 +75,18 @@ describe('pipelined deletion groups', () => {
     assertOneOutcomeEach(await reportOf(rc, runId), items);
 
     const counters = stack.sim.ctx.counters;
-    for (const b of backups) assert.equal(counters.acceptedDeletes.get(`vbs:${scope}:${b.id}`), 1, `${b.id} accepted once`);
+    for (const b of backups)
+      assert.equal(counters.acceptedDeletes.get(`vbs:${scope}:${b.id}`), 1, `${b.id} accepted once`);
     const max = counters.maxConcurrent(`vbs:${scope}`);
     assert.ok(max <= 3 && max >= 2, `at most 3 deletions at once, and the window was used (observed ${max})`);
     // requestsPerSecond 4: no 5 deletes within one second. The lane counts a start when it schedules
     // the activity, which sends it a dispatch later; 200 ms allows for that difference between two starts.
     const starts = counters.starts(`vbs:${scope}`);
     for (let i = 0; i + 4 < starts.length; i++)
-      assert.ok(starts[i + 4]! - starts[i]! >= 800, `deletes ${i}..${i + 4} within ${starts[i + 4]! - starts[i]!} ms`);
+      assert.ok(
+        starts[i + 4]! - starts[i]! >= 800,
+        `deletes ${i}..${i + 4} within ${starts[i + 4]! - starts[i]!} ms`,
+      );
     const span = (starts.at(-1)! - starts[0]!) / 1000;
     assert.ok(span >= (30 - 4) / 4 - 0.5, `30 deletes at 4 per second took ${span.toFixed(1)} s`);
 
@@ -91,7 +97,10 @@ describe('pipelined deletion groups', () => {
       pipelined.every((g) => g.input.pipeline!.slots <= 3),
       'no group holds more slots than the account has',
     );
-    assert.ok(groups.length + singles < 10, `30 items in ${groups.length} groups and ${singles} single activities`);
+    assert.ok(
+      groups.length + singles < 10,
+      `30 items in ${groups.length} groups and ${singles} single activities`,
+    );
   });
 
   test('after a failure the group starts nothing more and the lane deletes the rest', async () => {
@@ -107,7 +116,8 @@ describe('pipelined deletion groups', () => {
     const outcomes = assertOneOutcomeEach(await reportOf(rc, runId), items);
     assert.equal([...outcomes.values()].find((o) => o.outcome === 'failed')?.id, backups[1]!.id);
     const counters = stack.sim.ctx.counters;
-    for (const b of backups) assert.equal(counters.acceptedDeletes.get(`vbs:${scope}:${b.id}`), 1, `${b.id} accepted once`);
+    for (const b of backups)
+      assert.equal(counters.acceptedDeletes.get(`vbs:${scope}:${b.id}`), 1, `${b.id} accepted once`);
 
     const { groups } = await groupsOf(stack, account);
     const failedIn = groups.find((g) => g.input.items.some((i) => i.id === backups[1]!.id))!;
@@ -135,7 +145,9 @@ describe('pipelined deletion groups', () => {
     await rc.resume(runId);
     // The pause reaches the lane through the run and its batch (well under a second here); a group
     // then started starts nothing later than PIPELINE_WINDOW_MS after it was scheduled.
-    const late = counters.starts(`vbs:${scope}`).filter((t) => t > pausedAt + PIPELINE_WINDOW_MS + 1_000 && t < resumedAt);
+    const late = counters
+      .starts(`vbs:${scope}`)
+      .filter((t) => t > pausedAt + PIPELINE_WINDOW_MS + 1_000 && t < resumedAt);
     assert.deepEqual(late, [], 'no delete started later than the window after the pause');
     const before = counters.starts(`vbs:${scope}`).filter((t) => t < resumedAt).length;
     assert.ok(before < 100, `the pause held items back (${before} of 120 started before the resume)`);
@@ -143,11 +155,46 @@ describe('pipelined deletion groups', () => {
     const summary = await rc.result(runId);
     assert.deepEqual(summary.counts, { deleted: 120, absent: 0, blocked: 0, failed: 0, skipped: 0 });
     assertOneOutcomeEach(await reportOf(rc, runId), items);
-    for (const b of backups) assert.equal(counters.acceptedDeletes.get(`vbs:${scope}:${b.id}`), 1, `${b.id} accepted once`);
+    for (const b of backups)
+      assert.equal(counters.acceptedDeletes.get(`vbs:${scope}:${b.id}`), 1, `${b.id} accepted once`);
     const { groups } = await groupsOf(stack, account);
     assert.ok(
       groups.some((g) => g.result?.some((r) => 'notStarted' in r)),
       'a group handed back the items its window closed on, and the lane kept them through the pause',
     );
+  });
+
+  test("at its window's end a group hands its deletions in progress to the next, which sees them through", async () => {
+    const account = stack.account('handover');
+    const scope = stack.scope('handover');
+    // 60 deletions of 300 ms, 3 at a time: about 6 s, so several windows end with deletions under way.
+    const backups = vbsBackups(60, 'ho');
+    stack.sim.seed('vbs', scope, backups);
+    const items = backups.map((b) => ({ account, id: b.id }));
+    const runId = await rc.start({ items, dryRun: false });
+    const summary = await rc.result(runId);
+    // Deleted, not absent: the next group observed the handed-over deletions instead of requesting again.
+    assert.deepEqual(summary.counts, { deleted: 60, absent: 0, blocked: 0, failed: 0, skipped: 0 });
+    assertOneOutcomeEach(await reportOf(rc, runId), items);
+    const counters = stack.sim.ctx.counters;
+    for (const b of backups) {
+      assert.equal(counters.deleteCalls.get(`vbs:${scope}:${b.id}`), 1, `${b.id}: one delete call`);
+    }
+    assert.ok(counters.maxConcurrent(`vbs:${scope}`) <= 3, 'never more than 3 deletions at once');
+
+    const { groups } = await groupsOf(stack, account);
+    const handedIds = groups.flatMap((g) =>
+      (g.result ?? []).flatMap((r, k) => ('handedOver' in r ? [g.input.items[k]!.id] : [])),
+    );
+    assert.ok(handedIds.length > 0, 'some group handed deletions in progress over');
+    // Each was handed to the next group as a resumed item (its first entries).
+    for (const id of handedIds) {
+      const next = groups.find(
+        (g) =>
+          g.input.pipeline?.resumed &&
+          g.input.items.slice(0, g.input.pipeline.resumed.length).some((i) => i.id === id),
+      );
+      assert.ok(next, `${id} was resumed by a later group`);
+    }
   });
 });

@@ -37,7 +37,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { DeleteBackupInput, GroupItemResult } from '../activities/delete-backup';
+import type { DeleteBackupInput, GroupItemResult, HandedOver } from '../activities/delete-backup';
 import { failedOutcomeFrom, NON_RETRYABLE_ERROR_TYPES } from './activity-failures';
 import { CircuitBreaker, type CarriedBreaker } from './circuit-breaker';
 import { runWorkflowIdOf } from './ids';
@@ -86,6 +86,11 @@ const OLDEST_BATCH_FIRST = 'oldest-batch-first';
 /** Patch id: lanes recorded before pipelined groups existed replay with plain groups only. */
 const PIPELINED_GROUPS = 'pipelined-groups';
 /**
+ * Patch id: a pipelined group hands its deletions in progress over at its window's end (the next group
+ * observes them) instead of waiting for them; lanes recorded before waited.
+ */
+const PIPELINE_HAND_OVER = 'pipeline-hand-over';
+/**
  * A pipelined group (see activities/delete-backup.ts PipelineInput) starts its later items within this
  * long of being scheduled: the bound on how late a pause, a cancellation or a lowered concurrency
  * reaches the items handed to it (and never more than a quarter of the deletion deadline).
@@ -94,7 +99,7 @@ export const PIPELINE_WINDOW_MS = 2_000;
 /** Most items handed to one pipelined group (bounds its input and result payloads). */
 export const MAX_PIPELINED_ITEMS = 100;
 /** Items per slot handed to the first pipelined group beyond the one each slot starts with. */
-const FIRST_PIPELINE_DEPTH = 2;
+const FIRST_PIPELINE_DEPTH = 8;
 /** How long a batch's chunk numbers and state are remembered after it was last heard from. */
 const MEMORY_TTL_MS = 30 * 60_000;
 /** Most work-free batches remembered (the oldest are forgotten first); bounds the continue-as-new input. */
@@ -109,6 +114,11 @@ export const CARRY_BUDGET_BYTES = 128 * 1024;
 interface Started {
   b: LaneBatch;
   item: ItemRef;
+}
+
+/** A deletion in progress that a pipelined group handed over; it holds its slot. */
+interface Handed extends Started {
+  handed: HandedOver;
 }
 
 interface LaneBatch {
@@ -329,7 +339,6 @@ export async function accountLane(input: LaneInput): Promise<void> {
     ...(breaker ? { circuitBreaker: breaker.status(Date.now()) } : {}),
   }));
 
-
   /**
    * Round-robin over runs, so a big run never starves a small one; within a run, its oldest batch first
    * (OLDEST_BATCH_FIRST). Keys are visited in sorted order, so the choice is deterministic.
@@ -429,6 +438,7 @@ export async function accountLane(input: LaneInput): Promise<void> {
     if (!r || 'notStarted' in r)
       finish(b, failedOutcomeFrom(item, 'the deletion group returned no result for this item'));
     else if ('outcome' in r) finish(b, r.outcome);
+    else if ('handedOver' in r) runOne(b, item, { accepted: r.handedOver.accepted });
     else runOne(b, item, r.continueWith ? { accepted: r.continueWith } : { groupError: r.requestError });
   };
 
@@ -438,10 +448,18 @@ export async function accountLane(input: LaneInput): Promise<void> {
    * their slots; a group that gives up entirely (deadline, worker-side failure) fails its items.
    */
   const start = (picks: Started[]) => {
-    if (canPipeline(picks) && patched(GROUPED_DELETIONS) && patched(PIPELINED_GROUPS)) {
-      startPipelined(picks);
+    const resumed = handed.splice(0);
+    if (
+      resumed.length
+        ? canGroup([...resumed, ...picks])
+        : canPipeline(picks) && patched(GROUPED_DELETIONS) && patched(PIPELINED_GROUPS)
+    ) {
+      startPipelined(picks, resumed);
       return;
     }
+    // Handed over while the lane can no longer pipeline (a second run, the breaker): each goes on alone.
+    for (const h of resumed) runOne(h.b, h.item, { accepted: h.handed.accepted });
+    if (!picks.length) return;
     for (const p of picks) take(p.b);
     if (picks.length === 1 || NEVER_REPEAT_DELETE.has(limits.provider) || !patched(GROUPED_DELETIONS)) {
       for (const p of picks) runOne(p.b, p.item);
@@ -466,45 +484,60 @@ export async function accountLane(input: LaneInput): Promise<void> {
    * they managed when they hand items back, so slow providers are not handed items they cannot start.
    */
   let pipelineRunning = false;
+  /** Set while the lane waits for its deletions to end before continue-as-new. */
+  let draining = false;
+  /** What the last pipelined group handed over, waiting for the next (each holds its slot). */
+  const handed: Handed[] = [];
   let depth = FIRST_PIPELINE_DEPTH;
-  const pipelineWindowMs = () => Math.min(PIPELINE_WINDOW_MS, limits.deletionDeadlineMs / 4);
+  // 80 to 100% of the bound, at random (deterministic in a workflow): lanes started together would
+  // otherwise end their groups together, and their workflow tasks would queue behind each other.
+  const pipelineWindowMs = () =>
+    Math.min(PIPELINE_WINDOW_MS * (0.8 + 0.2 * Math.random()), limits.deletionDeadlineMs / 4);
   /**
    * Only while a single run feeds the lane: a group's outcomes are recorded when it returns, and the
    * items it holds are not shared round-robin with a run that arrives meanwhile, so with several runs
    * the lane keeps to plain groups and serves them item by item.
    */
-  const canPipeline = (picks: Started[]) => {
-    if (NEVER_REPEAT_DELETE.has(limits.provider) || !startable()) return false;
+  const canPipeline = (picks: Started[]) => startable() && canGroup(picks);
+  /** Groups may pipeline: the provider's deletes may repeat, the breaker is closed, one run feeds the lane. */
+  const canGroup = (picks: Started[]) => {
+    if (NEVER_REPEAT_DELETE.has(limits.provider)) return false;
     if (breaker && breaker.state(Date.now()) !== 'closed') return false;
     const runs = new Set(picks.map((p) => p.b.run));
     for (const b of batches.values()) if (b.state === 'active' && b.items.length) runs.add(b.run);
     return runs.size === 1;
   };
 
-  const startPipelined = (picks: Started[]) => {
+  /** `resumed`: deletions the previous group handed over (they hold their slots already). */
+  const startPipelined = (picks: Started[], resumed: Handed[]) => {
+    const slots = resumed.length + picks.length;
     const extras: Started[] = [];
-    const want = Math.min(picks.length * depth, MAX_PIPELINED_ITEMS - picks.length);
+    const want = draining ? 0 : Math.min(slots * depth, MAX_PIPELINED_ITEMS - slots);
     while (extras.length < want && startable()) extras.push(nextItem()!);
     for (const p of picks) take(p.b);
     for (const x of extras) x.b.inFlight++; // held by the group, not yet in the account's window
-    const all = [...picks, ...extras];
+    const all = [...resumed, ...picks, ...extras];
     pipelineRunning = true;
     const done = () => {
       pipelineRunning = false;
-      for (const p of picks) release(p.b);
+      for (const p of [...resumed, ...picks]) release(p.b);
       for (const x of extras) x.b.inFlight--;
       dirty = true;
     };
+    // Not while the lane drains for continue-as-new: then the group sees its deletions to the end.
+    const handOver = !draining && patched(PIPELINE_HAND_OVER);
     deletionActivitiesFor(limits)
       .deleteBackups({
         items: all.map((p) => p.item),
         pollIntervalMs: limits.pollIntervalMs,
         pipeline: {
-          slots: picks.length,
+          slots,
           startWithinMs: pipelineWindowMs(),
           requestsPerSecond: limits.requestsPerSecond,
           // Without the picks' own entries: the group records when their requests actually go out.
           recentStarts: recentStarts.slice(0, recentStarts.length - picks.length),
+          ...(handOver ? { handOver } : {}),
+          ...(resumed.length ? { resumed: resumed.map((h) => h.handed) } : {}),
         },
       })
       .then(
@@ -514,12 +547,16 @@ export async function accountLane(input: LaneInput): Promise<void> {
           let started = 0;
           all.forEach(({ b, item }, k) => {
             const r = results[k];
-            if (r?.requestedAt !== undefined) {
-              if (k >= picks.length) started++;
+            // A resumed deletion's request was counted when the group that made it returned.
+            if (r?.requestedAt !== undefined && k >= resumed.length) {
+              if (k >= slots) started++;
               recentStarts.push(r.requestedAt);
             }
             if (r && 'notStarted' in r) back.set(b, [...(back.get(b) ?? []), item]);
-            else {
+            else if (r && 'handedOver' in r) {
+              take(b);
+              handed.push({ b, item, handed: r.handedOver });
+            } else {
               take(b);
               afterGroup(b, item, r);
             }
@@ -527,13 +564,15 @@ export async function accountLane(input: LaneInput): Promise<void> {
           recentStarts.sort((x, y) => x - y);
           // Never started: back to the front of their queues, still held (or skipped if the run was cancelled).
           for (const [b, items] of back) {
-            if (b.state === 'cancelled') for (const item of items) skip(b, item, 'run cancelled before this item was started');
+            if (b.state === 'cancelled')
+              for (const item of items) skip(b, item, 'run cancelled before this item was started');
             else b.items.unshift(...items);
           }
+          if (!extras.length) return;
           depth =
             started === extras.length
               ? Math.min(depth * 2, MAX_PIPELINED_ITEMS)
-              : Math.max(1, Math.floor(started / picks.length));
+              : Math.ceil(started / slots) + 1; // one spare per slot: a group that runs dry idles its slots
         },
         (err: unknown) => {
           done();
@@ -668,9 +707,9 @@ export async function accountLane(input: LaneInput): Promise<void> {
   for (;;) {
     dirty = false;
     const info = workflowInfo();
-    const draining = info.continueAsNewSuggested || info.historyLength > continueAfterEvents;
+    draining = info.continueAsNewSuggested || info.historyLength > continueAfterEvents;
+    const picks: Started[] = [];
     if (!draining) {
-      const picks: Started[] = [];
       while (!pipelineRunning && inFlight + picks.length < concurrency() && startable()) {
         if (breaker && !breaker.canStart(Date.now())) {
           // Open: queued items wait (never failed or skipped); wake up when the cool-down ends. While
@@ -688,8 +727,9 @@ export async function accountLane(input: LaneInput): Promise<void> {
         picks.push(next);
         recentStarts.push(Date.now());
       }
-      if (picks.length) start(picks);
     }
+    // Handed-over deletions go on at once, draining or not: they hold slots until they end.
+    if (picks.length || handed.length) start(picks);
     flushDue(draining);
     prune();
 
