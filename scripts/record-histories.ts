@@ -4,10 +4,10 @@
  *
  *   npx tsx scripts/record-histories.ts          # writes test/histories/*.json
  *
- * test/histories/lane-before-groups.json, lane-before-pipeline.json and run-before-activation.json are
- * not written here: recorded before grouped deletions, pipelined groups (with oldest-batch-first) and
- * account-aware batch activation, kept as they are so executions still open during an upgrade keep
- * replaying (the patched() paths).
+ * test/histories/lane-before-groups.json, lane-before-pipeline.json, lane-before-hand-over.json and
+ * run-before-activation.json are not written here: recorded before grouped deletions, pipelined groups
+ * (with oldest-batch-first), the groups' hand-over and account-aware batch activation, kept as they are
+ * so executions still open during an upgrade keep replaying (the patched() paths).
  *
  * Regenerate them only when a change to the workflows is meant to be incompatible with executions
  * already running (and then plan the rollout: patched(), or drain the old runs first). It starts its

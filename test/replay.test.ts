@@ -26,6 +26,7 @@ const EXPECTED = [
   'batch-cancelled',
   'batch-deletions',
   'lane-before-groups',
+  'lane-before-hand-over',
   'lane-before-pipeline',
   'lane',
   'run-before-activation',

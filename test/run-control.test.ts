@@ -1,6 +1,7 @@
 /**
- * Run control through the real dev server: pause stops new deletions within about one poll interval
- * and resume continues; cancel ends the run with a report in which every item has exactly one outcome
+ * Run control through the real dev server: pause stops new deletions within a pipelined group's window
+ * (PIPELINE_WINDOW_MS: items a lane already handed to a group may start until it closes) and resume
+ * continues; cancel ends the run with a report in which every item has exactly one outcome
  * (items never started end `skipped`, with the reason, and were never sent to the provider); the
  * progress query's fields; and the lane's setConcurrency update (refused above the configured maximum
  * with a message naming the field, honoured below it).
@@ -10,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { RetentionClient } from '../client/retention-client';
 import { accountLimits } from '../worker/config';
-import { accountLane } from '../workflows/account-lane';
+import { accountLane, PIPELINE_WINDOW_MS } from '../workflows/account-lane';
 import { laneWorkflowId } from '../workflows/ids';
 import { laneStatusQuery, setConcurrencyUpdate } from '../workflows/messages';
 import { SA } from '../workflows/search-attributes';
@@ -40,7 +41,7 @@ describe('run control', () => {
       .filter(([k]) => k.startsWith(`vbs:${scope}:`))
       .reduce((n, [, v]) => n + v, 0);
 
-  test('pause stops new deletions within a poll interval, resume continues; progress fields', async () => {
+  test("pause stops new deletions within a group's window, resume continues; progress fields", async () => {
     // Two accounts, so the pause has to reach two lanes.
     const a = stack.account('ctl');
     const b = stack.account('other');
@@ -48,7 +49,10 @@ describe('run control', () => {
     const backupsB = vbsBackups(150, 'pause-b');
     stack.sim.seed('vbs', stack.scope('ctl'), backupsA);
     stack.sim.seed('vbs', stack.scope('other'), backupsB);
-    const items = [...backupsA.map((x) => ({ account: a, id: x.id })), ...backupsB.map((x) => ({ account: b, id: x.id }))];
+    const items = [
+      ...backupsA.map((x) => ({ account: a, id: x.id })),
+      ...backupsB.map((x) => ({ account: b, id: x.id })),
+    ];
     const runId = await rc.start({ items, dryRun: false, label: 'pause resume' });
     const total = () => accepted(stack.scope('ctl')) + accepted(stack.scope('other'));
 
@@ -61,7 +65,10 @@ describe('run control', () => {
     assert.equal(p.dryRun, false);
     assert.equal(p.label, 'pause resume');
     assert.equal(p.total, 300);
-    assert.equal(p.done, p.counts.deleted + p.counts.absent + p.counts.blocked + p.counts.failed + p.counts.skipped);
+    assert.equal(
+      p.done,
+      p.counts.deleted + p.counts.absent + p.counts.blocked + p.counts.failed + p.counts.skipped,
+    );
     assert.ok(p.counts.deleted > 0);
     assert.equal(p.perAccount[a]?.provider, 'vbs');
     assert.ok((p.perAccount[a]?.counts.deleted ?? 0) > 0 && (p.perAccount[b]?.counts.deleted ?? 0) > 0);
@@ -81,22 +88,26 @@ describe('run control', () => {
     };
     const pausedAt = Date.now();
     await rc.pause(runId, 'maintenance window');
-    // Deletions already accepted finish; none may start after the pause has reached the lanes.
-    await sleep(POLL_MS + 1_000);
+    // Deletions already accepted finish; none may start after the pause has reached the lanes and the
+    // groups they had started closed their windows.
+    const bound = PIPELINE_WINDOW_MS + 1_000; // the window, and the pause's way through run and batch
+    await sleep(bound + POLL_MS);
     const atPause = total();
-    // Deletions the lanes started just before the pause reached them may still be accepted, within a poll.
     const lag = lastAcceptAt === undefined ? undefined : lastAcceptAt - pausedAt;
     console.log(
       lag === undefined
         ? 'no deletion accepted after the pause was sent'
-        : `last deletion accepted ${lag} ms after the pause was sent (poll interval ${POLL_MS} ms)`,
+        : `last deletion accepted ${lag} ms after the pause was sent (group window ${PIPELINE_WINDOW_MS} ms)`,
     );
-    assert.ok(lag === undefined || lag <= POLL_MS, `a deletion was accepted ${lag} ms after the pause`);
+    assert.ok(lag === undefined || lag <= bound, `a deletion was accepted ${lag} ms after the pause`);
     assert.equal((await rc.getProgress(runId)).state, 'paused');
     await sleep(3_000);
     assert.equal(total(), atPause, 'no deletion was accepted while the run was paused');
-    const lanes = await Promise.all([a, b].map((acc) => stack.client.workflow.getHandle(laneWorkflowId(acc)).query(laneStatusQuery)));
-    for (const l of lanes) assert.equal(l.inFlight, 0, `lane ${l.account} has nothing in flight while paused`);
+    const lanes = await Promise.all(
+      [a, b].map((acc) => stack.client.workflow.getHandle(laneWorkflowId(acc)).query(laneStatusQuery)),
+    );
+    for (const l of lanes)
+      assert.equal(l.inFlight, 0, `lane ${l.account} has nothing in flight while paused`);
     assert.ok(atPause < 300, 'the pause came before the end');
     // Search attributes and memo from the start, so a running run can be found in the Web UI.
     const running = await rc.handle(runId).describe();
@@ -177,13 +188,19 @@ describe('run control', () => {
     for (const [key, o] of outcomes) {
       const before = firstOutcomes.get(key)!;
       // Whatever the first run deleted (or saw finish) is gone now; the second run deletes the rest.
-      assert.equal(o.outcome, before.outcome === 'deleted' ? 'absent' : 'deleted', `${o.id} after ${before.outcome}`);
+      assert.equal(
+        o.outcome,
+        before.outcome === 'deleted' ? 'absent' : 'deleted',
+        `${o.id} after ${before.outcome}`,
+      );
       assert.equal(acceptedDeletes[`vbs:${scope}:${o.id}`], 1, `${o.id} deleted exactly once over both runs`);
     }
     assert.equal(summary.counts.absent, partial.counts.deleted);
     assert.equal(summary.counts.deleted, partial.counts.skipped);
     assert.deepEqual(stack.sim.provider('vbs').list(scope), []);
-    console.log(`re-run: ${summary.counts.absent} absent (deleted by the first run), ${summary.counts.deleted} deleted now`);
+    console.log(
+      `re-run: ${summary.counts.absent} absent (deleted by the first run), ${summary.counts.deleted} deleted now`,
+    );
   });
 
   test('setConcurrency on a lane: refused above the configured maximum, honoured below it', async () => {
@@ -196,13 +213,19 @@ describe('run control', () => {
       args: [{ account, limits }],
     });
     for (const bad of [6, 0, 2.5]) {
-      await assert.rejects(lane.executeUpdate(setConcurrencyUpdate, { args: [{ concurrency: bad }] }), (err: unknown) => {
-        assert.ok(err instanceof WorkflowUpdateFailedError, String(err));
-        assert.match(String(err.cause?.message), /^concurrency: must be a whole number from 1 to 5/);
-        return true;
-      });
+      await assert.rejects(
+        lane.executeUpdate(setConcurrencyUpdate, { args: [{ concurrency: bad }] }),
+        (err: unknown) => {
+          assert.ok(err instanceof WorkflowUpdateFailedError, String(err));
+          assert.match(String(err.cause?.message), /^concurrency: must be a whole number from 1 to 5/);
+          return true;
+        },
+      );
     }
-    assert.deepEqual(await lane.executeUpdate(setConcurrencyUpdate, { args: [{ concurrency: 2 }] }), { concurrency: 2, max: 5 });
+    assert.deepEqual(await lane.executeUpdate(setConcurrencyUpdate, { args: [{ concurrency: 2 }] }), {
+      concurrency: 2,
+      max: 5,
+    });
     assert.equal((await lane.query(laneStatusQuery)).concurrency, 2);
 
     const backups = vbsBackups(30, 'conc');

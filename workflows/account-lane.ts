@@ -100,6 +100,8 @@ export const PIPELINE_WINDOW_MS = 2_000;
 export const MAX_PIPELINED_ITEMS = 100;
 /** Items per slot handed to the first pipelined group beyond the one each slot starts with. */
 const FIRST_PIPELINE_DEPTH = 8;
+/** The same, in lanes recorded before the hand-over (their groups must replay with the same items). */
+const FIRST_PIPELINE_DEPTH_BEFORE_HAND_OVER = 2;
 /** How long a batch's chunk numbers and state are remembered after it was last heard from. */
 const MEMORY_TTL_MS = 30 * 60_000;
 /** Most work-free batches remembered (the oldest are forgotten first); bounds the continue-as-new input. */
@@ -481,14 +483,15 @@ export async function accountLane(input: LaneInput): Promise<void> {
    * Pipelined groups: while one runs it owns the account's request rate, so the lane starts nothing
    * else until it returns (slots freed meanwhile wait at most PIPELINE_WINDOW_MS). `depth` (items per
    * slot beyond the first) doubles while groups start everything they are given and shrinks to what
-   * they managed when they hand items back, so slow providers are not handed items they cannot start.
+   * they managed, plus one, when they hand items back, so slow providers are not handed items they
+   * cannot start.
    */
   let pipelineRunning = false;
   /** Set while the lane waits for its deletions to end before continue-as-new. */
   let draining = false;
   /** What the last pipelined group handed over, waiting for the next (each holds its slot). */
   const handed: Handed[] = [];
-  let depth = FIRST_PIPELINE_DEPTH;
+  let depth: number | undefined;
   // 80 to 100% of the bound, at random (deterministic in a workflow): lanes started together would
   // otherwise end their groups together, and their workflow tasks would queue behind each other.
   const pipelineWindowMs = () =>
@@ -510,6 +513,10 @@ export async function accountLane(input: LaneInput): Promise<void> {
 
   /** `resumed`: deletions the previous group handed over (they hold their slots already). */
   const startPipelined = (picks: Started[], resumed: Handed[]) => {
+    // Decided per group, so a lane recorded before the hand-over replays with the group sizes it used:
+    // a group's result is matched to its items by position.
+    const handOverRules = patched(PIPELINE_HAND_OVER);
+    depth ??= handOverRules ? FIRST_PIPELINE_DEPTH : FIRST_PIPELINE_DEPTH_BEFORE_HAND_OVER;
     const slots = resumed.length + picks.length;
     const extras: Started[] = [];
     const want = draining ? 0 : Math.min(slots * depth, MAX_PIPELINED_ITEMS - slots);
@@ -525,7 +532,7 @@ export async function accountLane(input: LaneInput): Promise<void> {
       dirty = true;
     };
     // Not while the lane drains for continue-as-new: then the group sees its deletions to the end.
-    const handOver = !draining && patched(PIPELINE_HAND_OVER);
+    const handOver = !draining && handOverRules;
     deletionActivitiesFor(limits)
       .deleteBackups({
         items: all.map((p) => p.item),
@@ -568,11 +575,11 @@ export async function accountLane(input: LaneInput): Promise<void> {
               for (const item of items) skip(b, item, 'run cancelled before this item was started');
             else b.items.unshift(...items);
           }
-          if (!extras.length) return;
-          depth =
-            started === extras.length
-              ? Math.min(depth * 2, MAX_PIPELINED_ITEMS)
-              : Math.ceil(started / slots) + 1; // one spare per slot: a group that runs dry idles its slots
+          if (handOverRules && !extras.length) return;
+          if (started === extras.length) depth = Math.min(depth! * 2, MAX_PIPELINED_ITEMS);
+          // One spare per slot: a group that runs dry before its window's end idles its slots.
+          else
+            depth = handOverRules ? Math.ceil(started / slots) + 1 : Math.max(1, Math.floor(started / slots));
         },
         (err: unknown) => {
           done();
