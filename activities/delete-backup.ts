@@ -225,9 +225,10 @@ export interface PipelineInput {
   /** The lane's recent start times (ascending), without the group's first `slots` items. */
   recentStarts: number[];
   /**
-   * Hand over at the window's end: the group returns when its window closes, giving the deletions
-   * still in progress back as `handedOver` instead of waiting for them, so the lane's next group
-   * observes them and its slots go on without idling through the slowest item and a round trip.
+   * Hand over after the window's end: the group returns when the first of its slots comes free after
+   * its window closed, giving the deletions still in progress back as `handedOver` instead of waiting
+   * for them, so the lane's next group observes them and its slots go on without idling through the
+   * slowest item and a round trip.
    */
   handOver?: boolean;
   /** Deletions handed over by the previous group: the first `resumed.length` items, observed, not requested. */
@@ -436,13 +437,16 @@ export async function deleteBackupsWith(
   // A later item's acceptance reaches the server with the next heartbeat (at most 2 s later, see
   // worker/worker.ts): a crash in between makes the retry request it again, which finds it gone or
   // deleting, never a second deletion of a provider whose deletes may not repeat (those never group).
+  let slotFreed: (() => void) | undefined;
   const slot = async (resume?: number): Promise<void> => {
     if (resume !== undefined) await observe(resume);
+    slotFreed?.();
     if (!pipeline) return;
     for (let i = await claim(); i !== undefined; i = await claim()) {
       await request(i);
       save();
       await observe(i);
+      slotFreed?.();
     }
   };
   const inProgress = entries.flatMap((e, i) => (e && 'accepted' in e && !e.handOff ? [i] : []));
@@ -451,11 +455,17 @@ export async function deleteBackupsWith(
   if (pipeline?.handOver) {
     const windowEnd = ctx.sleep(Math.max(0, startsUntil - Date.now())).then(() => 'window end' as const);
     if ((await Promise.race([slots, windowEnd])) === 'window end') {
-      handingOver = true;
-      close();
-      // Every request that went out answered: what was accepted is known and handed over.
-      while (requesting.size) await Promise.allSettled([...requesting]);
-      over = true;
+      // Nothing starts after the window's end. While every slot is still busy nothing idles, so the
+      // hand-over waits for the first slot to come free: with deletions of minutes a group lives until
+      // one finishes, not one activity per window.
+      const firstFree = new Promise<'free'>((resolve) => (slotFreed = () => resolve('free')));
+      if ((await Promise.race([slots, firstFree])) === 'free') {
+        handingOver = true;
+        close();
+        // Every request that went out answered: what was accepted is known and handed over.
+        while (requesting.size) await Promise.allSettled([...requesting]);
+        over = true;
+      }
     }
   }
   if (!over) {

@@ -56,6 +56,7 @@ describe('pipelined deletion groups', () => {
         trouble: { provider: 'vbs', limits: { maxConcurrent: 2, pollInterval: '100ms' } },
         pause: { provider: 'vbs', limits: { maxConcurrent: 3, pollInterval: '100ms' } },
         handover: { provider: 'vbs', limits: { maxConcurrent: 3, pollInterval: '100ms' } },
+        slow: { provider: 'vbs', limits: { maxConcurrent: 2, pollInterval: '200ms' } },
       },
       { sim: { timings: { deleteMs: { vbs: 300 } } } },
     );
@@ -196,5 +197,29 @@ describe('pipelined deletion groups', () => {
       );
       assert.ok(next, `${id} was resumed by a later group`);
     }
+  });
+
+  test('deletions much longer than the window: a group lives until one ends, not one group per window', async () => {
+    const account = stack.account('slow');
+    const scope = stack.scope('slow');
+    const backups = vbsBackups(4, 'slow');
+    stack.sim.seed('vbs', scope, backups);
+    stack.sim.setTimings({ deleteMs: { vbs: 6_000 } });
+    try {
+      const items = backups.map((b) => ({ account, id: b.id }));
+      const runId = await rc.start({ items, dryRun: false });
+      const summary = await rc.result(runId);
+      assert.deepEqual(summary.counts, { deleted: 4, absent: 0, blocked: 0, failed: 0, skipped: 0 });
+      assertOneOutcomeEach(await reportOf(rc, runId), items);
+    } finally {
+      stack.sim.setTimings({ deleteMs: { vbs: 300 } });
+    }
+    // Two rounds of 6 s (about six windows): a hand-over at every window's end would take a group
+    // activity each time; waiting for a slot to come free takes about one per finished deletion.
+    const { groups, singles } = await groupsOf(stack, account);
+    assert.ok(
+      groups.length + singles <= 4,
+      `4 deletions of 6 s in ${groups.length} groups and ${singles} single activities`,
+    );
   });
 });
