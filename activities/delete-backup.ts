@@ -225,10 +225,10 @@ export interface PipelineInput {
   /** The lane's recent start times (ascending), without the group's first `slots` items. */
   recentStarts: number[];
   /**
-   * Hand over after the window's end: the group returns when the first of its slots comes free after
-   * its window closed, giving the deletions still in progress back as `handedOver` instead of waiting
-   * for them, so the lane's next group observes them and its slots go on without idling through the
-   * slowest item and a round trip.
+   * Hand over at the window's end (for deletions longer than the window: when the first slot comes
+   * free after it): the group returns, giving the deletions still in progress back as `handedOver`
+   * instead of waiting for them, so the lane's next group observes them and its slots go on without
+   * idling through the slowest item and a round trip.
    */
   handOver?: boolean;
   /** Deletions handed over by the previous group: the first `resumed.length` items, observed, not requested. */
@@ -345,8 +345,10 @@ export async function deleteBackupsWith(
   const handOffDue = () =>
     firstOutcomeAt !== undefined &&
     Date.now() - firstOutcomeAt >= HAND_OFF_AFTER_POLLS * pollIntervalMs + (pipeline ? longestMs : 0);
+  let settled = 0;
   const settle = (i: number, outcome: Outcome, requestedAt?: number) => {
     entries[i] = { outcome, ...(requestedAt ? { requestedAt } : {}) };
+    settled++;
     if (outcome.outcome === 'failed') trouble = true;
     if (closedAt !== undefined) firstOutcomeAt ??= Date.now();
   };
@@ -455,11 +457,12 @@ export async function deleteBackupsWith(
   if (pipeline?.handOver) {
     const windowEnd = ctx.sleep(Math.max(0, startsUntil - Date.now())).then(() => 'window end' as const);
     if ((await Promise.race([slots, windowEnd])) === 'window end') {
-      // Nothing starts after the window's end. While every slot is still busy nothing idles, so the
-      // hand-over waits for the first slot to come free: with deletions of minutes a group lives until
-      // one finishes, not one activity per window.
+      // Nothing starts after the window's end. Deletions shorter than the window (one finished within
+      // it) are handed over at once: the round trip to the next group overlaps what is left of them.
+      // Longer ones are handed over when the first slot comes free (nothing idles before): deletions
+      // of minutes must not cost a group activity per window.
       const firstFree = new Promise<'free'>((resolve) => (slotFreed = () => resolve('free')));
-      if ((await Promise.race([slots, firstFree])) === 'free') {
+      if (settled > 0 || (await Promise.race([slots, firstFree])) === 'free') {
         handingOver = true;
         close();
         // Every request that went out answered: what was accepted is known and handed over.
