@@ -345,10 +345,11 @@ export async function deleteBackupsWith(
   const handOffDue = () =>
     firstOutcomeAt !== undefined &&
     Date.now() - firstOutcomeAt >= HAND_OFF_AFTER_POLLS * pollIntervalMs + (pipeline ? longestMs : 0);
-  let settled = 0;
+  /** Items this attempt saw end (a deletion shorter than the window shows in it). */
+  let outcomesSeen = 0;
   const settle = (i: number, outcome: Outcome, requestedAt?: number) => {
     entries[i] = { outcome, ...(requestedAt ? { requestedAt } : {}) };
-    settled++;
+    outcomesSeen++;
     if (outcome.outcome === 'failed') trouble = true;
     if (closedAt !== undefined) firstOutcomeAt ??= Date.now();
   };
@@ -462,7 +463,7 @@ export async function deleteBackupsWith(
       // Longer ones are handed over when the first slot comes free (nothing idles before): deletions
       // of minutes must not cost a group activity per window.
       const firstFree = new Promise<'free'>((resolve) => (slotFreed = () => resolve('free')));
-      if (settled > 0 || (await Promise.race([slots, firstFree])) === 'free') {
+      if (outcomesSeen > 0 || (await Promise.race([slots, firstFree])) === 'free') {
         handingOver = true;
         close();
         // Every request that went out answered: what was accepted is known and handed over.
