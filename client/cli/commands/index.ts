@@ -9,6 +9,7 @@ import { pause } from './pause';
 import { report } from './report';
 import { resume } from './resume';
 import { schedule } from './schedule';
+import { setupNamespace } from './setup-namespace';
 import { simulate } from './simulate';
 import { start } from './start';
 import { status } from './status';
@@ -19,6 +20,7 @@ import { worker } from './worker';
 export const COMMAND_SECTIONS: ReadonlyArray<readonly [heading: string, commands: readonly Command[]]> = [
   ['runs', [start, status, pause, resume, cancel, report, validate]],
   ['schedules', [schedule]],
+  ['namespace', [setupNamespace]],
   ['processes', [worker, simulate, dev]],
 ];
 
