@@ -17,9 +17,10 @@ if (major < 20 || (major === 20 && minor < 18)) {
 const marker = join(root, 'node_modules', '.package-lock.json');
 const lock = join(root, 'package-lock.json');
 if (!existsSync(marker) || statSync(marker).mtimeMs < statSync(lock).mtimeMs) {
-  // `npm install`, not `npm ci`: npm 11 writes only this platform's optional native packages
-  // (@swc/core-*) into the lock and `npm ci` then refuses the lock as out of sync. `install` honours
-  // the locked versions all the same.
+  // `npm install` honours the locked versions. The committed lock lists every platform's optional
+  // native packages (@swc/core-*), as npm 11 writes them, so an install leaves it unchanged; a lock
+  // without them (npm 10 could prune them, npm/cli#7961) is rewritten by every install and refused
+  // by `npm ci`.
   console.error('Installing npm packages (npm install)...');
   const r = spawnSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);

@@ -282,11 +282,12 @@ describe('CLI', () => {
   });
 
   test('status, pause, resume and cancel on a running run', async () => {
-    // Slow deletions (3 rounds of 10 s at the stack's concurrency of 20), so the pause arrives while
-    // most items are still queued even on a loaded machine where each CLI call takes seconds.
+    // Slow deletions (10 rounds of 10 s at the stack's concurrency of 20), so the status and the pause
+    // arrive while most items are still queued even on a loaded machine where each CLI call takes
+    // seconds. The cancel is sent while the run is paused again: it cannot have finished by then.
     stack.sim.setTimings({ deleteMs: { vbs: 10_000 } });
     try {
-      const backups = vbsBackups(60, 'cli-ctl');
+      const backups = vbsBackups(200, 'cli-ctl');
       stack.sim.seed('vbs', stack.scope('vbs'), backups);
       const account = stack.account('vbs');
       const id = await rc.start({
@@ -299,7 +300,7 @@ describe('CLI', () => {
       assert.equal(running.code, 0, show(running));
       const st = JSON.parse(running.stdout) as RunStatus;
       assert.equal(st.status, 'RUNNING');
-      assert.equal(st.progress?.total, 60);
+      assert.equal(st.progress?.total, 200);
       assert.equal(st.progress?.dryRun, false);
 
       const paused = await cli(['pause', id, '--reason', 'maintenance window']);
@@ -309,17 +310,23 @@ describe('CLI', () => {
       const text = await cli(['status', id]);
       assert.equal(text.code, 0, show(text));
       assert.match(text.stdout, /^State: +paused$/m);
-      assert.match(text.stdout, /^Progress: +\[[#-]+\] \d+% +\d+ of 60$/m);
+      assert.match(text.stdout, /^Progress: +\[[#-]+\] \d+% +\d+ of 200$/m);
 
       const resumed = await cli(['resume', id]);
       assert.equal(resumed.code, 0, show(resumed));
       await waitFor('the run to resume', async () => (await rc.getProgress(id)).state === 'running', 20_000);
+      await rc.pause(id);
+      await waitFor(
+        'the run to pause again',
+        async () => (await rc.getProgress(id)).state === 'paused',
+        20_000,
+      );
 
       const cancelled = await cli(['cancel', id, '--reason', 'test']);
       assert.equal(cancelled.code, 0, show(cancelled));
       const summary = await rc.result(id);
       assert.equal(summary.cancelled, true);
-      assert.equal(summary.total, 60);
+      assert.equal(summary.total, 200);
       assert.equal(summary.counts.failed + summary.counts.blocked, 0);
 
       const done = await cli(['status', id]);

@@ -2,8 +2,9 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 
 /**
  * Custom search attributes set on every run, so operators can find runs in the Web UI
- * (e.g. `RetentionAccounts = "vbs-prod" AND RetentionFailed > 0`). The dev stack registers them;
- * on a real cluster run `retention-cleanup setup-namespace` once (see docs/operations.md).
+ * (e.g. `RetentionAccounts = "vbs-prod" AND RetentionProblems > 0`). The dev stack registers them;
+ * on a real cluster run `retention-cleanup setup-namespace` once (client/namespace-setup.ts,
+ * docs/operations.md).
  */
 export const SA = {
   accounts: defineSearchAttributeKey('RetentionAccounts', SearchAttributeType.KEYWORD_LIST),
@@ -15,12 +16,18 @@ export const SA = {
   total: defineSearchAttributeKey('RetentionItems', SearchAttributeType.INT),
 } as const;
 
-/** name → CLI type, for `temporal server start-dev --search-attribute NAME=TYPE`. */
-export const SEARCH_ATTRIBUTE_DEFINITIONS: Record<string, string> = {
-  RetentionAccounts: 'KeywordList',
-  RetentionProviders: 'KeywordList',
-  RetentionDryRun: 'Bool',
-  RetentionDeleted: 'Int',
-  RetentionProblems: 'Int',
-  RetentionItems: 'Int',
+/** How Temporal's CLI and docs name each type (`--search-attribute NAME=TYPE`, `--type TYPE`). */
+export const SEARCH_ATTRIBUTE_TYPE_NAMES: Record<SearchAttributeType, string> = {
+  TEXT: 'Text',
+  KEYWORD: 'Keyword',
+  INT: 'Int',
+  DOUBLE: 'Double',
+  BOOL: 'Bool',
+  DATETIME: 'Datetime',
+  KEYWORD_LIST: 'KeywordList',
 };
+
+/** name → CLI type, for `temporal server start-dev --search-attribute NAME=TYPE`. */
+export const SEARCH_ATTRIBUTE_DEFINITIONS: Record<string, string> = Object.fromEntries(
+  Object.values(SA).map((key) => [key.name, SEARCH_ATTRIBUTE_TYPE_NAMES[key.type]]),
+);

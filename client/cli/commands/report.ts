@@ -1,0 +1,80 @@
+import { createWriteStream, renameSync, rmSync } from 'node:fs';
+import { extname, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fmtInt } from '../../render';
+import { formatReport, REPORT_FORMATS, type ReportFormat } from '../../report';
+import { defineCommand } from '../command';
+import { CONNECTION_OPTIONS, withClient } from '../connect';
+import { EXIT, UsageError } from '../errors';
+import { say } from '../io';
+
+export const report = defineCommand({
+  name: 'report',
+  args: ['workflowId'],
+  summary: "every item's outcome as JSON Lines or CSV",
+  description: `Writes every item's outcome (account, id, checkpointId, outcome, reason, code, at), read from the
+run's batches. Waits for the run to finish. Without --output the report goes to stdout.`,
+  options: {
+    format: {
+      type: 'string',
+      value: 'FMT',
+      help: `${REPORT_FORMATS.join(' or ')} (default: csv when --output ends in .csv, else jsonl)`,
+    },
+    output: {
+      type: 'string',
+      short: 'o',
+      value: 'FILE',
+      help: 'write FILE atomically (a temporary file, then a rename)',
+    },
+    ...CONNECTION_OPTIONS,
+  },
+  async run({ args: { workflowId }, values, help }) {
+    const format = (values.format ??
+      (values.output && extname(values.output).toLowerCase() === '.csv' ? 'csv' : 'jsonl')) as ReportFormat;
+    if (!REPORT_FORMATS.includes(format)) {
+      throw new UsageError(
+        `--format: expected ${REPORT_FORMATS.join(' or ')}, got "${values.format}"`,
+        help(),
+      );
+    }
+    return withClient(values, undefined, async (rc) => {
+      const d = await rc.handle(workflowId).describe();
+      if (d.status.name === 'RUNNING')
+        say(
+          `run ${workflowId} is still running; the report is written when it finishes (Ctrl-C to stop waiting)`,
+        );
+      let count = 0;
+      const counted = async function* () {
+        for await (const o of rc.report(workflowId)) {
+          count++;
+          yield o;
+        }
+      };
+      const lines = formatReport(counted(), format);
+      if (values.output) {
+        await writeAtomically(values.output, lines);
+        say(`${fmtInt(count)} outcome(s) written to ${values.output} (${format})`);
+      } else {
+        for await (const line of lines) {
+          if (!process.stdout.write(line)) await new Promise((r) => process.stdout.once('drain', r));
+        }
+        say(`${fmtInt(count)} outcome(s)`);
+      }
+      return EXIT.OK;
+    });
+  },
+});
+
+/** A temporary file beside the target, then a rename: readers never see half a report. */
+async function writeAtomically(path: string, lines: AsyncIterable<string>): Promise<void> {
+  const target = resolve(path);
+  const tmp = `${target}.tmp-${process.pid}`;
+  try {
+    await pipeline(Readable.from(lines), createWriteStream(tmp));
+    renameSync(tmp, target);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
