@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { PROVIDERS, type AccountLimits, type ProviderKind } from '../workflows/model';
 import { accountNameSchema } from '../workflows/request';
 import { describeZodIssues } from '../workflows/validation';
+import { SecretsFile } from './secrets-file';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -174,11 +175,25 @@ export type HuaweiAccountConfig = Extract<AccountConfig, { provider: 'csbs' | 'v
 
 export interface LoadedConfig {
   config: WorkerConfig;
-  /** Resolves a secret reference at call time (so rotated files are picked up); never logged. */
+  /**
+   * Resolves a secret reference at call time; never logged. Environment variables and `{file}`
+   * references are read at each call, the secrets file whenever it changed (worker/secrets-file.ts),
+   * so rotated secrets are used from the next login on.
+   */
   secret(ref: SecretRef): string;
 }
 
-export function parseWorkerConfig(raw: unknown, source = 'config', baseDir = process.cwd()): LoadedConfig {
+export interface ParseOptions {
+  /** Where a warning about the secrets file goes (default: the activity's logger, else process warnings). */
+  warn?: (message: string) => void;
+}
+
+export function parseWorkerConfig(
+  raw: unknown,
+  source = 'config',
+  baseDir = process.cwd(),
+  opts: ParseOptions = {},
+): LoadedConfig {
   const parsed = workerConfigSchema.safeParse(raw);
   if (!parsed.success) {
     throw new ConfigError(`${source}: ${describeZodIssues(parsed.error).join('; ')}`);
@@ -198,7 +213,9 @@ export function parseWorkerConfig(raw: unknown, source = 'config', baseDir = pro
       );
     }
   }
-  let secrets: Record<string, unknown> | undefined;
+  const secretsFile = config.secretsFile
+    ? new SecretsFile(resolve(baseDir, config.secretsFile), opts.warn)
+    : undefined;
   const secret = (ref: SecretRef): string => {
     if ('env' in ref) {
       const v = process.env[ref.env];
@@ -206,16 +223,9 @@ export function parseWorkerConfig(raw: unknown, source = 'config', baseDir = pro
       return v;
     }
     if ('file' in ref) return readFileSync(resolve(baseDir, ref.file), 'utf8').trim();
-    if (!config.secretsFile)
+    if (!secretsFile)
       throw new ConfigError(`${source}: {"secret": "${ref.secret}"} needs "secretsFile" in the config`);
-    secrets ??= YAML.parse(readFileSync(resolve(baseDir, config.secretsFile), 'utf8')) as Record<
-      string,
-      unknown
-    >;
-    const v = secrets?.[ref.secret];
-    if (typeof v !== 'string' || !v)
-      throw new ConfigError(`secrets file has no string value for key "${ref.secret}"`);
-    return v;
+    return secretsFile.get(ref.secret);
   };
   return { config, secret };
 }
