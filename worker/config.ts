@@ -94,6 +94,13 @@ const tlsSchema = z
   .object({ caFile: z.string().optional(), insecureSkipVerify: z.boolean().optional() })
   .strict();
 
+/**
+ * A Huawei account's IAM endpoint is verified even when `tls.insecureSkipVerify` turns verification of
+ * the service endpoint off: the password crosses that connection. Only this block, spelled out, turns
+ * it off for IAM too.
+ */
+const iamTlsSchema = z.object({ insecureSkipVerify: z.boolean().optional() }).strict();
+
 const urlSchema = z.url({ message: 'expected an absolute URL like "https://host:port"' });
 
 const huaweiAccount = {
@@ -104,6 +111,7 @@ const huaweiAccount = {
   projectName: z.string().min(1).optional(),
   domain: z.string().min(1),
   credentials: z.object({ username: secretRefSchema, password: secretRefSchema }).strict(),
+  iamTls: iamTlsSchema.optional(),
 };
 
 const accountSchema = z.discriminatedUnion(
