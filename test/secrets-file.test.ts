@@ -334,7 +334,12 @@ describe('rotated secrets are used without restarting the worker (Huawei IAM, JS
 
   test('a first run logs in with the old secrets; mid-way through a second run they rotate (with a broken version in between) and its deletions go on', async () => {
     const rc = new RetentionClient(stack.client, stack.taskQueue);
-    const account = (n: string) => stack.account(n);
+    /** One item per provider account. */
+    const oneEach = (vbsId: string, jsaId: string, vmId: string) => [
+      { account: stack.account('vbs'), id: vbsId },
+      { account: stack.account('jsa'), id: jsaId },
+      { account: stack.account('veeam'), id: vmId },
+    ];
     const [vbsEarly, vbsLate] = vbsBackups(2, 'rot');
     stack.sim.seed('vbs', stack.scope('vbs'), [vbsEarly, vbsLate]);
     stack.sim.seed('jsa', stack.scope('jsa'), [jsaBackup(7001), jsaBackup(7002)]);
@@ -345,11 +350,7 @@ describe('rotated secrets are used without restarting the worker (Huawei IAM, JS
     try {
       // 1. The worker logs in (and caches tokens and the secrets file) with the old secrets.
       const first = await rc.start({
-        items: [
-          { account: account('vbs'), id: vbsEarly!.id },
-          { account: account('jsa'), id: '7001' },
-          { account: account('veeam'), id: 'vm-rot-early' },
-        ],
+        items: oneEach(vbsEarly!.id, '7001', 'vm-rot-early'),
         dryRun: false,
         label: 'before rotation',
       });
@@ -374,11 +375,7 @@ describe('rotated secrets are used without restarting the worker (Huawei IAM, JS
       ];
       stack.sim.setFaults(hold);
       secondRun = await rc.start({
-        items: [
-          { account: account('vbs'), id: vbsLate!.id },
-          { account: account('jsa'), id: '7002' },
-          { account: account('veeam'), id: 'vm-rot-late' },
-        ],
+        items: oneEach(vbsLate!.id, '7002', 'vm-rot-late'),
         dryRun: false,
         label: 'across the rotation',
       });
