@@ -36,6 +36,7 @@ const TRANSIENT_STATUS = new Set([500, 502, 503, 504, 550]);
 
 export class HttpClient {
   private readonly agent: Agent;
+  private readonly siblings: HttpClient[] = [];
 
   constructor(private readonly opts: { timeoutMs: number; tls?: TlsOptions; connections?: number }) {
     // Verification is explicit, so NODE_TLS_REJECT_UNAUTHORIZED=0 in the environment cannot turn it off:
@@ -95,8 +96,18 @@ export class HttpClient {
     return { status: res.statusCode, headers, body: parseBody(text, headers['content-type']), text };
   }
 
+  /**
+   * A client with this one's timeouts and pool size but other TLS settings (a Huawei account's IAM
+   * endpoint), closed together with this one.
+   */
+  withTls(tls: TlsOptions): HttpClient {
+    const sibling = new HttpClient({ ...this.opts, tls });
+    this.siblings.push(sibling);
+    return sibling;
+  }
+
   async close(): Promise<void> {
-    await this.agent.close();
+    await Promise.all([this.agent.close(), ...this.siblings.map((s) => s.close())]);
   }
 }
 
@@ -144,6 +155,11 @@ const INVALID_CERT_CODES = new Set([
   'CERT_REVOKED',
   'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
+
+/** True for a certificate whose chain leads to no CA the client trusts (tls.caFile can fix it). */
+export function isUntrustedCertificateCode(code: string | undefined): boolean {
+  return code !== undefined && UNTRUSTED_CERT_CODES.has(code);
+}
 
 /**
  * A readable, non-retryable explanation of a certificate verification failure, or undefined when the

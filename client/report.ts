@@ -15,14 +15,22 @@ export const CSV_COLUMNS = ['account', 'id', 'checkpointId', 'outcome', 'reason'
 export const CSV_HEADER = CSV_COLUMNS.join(',');
 
 /**
+ * Characters that make a spreadsheet read a cell as a formula. Backup ids, codes and messages come
+ * from providers and may be hostile (`=HYPERLINK(...)`, `=cmd|...`).
+ */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/**
  * One CSV field per RFC 4180: quoted when it holds a comma, a double quote, CR or LF, or leading or
  * trailing white space; inner double quotes are doubled. Missing values are empty fields.
- * Values are written verbatim (no spreadsheet formula escaping): the report is data, and ids must
- * round-trip exactly.
+ * A value starting with =, +, -, @, tab or CR gets a leading ' (OWASP's CSV injection guidance), so a
+ * spreadsheet shows it as text instead of running it; such values then differ from the provider's by
+ * that quote. JSON Lines (jsonlLine) keeps every value exact.
  */
 export function csvField(value: string | undefined): string {
   if (value === undefined || value === '') return '';
-  return /[",\r\n]|^\s|\s$/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+  const safe = FORMULA_START.test(value) ? `'${value}` : value;
+  return /[",\r\n]|^\s|\s$/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
 /** One outcome as a CSV record (without the line break). */

@@ -19,6 +19,7 @@ import { temporal } from '@temporalio/proto';
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
 export const KEY_ID_METADATA_KEY = 'encryption-key-id';
 export const CODEC_KEYS_ENV = 'RETENTION_CODEC_KEYS';
+export const REQUIRE_ENCRYPTION_ENV = 'RETENTION_CODEC_REQUIRE_ENCRYPTION';
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
@@ -74,14 +75,25 @@ export function parseCodecKeys(spec: string, source = CODEC_KEYS_ENV): CodecKey[
 const utf8 = (s: string) => new Uint8Array(Buffer.from(s, 'utf8'));
 const text = (b: Uint8Array | null | undefined) => (b ? Buffer.from(b).toString('utf8') : undefined);
 
+export interface AesGcmCodecOptions {
+  /**
+   * Refuse to decode payloads that are not encrypted, instead of passing them through. Then only
+   * holders of the keys can start runs or send signals and updates: AES-GCM authenticates what it
+   * decrypts, so a payload written straight into Temporal by anyone else is refused.
+   */
+  requireEncryption?: boolean;
+}
+
 export class AesGcmCodec implements PayloadCodec {
   private readonly byId: Map<string, Buffer>;
   private readonly active: CodecKey;
+  readonly requireEncryption: boolean;
 
-  constructor(keys: CodecKey[]) {
+  constructor(keys: CodecKey[], opts: AesGcmCodecOptions = {}) {
     if (!keys.length) throw new CodecError('AesGcmCodec needs at least one key');
     this.active = keys[0]!;
     this.byId = new Map(keys.map((k) => [k.id, k.key]));
+    this.requireEncryption = opts.requireEncryption ?? false;
   }
 
   /** The id new payloads are encrypted with. */
@@ -94,10 +106,18 @@ export class AesGcmCodec implements PayloadCodec {
   }
 
   async decode(payloads: Payload[]): Promise<Payload[]> {
-    // Payloads written before encryption was turned on pass through unchanged.
-    return payloads.map((p) =>
-      text(p.metadata?.[METADATA_ENCODING_KEY]) === ENCRYPTED_ENCODING ? this.decrypt(p) : p,
-    );
+    return payloads.map((p) => {
+      const encoding = text(p.metadata?.[METADATA_ENCODING_KEY]);
+      if (encoding === ENCRYPTED_ENCODING) return this.decrypt(p);
+      // Payloads written before encryption was turned on pass through unchanged, unless refused.
+      if (this.requireEncryption) {
+        throw new CodecError(
+          `payload is not encrypted (encoding ${JSON.stringify((encoding ?? 'none').slice(0, 40))}) and ${REQUIRE_ENCRYPTION_ENV}=true refuses it: ` +
+            `start runs and send signals and updates through a client with the ${CODEC_KEYS_ENV} keys (or the codec server's /encode)`,
+        );
+      }
+      return p;
+    });
   }
 
   private encrypt(payload: Payload): Payload {

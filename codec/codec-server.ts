@@ -2,17 +2,20 @@
  * A codec server (Temporal's remote codec protocol) so people can read encrypted payloads in the
  * Temporal Web UI or with `temporal workflow show --codec-endpoint`: POST .../encode and .../decode
  * take and answer `{"payloads": [Payload as proto3 JSON]}` (bytes as base64). Only the last path
- * segment picks the operation, so it can be mounted under any prefix. CORS answers the Web UI's
- * origin(s) only. With `authToken`, requests must carry `Authorization: Bearer <token>`.
+ * segment picks the operation, so it can be mounted under any prefix.
  *
- * It never logs payloads. Bind it to loopback or put it behind your SSO proxy: whoever reaches it
- * can decrypt.
+ * Whoever reaches it can decrypt, so: every request must carry `Authorization: Bearer <authToken>`
+ * unless it is started with an explicit `noAuth: true` (`--no-auth`); a request from a browser page
+ * whose `Origin` is not one of `corsOrigin` is refused with 403 (not only left without CORS headers:
+ * a "simple" cross-site POST would still be processed); requests without `Origin` (CLI, curl) are not
+ * browsers and rely on the token. It never logs payloads. Bind it to loopback or put it behind your
+ * SSO proxy.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Payload } from '@temporalio/common';
-import { AesGcmCodec, parseCodecKeys, type CodecKey } from './aes-gcm-codec';
+import { AesGcmCodec, CodecError, parseCodecKeys, type CodecKey } from './aes-gcm-codec';
 
 export interface CodecServerOptions {
   /** 0 (the default) picks a free port. */
@@ -21,10 +24,14 @@ export interface CodecServerOptions {
   host?: string;
   /** The RETENTION_CODEC_KEYS string or parsed keys; the first encrypts. */
   keys: string | CodecKey[];
-  /** Browser origin(s) allowed to call it, e.g. the Web UI's "http://localhost:8233". */
+  /** Browser origin(s) allowed to call it, e.g. the Web UI's "http://localhost:8233"; others get 403. */
   corsOrigin?: string | string[];
-  /** When set, every POST must carry `Authorization: Bearer <authToken>`. */
+  /** Every POST must carry `Authorization: Bearer <authToken>`. Required unless `noAuth: true`. */
   authToken?: string;
+  /** Serve without a token; must be said explicitly (`--no-auth`). */
+  noAuth?: boolean;
+  /** Refuse to decode payloads that are not encrypted (see AesGcmCodecOptions). */
+  requireEncryption?: boolean;
   /** Largest request body accepted (default 16 MiB). */
   maxBodyBytes?: number;
 }
@@ -68,15 +75,35 @@ class HttpError extends Error {
   }
 }
 
+/** The smallest bearer token accepted: a guessable token is no protection. */
+export const MIN_AUTH_TOKEN_LENGTH = 16;
+
 export async function startCodecServer(opts: CodecServerOptions): Promise<CodecServer> {
-  const codec = new AesGcmCodec(typeof opts.keys === 'string' ? parseCodecKeys(opts.keys) : opts.keys);
+  if (opts.authToken !== undefined && opts.noAuth)
+    throw new CodecError('codec server: give either authToken or noAuth, not both');
+  if (opts.authToken === undefined && opts.noAuth !== true)
+    throw new CodecError(
+      'codec server: whoever reaches it can decrypt, so it needs a bearer token (RETENTION_CODEC_AUTH_TOKEN; e.g. openssl rand -hex 32); ' +
+        'to serve without one (loopback, or behind a proxy that authenticates), say so with --no-auth (noAuth: true)',
+    );
+  if (opts.authToken !== undefined && opts.authToken.length < MIN_AUTH_TOKEN_LENGTH)
+    throw new CodecError(
+      `codec server: the bearer token has ${opts.authToken.length} characters; use at least ${MIN_AUTH_TOKEN_LENGTH} (openssl rand -hex 32)`,
+    );
+  const codec = new AesGcmCodec(typeof opts.keys === 'string' ? parseCodecKeys(opts.keys) : opts.keys, {
+    requireEncryption: opts.requireEncryption ?? false,
+  });
   const origins = new Set([opts.corsOrigin ?? []].flat().map((o) => o.replace(/\/$/, '')));
   const maxBody = opts.maxBodyBytes ?? 16 * 1024 * 1024;
   const expectedAuth = opts.authToken ? Buffer.from(`Bearer ${opts.authToken}`) : undefined;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    // A browser always names the page's origin on a cross-site request (and on any POST). Refuse the
+    // ones not allowed outright: CORS alone would only hide the answer from the page, after decoding.
     const origin = req.headers.origin;
-    if (origin && origins.has(origin)) {
+    if (origin !== undefined) {
+      if (!origins.has(origin))
+        throw new HttpError(403, "this Origin is not allowed; add the Web UI's origin with --cors-origin");
       res.setHeader('Access-Control-Allow-Origin', origin);
       res.setHeader('Access-Control-Allow-Credentials', 'true');
       res.setHeader('Vary', 'Origin');

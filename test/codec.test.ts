@@ -18,8 +18,9 @@ import {
   parseCodecKeys,
 } from '../codec/aes-gcm-codec';
 import { startCodecServer, type CodecServer, type JsonPayload } from '../codec/codec-server';
-import { dataConverterFromEnv } from '../codec/data-converter';
+import { dataConverterFromEnv, requireEncryptionFromEnv } from '../codec/data-converter';
 import { RetentionClient } from '../client/retention-client';
+import { codecServerOptions } from '../scripts/codec-server';
 import { reportOf, waitFor } from './helpers/runs';
 import { startStack, vbsBackups, type Stack } from './helpers/stack';
 
@@ -136,6 +137,42 @@ describe('AES-256-GCM codec', () => {
     assert.ok(dc?.payloadCodecs?.[0] instanceof AesGcmCodec);
     assert.throws(() => dataConverterFromEnv({ RETENTION_CODEC_KEYS: 'k1:abc' }), CodecError);
   });
+
+  test('requireEncryption: an unencrypted payload is refused with a clear error instead of passing through', async () => {
+    const strict = new AesGcmCodec(parseCodecKeys(`k1:${K1}`), { requireEncryption: true });
+    const plain = defaultPayloadConverter.toPayload(sample);
+    const err = await rejection(strict.decode([plain]));
+    assert.ok(err instanceof CodecError);
+    assert.match(
+      err.message,
+      /^payload is not encrypted \(encoding "json\/plain"\) and RETENTION_CODEC_REQUIRE_ENCRYPTION=true refuses it: start runs and send signals and updates through a client with the RETENTION_CODEC_KEYS keys/,
+    );
+    assert.ok(!err.message.includes('backup-0001'), 'the payload is not quoted');
+    const noMetadata = await rejection(strict.decode([{ data: plain.data }]));
+    assert.match(noMetadata.message, /encoding "none"/);
+    // What it wrote itself still decodes.
+    const [enc] = await strict.encode([plain]);
+    assert.deepEqual(defaultPayloadConverter.fromPayload((await strict.decode([enc!]))[0]!), sample);
+  });
+
+  test('RETENTION_CODEC_REQUIRE_ENCRYPTION: "true" turns it on, "false" or unset off; other values, or "true" without keys, are errors', () => {
+    const keys = { RETENTION_CODEC_KEYS: `k1:${K1}` };
+    assert.equal(requireEncryptionFromEnv({}), false);
+    assert.equal(requireEncryptionFromEnv({ ...keys, RETENTION_CODEC_REQUIRE_ENCRYPTION: 'false' }), false);
+    assert.equal(requireEncryptionFromEnv({ ...keys, RETENTION_CODEC_REQUIRE_ENCRYPTION: 'TRUE' }), true);
+    const codec = dataConverterFromEnv({ ...keys, RETENTION_CODEC_REQUIRE_ENCRYPTION: 'true' })
+      ?.payloadCodecs?.[0] as AesGcmCodec;
+    assert.equal(codec.requireEncryption, true);
+    assert.equal((dataConverterFromEnv(keys)?.payloadCodecs?.[0] as AesGcmCodec).requireEncryption, false);
+    assert.throws(
+      () => dataConverterFromEnv({ ...keys, RETENTION_CODEC_REQUIRE_ENCRYPTION: 'yes' }),
+      /RETENTION_CODEC_REQUIRE_ENCRYPTION: expected "true" or "false", got "yes"/,
+    );
+    assert.throws(
+      () => dataConverterFromEnv({ RETENTION_CODEC_REQUIRE_ENCRYPTION: 'true' }),
+      /RETENTION_CODEC_REQUIRE_ENCRYPTION=true needs RETENTION_CODEC_KEYS/,
+    );
+  });
 });
 
 describe('codec server', () => {
@@ -207,8 +244,107 @@ describe('codec server', () => {
     assert.match(pre.headers.get('access-control-allow-methods') ?? '', /POST/);
     for (const h of ['Content-Type', 'X-Namespace', 'Authorization'])
       assert.match(pre.headers.get('access-control-allow-headers') ?? '', new RegExp(h));
-    const other = await post('/decode', { payloads: [] }, { Origin: 'https://evil.example' });
-    assert.equal(other.headers.get('access-control-allow-origin'), null);
+  });
+
+  test('a browser page of another origin is refused with 403 before anything is decoded; requests without Origin (CLI) are served', async () => {
+    const [enc] = await codec.encode([defaultPayloadConverter.toPayload(sample)]);
+    for (const origin of ['https://evil.example', 'null', 'http://localhost:8234', `${UI}.evil.example`]) {
+      const res = await post('/decode', { payloads: [toJson(enc!)] }, { Origin: origin });
+      assert.equal(res.status, 403, origin);
+      assert.equal(res.headers.get('access-control-allow-origin'), null, origin);
+      const body = await res.text();
+      assert.ok(!body.includes(Buffer.from(JSON.stringify(sample)).toString('base64')), 'nothing decoded');
+      assert.match(body, /Origin is not allowed; add the Web UI's origin with --cors-origin/);
+      const pre = await fetch(`${server.url}/decode`, {
+        method: 'OPTIONS',
+        headers: { Origin: origin, 'Access-Control-Request-Method': 'POST' },
+      });
+      assert.equal(pre.status, 403, `preflight from ${origin}`);
+    }
+    // The temporal CLI and curl send no Origin: the token alone decides.
+    const cli = await fetch(`${server.url}/decode`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify({ payloads: [toJson(enc!)] }),
+    });
+    assert.equal(cli.status, 200);
+  });
+
+  test('a token is required unless --no-auth (noAuth: true) says otherwise; a short token is refused', async () => {
+    await assert.rejects(
+      startCodecServer({ port: 0, keys: `k1:${K1}`, corsOrigin: UI }),
+      /needs a bearer token \(RETENTION_CODEC_AUTH_TOKEN.*say so with --no-auth/,
+    );
+    await assert.rejects(
+      startCodecServer({ port: 0, keys: `k1:${K1}`, authToken: 'short-token' }),
+      /the bearer token has 11 characters; use at least 16/,
+    );
+    await assert.rejects(
+      startCodecServer({ port: 0, keys: `k1:${K1}`, authToken: TOKEN, noAuth: true }),
+      /either authToken or noAuth, not both/,
+    );
+    const open = await startCodecServer({ port: 0, keys: `k1:${K1}`, corsOrigin: UI, noAuth: true });
+    try {
+      const [enc] = await codec.encode([defaultPayloadConverter.toPayload(sample)]);
+      const req = (origin?: string) =>
+        fetch(`${open.url}/decode`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', ...(origin ? { Origin: origin } : {}) },
+          body: JSON.stringify({ payloads: [toJson(enc!)] }),
+        });
+      assert.equal((await req(UI)).status, 200, 'no token needed with noAuth');
+      assert.equal((await req()).status, 200);
+      assert.equal((await req('https://evil.example')).status, 403, 'the Origin check holds without auth');
+    } finally {
+      await open.close();
+    }
+  });
+
+  test('scripts/codec-server.ts: refuses to start without RETENTION_CODEC_AUTH_TOKEN unless --no-auth; --require-encryption', () => {
+    const env = { RETENTION_CODEC_KEYS: `k1:${K1}` };
+    assert.throws(
+      () => codecServerOptions([], env),
+      /RETENTION_CODEC_AUTH_TOKEN is not set: whoever reaches the codec server can decrypt.*pass --no-auth/,
+    );
+    const withToken = codecServerOptions(['--port', '0'], { ...env, RETENTION_CODEC_AUTH_TOKEN: TOKEN });
+    assert.equal(withToken?.authToken, TOKEN);
+    assert.equal(withToken?.noAuth, undefined);
+    assert.equal(withToken?.requireEncryption, false);
+    assert.deepEqual(withToken?.corsOrigin, ['http://localhost:8233']);
+    const open = codecServerOptions(['--no-auth', '--cors-origin', 'https://ui.example'], env);
+    assert.equal(open?.noAuth, true);
+    assert.equal(open?.authToken, undefined);
+    assert.deepEqual(open?.corsOrigin, ['https://ui.example']);
+    assert.throws(
+      () => codecServerOptions(['--no-auth'], { ...env, RETENTION_CODEC_AUTH_TOKEN: TOKEN }),
+      /--no-auth and RETENTION_CODEC_AUTH_TOKEN contradict each other/,
+    );
+    assert.equal(codecServerOptions(['--no-auth', '--require-encryption'], env)?.requireEncryption, true);
+    assert.equal(
+      codecServerOptions(['--no-auth'], { ...env, RETENTION_CODEC_REQUIRE_ENCRYPTION: 'true' })
+        ?.requireEncryption,
+      true,
+    );
+    assert.throws(() => codecServerOptions(['--no-auth'], {}), /RETENTION_CODEC_KEYS is not set/);
+    assert.equal(codecServerOptions(['--help'], {}), undefined);
+  });
+
+  test('with requireEncryption, /decode of an unencrypted payload is 400 with the reason', async () => {
+    const strict = await startCodecServer({ keys: `k1:${K1}`, noAuth: true, requireEncryption: true });
+    try {
+      const res = await fetch(`${strict.url}/decode`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ payloads: [toJson(defaultPayloadConverter.toPayload(sample))] }),
+      });
+      assert.equal(res.status, 400);
+      assert.match(
+        ((await res.json()) as { message: string }).message,
+        /decode failed: payload is not encrypted/,
+      );
+    } finally {
+      await strict.close();
+    }
   });
 
   test('a missing or wrong bearer token is 401; bad bodies and undecodable payloads are 400 with a reason', async () => {
@@ -296,7 +432,11 @@ describe('a run with the codec on (RETENTION_CODEC_KEYS set)', () => {
         if (/markerRecordedEventAttributes\.details\.patch-data/.test(path)) {
           // The SDK writes a patched() marker's data itself, without the codec: only our patch id (a
           // constant in workflows/, never user data). Checked so that nothing else hides there.
-          assert.match(text(payload.data), /^\{"id":"[a-z-]+","deprecated":false\}$/, `patch marker at ${path}`);
+          assert.match(
+            text(payload.data),
+            /^\{"id":"[a-z-]+","deprecated":false\}$/,
+            `patch marker at ${path}`,
+          );
           continue;
         }
         checked++;
@@ -318,7 +458,7 @@ describe('a run with the codec on (RETENTION_CODEC_KEYS set)', () => {
     const started = (await raw.workflow.getHandle(id).fetchHistory()).events?.[0]
       ?.workflowExecutionStartedEventAttributes;
     const input = started?.input?.payloads?.[0] as temporal.api.common.v1.IPayload;
-    const server = await startCodecServer({ keys: process.env.RETENTION_CODEC_KEYS! });
+    const server = await startCodecServer({ keys: process.env.RETENTION_CODEC_KEYS!, noAuth: true });
     try {
       const res = await fetch(`${server.url}/decode`, {
         method: 'POST',
@@ -345,5 +485,77 @@ describe('a run with the codec on (RETENTION_CODEC_KEYS set)', () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('a worker that requires encryption (RETENTION_CODEC_REQUIRE_ENCRYPTION=true)', () => {
+  let stack: Stack;
+  const saved = {
+    keys: process.env.RETENTION_CODEC_KEYS,
+    require: process.env.RETENTION_CODEC_REQUIRE_ENCRYPTION,
+  };
+
+  before(async () => {
+    process.env.RETENTION_CODEC_KEYS = `k1:${K1}`;
+    process.env.RETENTION_CODEC_REQUIRE_ENCRYPTION = 'true';
+    stack = await startStack({ vbs: { provider: 'vbs' } });
+  });
+  after(async () => {
+    for (const [k, v] of [
+      ['RETENTION_CODEC_KEYS', saved.keys],
+      ['RETENTION_CODEC_REQUIRE_ENCRYPTION', saved.require],
+    ] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    await stack?.stop();
+  });
+
+  test('runs from a client with the keys delete as usual; a run written without them is refused by the worker and deletes nothing', async () => {
+    const account = stack.account('vbs');
+    const [kept, deleted] = vbsBackups(2, 'strict');
+    stack.sim.seed('vbs', stack.scope('vbs'), [kept, deleted]);
+
+    // Through the client with the keys (and the lanes it starts): everything decodes.
+    const rc = new RetentionClient(stack.client, stack.taskQueue);
+    const ok = await rc.start({ items: [{ account, id: deleted!.id }], dryRun: false, label: 'strict ok' });
+    assert.deepEqual((await rc.result(ok)).counts, {
+      deleted: 1,
+      absent: 0,
+      blocked: 0,
+      failed: 0,
+      skipped: 0,
+    });
+
+    // Written straight into Temporal without the keys (another SDK, the CLI, anyone with access).
+    const raw = new Client({ connection: stack.client.connection });
+    const forged = await raw.workflow.start('retentionCleanup', {
+      taskQueue: stack.taskQueue,
+      workflowId: `strict-forged-${randomBytes(4).toString('hex')}`,
+      args: [{ items: [{ account, id: kept!.id }], dryRun: false, label: 'forged' }],
+    });
+    try {
+      const failedTask = await waitFor("the worker to fail the forged run's workflow task", async () => {
+        const events = (await forged.fetchHistory()).events ?? [];
+        return events.find((e) => e.workflowTaskFailedEventAttributes)?.workflowTaskFailedEventAttributes;
+      });
+      assert.match(
+        failedTask.failure?.message ?? '',
+        /payload is not encrypted \(encoding "json\/plain"\) and RETENTION_CODEC_REQUIRE_ENCRYPTION=true refuses it/,
+      );
+      const events = (await forged.fetchHistory()).events ?? [];
+      assert.ok(
+        !events.some(
+          (e) =>
+            e.activityTaskScheduledEventAttributes || e.startChildWorkflowExecutionInitiatedEventAttributes,
+        ),
+        'the run did nothing',
+      );
+    } finally {
+      await forged.terminate('test cleanup');
+    }
+    const calls = stack.sim.ctx.counters.snapshot().acceptedDeletes;
+    assert.equal(calls[`vbs:${stack.scope('vbs')}:${kept!.id}`], undefined, 'the forged run deleted nothing');
+    assert.equal(calls[`vbs:${stack.scope('vbs')}:${deleted!.id}`], 1);
   });
 });

@@ -24,6 +24,7 @@ import { errorMessage, RetentionClient } from '../client/retention-client';
 import { ConfigError, parseWorkerConfig } from '../worker/config';
 import { retentionCleanup } from '../workflows/retention-cleanup';
 import { reportOf, waitFor } from './helpers/runs';
+import { captureStdio, historiesText, leakForms, leaksIn } from './helpers/secret-scan';
 import { captureWorkerLogs, startStack, vbsBackups, type Stack } from './helpers/stack';
 
 /** One random tag shared by every secret, used nowhere else: finding it anywhere is a leak. */
@@ -42,57 +43,11 @@ const ENV = {
   RC_SEC_WRONG_PASSWORD: SECRETS.wrongPassword,
 };
 
-/** The secret as text, URL-encoded, and base64 at every byte alignment (e.g. inside a Basic auth header). */
-function leakForms(secret: string): string[] {
-  const forms = [secret, encodeURIComponent(secret), TAG];
-  for (let pad = 0; pad < 3; pad++) {
-    const b64 = Buffer.from('x'.repeat(pad) + secret).toString('base64');
-    forms.push(b64.slice(pad ? 4 : 0, -4)); // only the characters that depend on the secret alone
-  }
-  return forms;
-}
-const FORMS = [...Object.values(SECRETS)].flatMap((s) => leakForms(s));
+const FORMS = [TAG, ...Object.values(SECRETS).flatMap((s) => leakForms(s))];
 
 /** Names where a secret was found (never the secret itself, so a failure message leaks nothing). */
 function leaks(where: string, text: string): string[] {
-  return FORMS.some((f) => text.includes(f)) ? [where] : [];
-}
-
-/** A history (or any proto object) as text: every byte field (payload data, metadata) decoded as UTF-8. */
-function asText(node: unknown, depth = 0): string {
-  if (node === null || node === undefined) return '';
-  if (node instanceof Uint8Array) return Buffer.from(node).toString('utf8');
-  if (typeof node !== 'object') return String(node);
-  if (depth > 40) return '';
-  if (Array.isArray(node)) return node.map((x) => asText(x, depth + 1)).join('\n');
-  const maybeLong = node as { low?: unknown; high?: unknown; toString(): string };
-  if (typeof maybeLong.low === 'number' && typeof maybeLong.high === 'number') return maybeLong.toString();
-  return Object.entries(node as Record<string, unknown>)
-    .map(([k, v]) => `${k}=${asText(v, depth + 1)}`)
-    .join('\n');
-}
-
-/** Copies of everything this process writes to stdout and stderr until stop(). */
-function captureStdio(): { text(): string; stop(): void } {
-  const chunks: string[] = [];
-  const originals = {
-    out: process.stdout.write.bind(process.stdout),
-    err: process.stderr.write.bind(process.stderr),
-  };
-  const tap = (original: typeof process.stdout.write) =>
-    ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-      chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-      return (original as (...a: unknown[]) => boolean)(chunk, ...rest);
-    }) as typeof process.stdout.write;
-  process.stdout.write = tap(originals.out);
-  process.stderr.write = tap(originals.err);
-  return {
-    text: () => chunks.join(''),
-    stop() {
-      process.stdout.write = originals.out;
-      process.stderr.write = originals.err;
-    },
-  };
+  return leaksIn(FORMS, { [where]: text });
 }
 
 describe('promise 5: credentials stay out of histories, logs and reports', () => {
@@ -242,23 +197,7 @@ describe('promise 5: credentials stay out of histories, logs and reports', () =>
     assert.ok(issuedTokens.length >= 3, 'tokens were issued');
 
     // Every execution on the task queue: the run, its batch(es) and the three lanes.
-    const executions = await waitFor('the run, its batches and three lanes in visibility', async () => {
-      const found: { workflowId: string; runId: string; type: string }[] = [];
-      for await (const e of stack.client.workflow.list({ query: `TaskQueue = "${stack.taskQueue}"` }))
-        found.push(e);
-      const lanes = found.filter((e) => e.type === 'accountLane').length;
-      return found.some((e) => e.workflowId === workflowId) &&
-        found.some((e) => e.type === 'cleanupBatch') &&
-        lanes >= 3
-        ? found
-        : undefined;
-    });
-    const histories: string[] = [];
-    for (const e of executions) {
-      const history = await stack.client.workflow.getHandle(e.workflowId, e.runId).fetchHistory();
-      histories.push(`${e.type} ${e.workflowId}\n${asText(history)}`);
-    }
-    const historyText = histories.join('\n');
+    const historyText = await historiesText(stack.client, stack.taskQueue, workflowId!, 3);
     // The scan is not vacuous: decoded payloads and failure messages are in the text searched.
     assert.match(historyText, /"id":"sec-main-00000"/, 'payloads were decoded as JSON text');
     assert.match(historyText, /IAM refused the credentials/, 'failure messages are in the text');

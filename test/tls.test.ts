@@ -2,7 +2,9 @@
  * TLS to provider endpoints: verification is on by default (and NODE_TLS_REJECT_UNAUTHORIZED=0 cannot
  * turn it off), `tls.caFile` adds a private CA, `tls.insecureSkipVerify: true` is the only way to turn
  * verification off, and a certificate problem fails the item at once (non-retryable) with a message
- * naming the fix. Certificates are made at test time with the `openssl` CLI; the simulator serves HTTPS.
+ * naming the fix. A Huawei account's IAM endpoint stays verified when `tls.insecureSkipVerify` is set
+ * (only `iamTls.insecureSkipVerify: true` turns that off; `tls.caFile` applies to it). Certificates are
+ * made at test time with the `openssl` CLI; the simulator serves HTTPS.
  */
 import assert from 'node:assert/strict';
 import { createServer } from 'node:https';
@@ -38,7 +40,15 @@ describe('TLS to provider endpoints', { skip }, () => {
         noCa: { provider: 'vbs' },
         privateCa: { provider: 'vbs', tls: { caFile: certs.caFile } },
         otherCa: { provider: 'vbs', tls: { caFile: certs.otherCaFile } },
-        insecure: { provider: 'vbs', tls: { insecureSkipVerify: true } },
+        // Verification off by name for the service endpoint and for IAM.
+        insecure: {
+          provider: 'vbs',
+          tls: { insecureSkipVerify: true },
+          iamTls: { insecureSkipVerify: true },
+        },
+        // The service endpoint's setting alone leaves the IAM password exchange verified.
+        insecureServiceOnly: { provider: 'vbs', tls: { insecureSkipVerify: true } },
+        insecureServiceWithCa: { provider: 'vbs', tls: { insecureSkipVerify: true, caFile: certs.caFile } },
       },
       { sim: { tls: { key: certs.key, cert: certs.cert } } },
     );
@@ -149,6 +159,46 @@ describe('TLS to provider endpoints', { skip }, () => {
     assert.equal(started?.activityTaskStartedEventAttributes?.attempt, 1, 'no retry of a certificate error');
   });
 
+  test('Huawei IAM: tls.insecureSkipVerify does not turn off verification of the password exchange; tls.caFile applies to IAM', async () => {
+    const items = [];
+    for (const name of ['insecureServiceOnly', 'insecureServiceWithCa']) {
+      const [b] = vbsBackups(1, `tls-iam-${name}`);
+      stack.sim.seed('vbs', stack.scope(name), [b]);
+      items.push({ account: stack.account(name), id: b!.id });
+    }
+    const id = await rc.start({ items, dryRun: false, label: 'tls iam' });
+    const summary = await rc.result(id);
+    const outcomes = new Map((await reportOf(rc, id)).map((o) => [o.account, o]));
+    assert.deepEqual(summary.counts, { deleted: 1, absent: 0, blocked: 0, failed: 1, skipped: 0 });
+    assert.equal(
+      outcomes.get(stack.account('insecureServiceWithCa'))?.outcome,
+      'deleted',
+      'an IAM certificate trusted through tls.caFile: the token request works',
+    );
+    const refused = outcomes.get(stack.account('insecureServiceOnly'));
+    assert.equal(refused?.outcome, 'failed');
+    assert.match(
+      refused!.reason,
+      /^ProviderRejected: IAM token request to https:\/\/127\.0\.0\.1:\d+\/iam\/v3\/auth\/tokens: TLS certificate not trusted \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\); IAM is verified even when tls\.insecureSkipVerify is set: give its CA in tls\.caFile \(lab only: iamTls\.insecureSkipVerify: true\)$/,
+    );
+    assert.equal(refused!.code, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE');
+    // Refused on the first attempt: a certificate problem is not retried.
+    const events =
+      (
+        await stack.client.workflow
+          .getHandle(laneWorkflowId(stack.account('insecureServiceOnly')))
+          .fetchHistory()
+      ).events ?? [];
+    const failed = events.filter((e) =>
+      e.activityTaskFailedEventAttributes?.failure?.message?.includes('IAM token request'),
+    );
+    assert.equal(failed.length, 1, 'one failed deletion activity');
+    assert.equal(
+      failed[0]!.activityTaskFailedEventAttributes!.failure?.applicationFailureInfo?.nonRetryable,
+      true,
+    );
+  });
+
   test('config: caFile must be readable at load (named in the error); verification can only be turned off by name', () => {
     const account = (tls: unknown) => ({
       accounts: {
@@ -196,6 +246,44 @@ describe('TLS to provider endpoints', { skip }, () => {
           'cfg.yaml',
         ),
       ConfigError,
+    );
+    // Verification of a Huawei IAM endpoint is turned off only by iamTls.insecureSkipVerify: true.
+    const withFields = (fields: Record<string, unknown>) => ({
+      accounts: { a: { ...account(undefined).accounts.a, ...fields } },
+    });
+    assert.equal(
+      parseWorkerConfig(withFields({ iamTls: { insecureSkipVerify: true } }), 'cfg.yaml').config.accounts.a!
+        .provider,
+      'vbs',
+    );
+    for (const fields of [
+      { iamTls: { insecureSkipVerify: 'true' } },
+      { iamTls: { verify: false } },
+      { iamTls: { rejectUnauthorized: false } },
+      { iamTls: false },
+      { iamInsecureSkipVerify: true },
+      { tls: { iamInsecureSkipVerify: true } },
+    ]) {
+      assert.throws(
+        () => parseWorkerConfig(withFields(fields), 'cfg.yaml'),
+        ConfigError,
+        `refused: ${JSON.stringify(fields)}`,
+      );
+    }
+    const veeam = {
+      accounts: {
+        v: {
+          provider: 'veeam',
+          endpoint: 'https://veeam.example',
+          credentials: { username: { env: 'U' }, password: { env: 'P' } },
+          iamTls: { insecureSkipVerify: true },
+        },
+      },
+    };
+    assert.throws(
+      () => parseWorkerConfig(veeam, 'cfg.yaml'),
+      /iamTls/,
+      'iamTls exists only on Huawei accounts',
     );
   });
 });

@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { PROVIDERS, type AccountLimits, type ProviderKind } from '../workflows/model';
 import { accountNameSchema } from '../workflows/request';
 import { describeZodIssues } from '../workflows/validation';
+import { SecretsFile } from './secrets-file';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -93,6 +94,13 @@ const tlsSchema = z
   .object({ caFile: z.string().optional(), insecureSkipVerify: z.boolean().optional() })
   .strict();
 
+/**
+ * A Huawei account's IAM endpoint is verified even when `tls.insecureSkipVerify` turns verification of
+ * the service endpoint off: the password crosses that connection. Only this block, spelled out, turns
+ * it off for IAM too.
+ */
+const iamTlsSchema = z.object({ insecureSkipVerify: z.boolean().optional() }).strict();
+
 const urlSchema = z.url({ message: 'expected an absolute URL like "https://host:port"' });
 
 const huaweiAccount = {
@@ -103,6 +111,7 @@ const huaweiAccount = {
   projectName: z.string().min(1).optional(),
   domain: z.string().min(1),
   credentials: z.object({ username: secretRefSchema, password: secretRefSchema }).strict(),
+  iamTls: iamTlsSchema.optional(),
 };
 
 const accountSchema = z.discriminatedUnion(
@@ -174,11 +183,25 @@ export type HuaweiAccountConfig = Extract<AccountConfig, { provider: 'csbs' | 'v
 
 export interface LoadedConfig {
   config: WorkerConfig;
-  /** Resolves a secret reference at call time (so rotated files are picked up); never logged. */
+  /**
+   * Resolves a secret reference at call time; never logged. Environment variables and `{file}`
+   * references are read at each call, the secrets file whenever it changed (worker/secrets-file.ts),
+   * so rotated secrets are used from the next login on.
+   */
   secret(ref: SecretRef): string;
 }
 
-export function parseWorkerConfig(raw: unknown, source = 'config', baseDir = process.cwd()): LoadedConfig {
+export interface ParseOptions {
+  /** Where a warning about the secrets file goes (default: the activity's logger, else process warnings). */
+  warn?: (message: string) => void;
+}
+
+export function parseWorkerConfig(
+  raw: unknown,
+  source = 'config',
+  baseDir = process.cwd(),
+  opts: ParseOptions = {},
+): LoadedConfig {
   const parsed = workerConfigSchema.safeParse(raw);
   if (!parsed.success) {
     throw new ConfigError(`${source}: ${describeZodIssues(parsed.error).join('; ')}`);
@@ -198,7 +221,9 @@ export function parseWorkerConfig(raw: unknown, source = 'config', baseDir = pro
       );
     }
   }
-  let secrets: Record<string, unknown> | undefined;
+  const secretsFile = config.secretsFile
+    ? new SecretsFile(resolve(baseDir, config.secretsFile), opts.warn)
+    : undefined;
   const secret = (ref: SecretRef): string => {
     if ('env' in ref) {
       const v = process.env[ref.env];
@@ -206,16 +231,9 @@ export function parseWorkerConfig(raw: unknown, source = 'config', baseDir = pro
       return v;
     }
     if ('file' in ref) return readFileSync(resolve(baseDir, ref.file), 'utf8').trim();
-    if (!config.secretsFile)
+    if (!secretsFile)
       throw new ConfigError(`${source}: {"secret": "${ref.secret}"} needs "secretsFile" in the config`);
-    secrets ??= YAML.parse(readFileSync(resolve(baseDir, config.secretsFile), 'utf8')) as Record<
-      string,
-      unknown
-    >;
-    const v = secrets?.[ref.secret];
-    if (typeof v !== 'string' || !v)
-      throw new ConfigError(`secrets file has no string value for key "${ref.secret}"`);
-    return v;
+    return secretsFile.get(ref.secret);
   };
   return { config, secret };
 }

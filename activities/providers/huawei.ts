@@ -5,8 +5,15 @@
  */
 import { z } from 'zod';
 import type { HuaweiAccountConfig, LoadedConfig } from '../../worker/config';
-import { classifyStatus, type HttpClient, type HttpResponse } from '../http';
-import { ProviderError } from '../provider-error';
+import {
+  classifyStatus,
+  isUntrustedCertificateCode,
+  redactUrl,
+  type HttpClient,
+  type HttpResponse,
+  type TlsOptions,
+} from '../http';
+import { isProviderError, ProviderError } from '../provider-error';
 import type { CallContext } from './adapter';
 
 const TOKEN_EARLY_RENEWAL_MS = 10 * 60_000;
@@ -19,17 +26,33 @@ interface CachedToken {
   renewAt: number;
 }
 
+/**
+ * The TLS settings of a Huawei account's IAM endpoint. The password crosses that connection, so the
+ * service endpoint's `tls.insecureSkipVerify` does not apply to it: only `iamTls.insecureSkipVerify`
+ * turns its verification off. The account's `tls.caFile` does apply (it only adds a trusted CA).
+ */
+export function iamTlsOptions(account: Pick<HuaweiAccountConfig, 'tls' | 'iamTls'>): TlsOptions {
+  return {
+    ...(account.tls?.caFile ? { caFile: account.tls.caFile } : {}),
+    ...(account.iamTls?.insecureSkipVerify === true ? { insecureSkipVerify: true } : {}),
+  };
+}
+
 /** One per account; shared by every activity in the worker process, so a token serves many deletions. */
 export class HuaweiSession {
   private cached?: CachedToken;
   private inflight?: Promise<CachedToken>;
+  /** The IAM endpoint's own client: its TLS settings are not the service endpoint's (iamTlsOptions). */
+  private readonly iam: HttpClient;
 
   constructor(
     private readonly http: HttpClient,
     private readonly account: HuaweiAccountConfig,
     private readonly credentials: () => { username: string; password: string },
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.iam = http.withTls(iamTlsOptions(account));
+  }
 
   /** Sends an authenticated request; a 401 gets one fresh token and one more try. */
   async send(
@@ -71,13 +94,24 @@ export class HuaweiSession {
         scope: { project: { id: this.account.projectId } },
       },
     };
-    const res = await this.http.send({
-      method: 'POST',
-      url: `${this.account.iamEndpoint.replace(/\/$/, '')}/v3/auth/tokens`,
-      headers: { 'Content-Type': 'application/json;charset=utf8', Accept: 'application/json' },
-      body: JSON.stringify(body),
-      signal: ctx.signal,
-    });
+    const url = `${this.account.iamEndpoint.replace(/\/$/, '')}/v3/auth/tokens`;
+    const res = await this.iam
+      .send({
+        method: 'POST',
+        url,
+        headers: { 'Content-Type': 'application/json;charset=utf8', Accept: 'application/json' },
+        body: JSON.stringify(body),
+        signal: ctx.signal,
+      })
+      .catch((err: unknown) => {
+        throw isProviderError(err) && isUntrustedCertificateCode(err.info.code)
+          ? new ProviderError(
+              'rejected',
+              `IAM token request to ${redactUrl(url)}: TLS certificate not trusted (${err.info.code}); IAM is verified even when tls.insecureSkipVerify is set: give its CA in tls.caFile (lab only: iamTls.insecureSkipVerify: true)`,
+              err.info,
+            )
+          : err;
+      });
     if (res.status !== 201 && res.status !== 200) {
       const err = huaweiError(res, 'IAM token request');
       // Wrong credentials are not fixed by retrying; say so plainly.

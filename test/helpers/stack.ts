@@ -27,6 +27,8 @@ export interface TestAccount {
   credentials?: Record<string, unknown>;
   /** The account's `tls` block (caFile, insecureSkipVerify). */
   tls?: Record<string, unknown>;
+  /** A Huawei account's `iamTls` block (insecureSkipVerify for the IAM endpoint). */
+  iamTls?: Record<string, unknown>;
 }
 
 export interface Stack {
@@ -175,6 +177,7 @@ export function configFor(
         credentials: creds,
         limits,
         ...tls,
+        ...(a.iamTls ? { iamTls: a.iamTls } : {}),
       };
   }
   return { taskQueue: 'unused', accounts: out };
@@ -247,7 +250,11 @@ export function vbsBackups(n: number, prefix = 'b', extra: Record<string, unknow
 }
 
 /** CSBS checkpoint items in the simulator's seed shape: one checkpoint per prefix, servers srv-0..2. */
-export function csbsItems(n: number, prefix: string, extra: Partial<CsbsCheckpointItem> = {}): CsbsCheckpointItem[] {
+export function csbsItems(
+  n: number,
+  prefix: string,
+  extra: Partial<CsbsCheckpointItem> = {},
+): CsbsCheckpointItem[] {
   return Array.from({ length: n }, (_, i) => ({
     id: `${prefix}-${String(i).padStart(4, '0')}`,
     checkpoint_id: `cp-${prefix}`,
