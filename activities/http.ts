@@ -68,13 +68,19 @@ export class HttpClient {
       if (req.signal?.aborted) throw err;
       // A certificate the worker does not trust will not become trusted on retry: fail fast, saying how to fix it.
       const tls = describeCertificateError(err);
+      const url = redactUrl(req.url);
       if (tls)
-        throw new ProviderError('rejected', `${req.method} ${redactUrl(req.url)}: ${tls.message}`, {
-          code: tls.code,
-        });
+        throw new ProviderError(
+          'rejected',
+          `${req.method} ${url}: ${tls.message}`,
+          { code: tls.code },
+          { url, transport: tls.code },
+        );
       throw new ProviderError(
         'transient',
-        `${req.method} ${redactUrl(req.url)}: ${describeTransportError(err)}`,
+        `${req.method} ${url}: ${describeTransportError(err)}`,
+        {},
+        { url, transport: transportCode(err) },
       );
     }
     let text: string;
@@ -108,6 +114,15 @@ function parseBody(text: string, contentType: string | undefined): unknown {
   } catch {
     return text; // adapters decide whether a non-JSON body is malformed for that call
   }
+}
+
+/** The first error code in the chain (undici wraps socket and DNS errors in `cause`). */
+function transportCode(err: unknown): string | undefined {
+  for (let e = err as { code?: string; cause?: unknown } | undefined, depth = 0; e && depth < 4; depth++) {
+    if (typeof e.code === 'string' && e.code) return e.code;
+    e = e.cause as typeof e;
+  }
+  return undefined;
 }
 
 function describeTransportError(err: unknown): string {
@@ -190,7 +205,9 @@ export function retryAfterMs(headers: Record<string, string>, now = Date.now()):
 
 /**
  * The classification shared by all providers for statuses their own codes do not explain:
- * 429 and 5xx are transient (with Retry-After), 404 is not-found, 401/403 auth, other 4xx rejected.
+ * 429 and 5xx are transient (with Retry-After), 401/403 auth, other 4xx rejected. A 404 reaching
+ * this point lacks the provider's not-found marker (each dialect reads its marker first), so it is
+ * `misconfigured`, never not-found; the dialects name the account's field (misconfiguredEndpoint).
  */
 export function classifyStatus(
   res: HttpResponse,
@@ -203,7 +220,12 @@ export function classifyStatus(
   const info = { status: res.status, code, retryAfterMs: retryAfterMs(res.headers) };
   if (res.status === 429 || TRANSIENT_STATUS.has(res.status))
     return new ProviderError('transient', `${what}: ${detail}`, info);
-  if (res.status === 404) return new ProviderError('not-found', `${what}: ${detail}`, info);
+  if (res.status === 404)
+    return new ProviderError(
+      'misconfigured',
+      `${what}: HTTP 404 without the provider's not-found marker (${detail}): check the account's endpoint`,
+      info,
+    );
   if (res.status === 401 || res.status === 403) return new ProviderError('auth', `${what}: ${detail}`, info);
   return new ProviderError('rejected', `${what}: HTTP ${res.status} ${detail}`, info);
 }
