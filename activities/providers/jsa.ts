@@ -65,9 +65,14 @@ export type JsaBackup = z.output<typeof jsaBackupSchema>;
 
 /**
  * For retention the type is required (it names the series). The creation time is read when it is
- * epoch milliseconds; anything else keeps the backup ("creation time unknown"), see record().
+ * epoch milliseconds; anything else keeps the backup ("creation time unknown"), see record(). The
+ * completion time is not used, so it is not checked.
  */
-const listedBackupSchema = jsaBackupSchema.extend({ time_initiated: z.unknown(), type: z.string().min(1) });
+const listedBackupSchema = jsaBackupSchema.extend({
+  time_initiated: z.unknown(),
+  time_completed: z.unknown(),
+  type: z.string().min(1),
+});
 const listSchema = z.array(listedBackupSchema);
 
 /** `{message, details, description, code, http_response: {message, code}}`. */
