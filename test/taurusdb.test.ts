@@ -476,7 +476,8 @@ describe('TaurusDB through the workflow (real Temporal dev server)', () => {
     stack = await startStack(
       {
         taurus: { provider: 'taurusdb' },
-        short: { provider: 'taurusdb', limits: { deletionDeadline: '3s' } },
+        // requestTimeout within the deadline (a deadline shorter than one request is refused at load).
+        short: { provider: 'taurusdb', limits: { deletionDeadline: '3s', requestTimeout: '2s' } },
       },
       { sim: { timings: { deleteMs: { taurusdb: 300 } } } },
     );
