@@ -15,16 +15,10 @@ import type { BackupRecord, ItemOutcome } from '../workflows/model';
 import { parseWorkerConfig, type HuaweiAccountConfig } from '../worker/config';
 import { CsbsSim, type CsbsCheckpointItem } from '../simulator/csbs';
 import { Simulator } from '../simulator/server';
-import {
-  configFor,
-  csbsItems,
-  csbsRef as ref,
-  startStack,
-  TEST_CREDENTIAL_ENV,
-  type Stack,
-} from './helpers/stack';
+import { configFor, csbsItems, csbsRef as ref, startStack, TEST_CREDENTIAL_ENV, type Stack } from './helpers/stack';
 
 const TOKEN_KEY = 'huawei:sim-domain:sim-user';
+
 
 function response(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponse {
   return { status, headers, body, text: body === undefined ? '' : JSON.stringify(body) };

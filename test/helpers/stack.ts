@@ -249,11 +249,7 @@ export function vbsBackups(n: number, prefix = 'b', extra: Record<string, unknow
 }
 
 /** CSBS checkpoint items in the simulator's seed shape: one checkpoint per prefix, servers srv-0..2. */
-export function csbsItems(
-  n: number,
-  prefix: string,
-  extra: Partial<CsbsCheckpointItem> = {},
-): CsbsCheckpointItem[] {
+export function csbsItems(n: number, prefix: string, extra: Partial<CsbsCheckpointItem> = {}): CsbsCheckpointItem[] {
   return Array.from({ length: n }, (_, i) => ({
     id: `${prefix}-${String(i).padStart(4, '0')}`,
     checkpoint_id: `cp-${prefix}`,
