@@ -161,6 +161,17 @@ const INVALID_CERT_CODES = new Set([
 ]);
 
 /**
+ * Which certificate failure a transport error code is: `untrusted` (a private CA: tls.caFile fixes
+ * it), `invalid` (expired, or not for this host name: the server or the endpoint's host must change),
+ * or undefined when it is none.
+ */
+export function certificateProblem(code: string | undefined): 'untrusted' | 'invalid' | undefined {
+  if (code && UNTRUSTED_CERT_CODES.has(code)) return 'untrusted';
+  if (code && INVALID_CERT_CODES.has(code)) return 'invalid';
+  return undefined;
+}
+
+/**
  * A readable, non-retryable explanation of a certificate verification failure, or undefined when the
  * error is not one (resets and timeouts stay transient). undici may wrap the socket error in `cause`.
  */
