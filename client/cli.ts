@@ -34,6 +34,7 @@ import {
   renderScheduledRuns,
   renderScheduleList,
   renderSummary,
+  table,
 } from './render';
 import { formatReport, REPORT_FORMATS, type ReportFormat } from './report';
 import { InvalidRequestError, validateRequest } from './request-validation';
@@ -94,7 +95,7 @@ runs:
   resume <workflowId>       continue a paused run
   cancel <workflowId>       end a run: unsent items end "skipped", in-flight deletions are verified
   report <workflowId>       every item's outcome as JSON Lines or CSV
-  validate <file>           check a request (or with --config a worker config) without starting anything
+  validate <file>           check a request (or with --config a worker config; --probe to reach its accounts)
 
 schedules:
   schedule create|list|describe|runs|pause|unpause|trigger|backfill|delete
@@ -166,12 +167,17 @@ without it the report goes to stdout.
 
 ${CONNECTION_HELP}`,
 
-  validate: `usage: retention-cleanup validate <file> [--config] [--json]
+  validate: `usage: retention-cleanup validate <file> [--config [--probe]] [--json]
 
 Checks a cleanup request (or, with --config, a worker config file) without contacting Temporal.
 Exit 0 when valid; 2 when invalid, with each problem on its own line naming the field
 (e.g. "items[3].id: must not be empty"). For a config, credential references that cannot be
-resolved on this machine (unset environment variables, missing files) are reported as warnings.`,
+resolved on this machine (unset environment variables, missing files) are reported as warnings.
+
+--probe (with --config) also authenticates to every account and makes one harmless read (the first
+page of its backup list), printing per account OK with the time taken, or the exact problem (DNS,
+connection refused, TLS, credentials refused, wrong path, timeout) and the config field to fix.
+Exit 1 when any account failed. The worker runs the same probe at start and logs it.`,
 
   worker: `usage: retention-cleanup worker --config FILE [--task-queue NAME] [--identity NAME]
 
@@ -603,16 +609,19 @@ async function cmdValidate(args: string[]): Promise<number> {
       allowPositionals: true,
       options: {
         config: { type: 'boolean' },
+        probe: { type: 'boolean' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }),
   );
   if (values.help) return showHelp('validate');
+  if (values.probe && !values.config)
+    throw new UsageError('--probe checks the accounts of a worker config: add --config', help('validate'));
   const [file] = positionals('validate', pos, ['file']);
   const raw = readDataFile(file!, values.config ? 'config file' : 'request file');
   return values.config
-    ? validateConfigFile(file!, raw, Boolean(values.json))
+    ? validateConfigFile(file!, raw, Boolean(values.json), Boolean(values.probe))
     : validateRequestFile(file!, raw, Boolean(values.json));
 }
 
@@ -649,7 +658,12 @@ function validateRequestFile(file: string, raw: unknown, json: boolean): number 
   return EXIT.OK;
 }
 
-function validateConfigFile(file: string, raw: unknown, json: boolean): number {
+async function validateConfigFile(
+  file: string,
+  raw: unknown,
+  json: boolean,
+  probe: boolean,
+): Promise<number> {
   const configModule = lazy<typeof import('../worker/config')>('../worker/config');
   const { describeZodIssues } = lazy<typeof import('../workflows/validation')>('../workflows/validation');
   const parsed = configModule.workerConfigSchema.safeParse(raw);
@@ -663,7 +677,8 @@ function validateConfigFile(file: string, raw: unknown, json: boolean): number {
     return EXIT.USAGE;
   }
   const baseDir = dirname(resolve(file));
-  const { config } = configModule.parseWorkerConfig(raw, file, baseDir);
+  const loaded = configModule.parseWorkerConfig(raw, file, baseDir);
+  const { config } = loaded;
   // Secrets are never read or printed here; only whether their references resolve on this machine.
   const warnings: string[] = [];
   const checkRef = (path: string, ref: unknown) => {
@@ -691,13 +706,37 @@ function validateConfigFile(file: string, raw: unknown, json: boolean): number {
     endpoint: a.endpoint,
     maxConcurrent: a.limits.maxConcurrent,
   }));
-  if (json) printJson({ valid: true, kind: 'config', taskQueue: config.taskQueue, accounts, warnings });
+  const probed = probe
+    ? await lazy<typeof import('../worker/probe')>('../worker/probe').probeAccounts(loaded)
+    : undefined;
+  if (json)
+    printJson({
+      valid: true,
+      kind: 'config',
+      taskQueue: config.taskQueue,
+      accounts,
+      warnings,
+      ...(probed ? { probe: probed } : {}),
+    });
   else {
     print(`${file}: valid worker config: task queue "${config.taskQueue}", ${accounts.length} account(s)`);
     for (const a of accounts)
       print(`  ${a.name}: ${a.provider} at ${a.endpoint}, max ${a.maxConcurrent} concurrent`);
+    if (probed) print(`\n${renderProbe(probed)}`);
   }
-  return EXIT.OK;
+  return probed?.some((r) => !r.ok) ? EXIT.PROBLEMS : EXIT.OK;
+}
+
+/** The probe as a table (account, provider, result, time), then each failure's explanation. */
+function renderProbe(results: import('../worker/probe').ProbeResult[]): string {
+  const rows = results.map((r) => [
+    r.account,
+    r.provider,
+    r.ok ? 'OK' : `FAILED (${r.problem})`,
+    `${r.ms} ms`,
+  ]);
+  const problems = results.filter((r) => !r.ok).map((r) => `  ${r.account}: ${r.message}`);
+  return [table([['ACCOUNT', 'PROVIDER', 'RESULT', 'TIME'], ...rows], 3), ...problems].join('\n');
 }
 
 async function cmdWorker(args: string[]): Promise<number> {

@@ -4,11 +4,15 @@
  * problem an operator meets, each named with the config field that fixes it.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Simulator } from '../simulator/server';
 import { parseWorkerConfig } from '../worker/config';
 import { probeAccounts, type ProbeResult } from '../worker/probe';
+import { runCli, show } from './helpers/run-cli';
 import { waitFor } from './helpers/runs';
 import {
   configFor,
@@ -182,5 +186,54 @@ describe('the worker probes its accounts at start and logs each, starting anyway
     } finally {
       await worker.stop();
     }
+  });
+});
+
+describe('retention-cleanup validate --config FILE --probe', () => {
+  const sim = new Simulator();
+  let configFile: string;
+  before(async () => {
+    await sim.start();
+    const raw = configFor(
+      sim.url,
+      { good: { provider: 'vbs', scope: 'p' }, typo: { provider: 'vbs', scope: 'p' } },
+      (n) => n,
+    );
+    (raw.accounts.typo as { endpoint: string }).endpoint = `${sim.url}/vbs-html`;
+    configFile = join(mkdtempSync(join(tmpdir(), 'rc-probe-')), 'config.json');
+    writeFileSync(configFile, JSON.stringify(raw));
+  });
+  after(async () => sim.stop());
+
+  test('prints a table and each problem naming the field; exit 1 when an account failed', async () => {
+    const r = await runCli(['validate', '--config', configFile, '--probe'], { env: TEST_CREDENTIAL_ENV });
+    assert.equal(r.code, 1, show(r));
+    assert.match(r.stdout, /ACCOUNT\s+PROVIDER\s+RESULT\s+TIME/);
+    assert.match(r.stdout, /\ngood\s+vbs\s+OK\s+\d+ ms/);
+    assert.match(r.stdout, /\ntypo\s+vbs\s+FAILED \(wrong path\)\s+\d+ ms/);
+    assert.match(
+      r.stdout,
+      /typo: wrong path: .*HTTP 404 without itemNotFound \(HTML body\): check accounts\.typo\.endpoint \(http:\/\/127\.0\.0\.1:\d+\/vbs-html\)/,
+    );
+  });
+
+  test('--json for scripts: every account with ok, ms, problem and field', async () => {
+    const r = await runCli(['validate', '--config', configFile, '--probe', '--json'], {
+      env: TEST_CREDENTIAL_ENV,
+    });
+    assert.equal(r.code, 1, show(r));
+    const out = JSON.parse(r.stdout) as { valid: boolean; probe: ProbeResult[] };
+    assert.equal(out.valid, true);
+    const byName = new Map(out.probe.map((p) => [p.account, p]));
+    assert.equal(byName.get('good')?.ok, true);
+    assert.equal(byName.get('typo')?.ok, false);
+    assert.equal(byName.get('typo')?.problem, 'wrong path');
+    assert.equal(byName.get('typo')?.field, 'accounts.typo.endpoint');
+  });
+
+  test('--probe without --config is a usage error', async () => {
+    const r = await runCli(['validate', configFile, '--probe']);
+    assert.equal(r.code, 2, show(r));
+    assert.match(r.stderr, /--probe checks the accounts of a worker config: add --config/);
   });
 });

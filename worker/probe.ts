@@ -84,7 +84,7 @@ async function probeAccount(
       ms: Date.now() - started,
       problem: found.problem,
       field: found.field,
-      message: `${found.problem}: ${found.detail}; check ${found.field}`,
+      message: `${found.problem}: ${found.detail}${found.detail.includes(found.field) ? '' : `; check ${found.field}`}`,
     };
   }
 }
