@@ -70,7 +70,7 @@ export async function runWorkerProcess(argv: string[]): Promise<void> {
     );
   // Each account's address and credentials, checked once and logged (INFO when OK, WARN otherwise). The
   // worker runs either way: a provider may be down for a moment (docs/operations.md, "Start-up probe").
-  void logAccountProbe(loaded, Runtime.instance().logger, { adapters: started.adapters });
+  void logAccountProbe(loaded, Runtime.instance().logger);
   await started.running;
 }
 

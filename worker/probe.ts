@@ -45,14 +45,14 @@ export type ProbeProblem =
   | 'provider error';
 
 /**
- * Probes every account at once. `adapters` lets the worker reuse its own (the token fetched here then
- * serves the first deletions); without it the probe builds its own and closes it.
+ * Probes every account at once, with adapters of its own (HTTP pools and tokens apart from the
+ * worker's, so what the probe does never shows in the deletions' metrics).
  */
 export async function probeAccounts(
   loaded: LoadedConfig,
-  opts: { adapters?: AdapterRegistry; timeoutMs?: number } = {},
+  opts: { timeoutMs?: number } = {},
 ): Promise<ProbeResult[]> {
-  const adapters = opts.adapters ?? new AdapterRegistry(loaded);
+  const adapters = new AdapterRegistry(loaded);
   try {
     return await Promise.all(
       Object.entries(loaded.config.accounts).map(([name, account]) =>
@@ -60,7 +60,7 @@ export async function probeAccounts(
       ),
     );
   } finally {
-    if (!opts.adapters) await adapters.close();
+    await adapters.close();
   }
 }
 
@@ -193,14 +193,10 @@ export function probeLine(r: ProbeResult): string {
  * The worker's start-up check: probes every account and logs each result, INFO when OK and WARN
  * otherwise. Never throws: the worker runs either way.
  */
-export async function logAccountProbe(
-  loaded: LoadedConfig,
-  logger: Logger,
-  opts: { adapters?: AdapterRegistry } = {},
-): Promise<ProbeResult[]> {
+export async function logAccountProbe(loaded: LoadedConfig, logger: Logger): Promise<ProbeResult[]> {
   let results: ProbeResult[];
   try {
-    results = await probeAccounts(loaded, opts);
+    results = await probeAccounts(loaded);
   } catch (err) {
     logger.warn(`account probe failed: ${(err as Error)?.message ?? String(err)}`);
     return [];

@@ -17,8 +17,6 @@ export const MAX_HEARTBEAT_THROTTLE_MS = 2_000;
 
 export interface StartedWorker {
   worker: Worker;
-  /** The accounts' adapters (HTTP pools, token caches); the start-up probe uses them too. */
-  adapters: AdapterRegistry;
   /** Resolves when the worker has stopped (after shutdown() or a fatal error). */
   running: Promise<void>;
   shutdown(): Promise<void>;
@@ -84,7 +82,6 @@ export async function startWorker(params: WorkerParams): Promise<StartedWorker> 
   });
   return {
     worker,
-    adapters,
     running,
     async shutdown() {
       if (worker.getState() === 'RUNNING') worker.shutdown();
