@@ -170,6 +170,40 @@ describe('adapters against the simulator: listing modes and unknown creation tim
     );
   });
 
+  test('scope modes through the admin API: a VBS record repeated across the page boundary is merged once', async () => {
+    const project = stack.scope('vbs');
+    const res = await fetch(`${stack.sim.url}/_admin/modes`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ provider: 'vbs', scope: project, modes: { repeatAcrossPages: true } }),
+    });
+    assert.equal(res.status, 200);
+    stack.sim.seed(
+      'vbs',
+      project,
+      Array.from({ length: 120 }, (_, i) => ({
+        id: `mode-${String(i).padStart(3, '0')}`,
+        status: 'available',
+        volume_id: 'mode-vol',
+        created_at: noZone(Date.UTC(2020, 0, 1) - i * 3_600_000),
+      })),
+    );
+    const repeats: string[] = [];
+    const check = new ListingCheck('acc', (r) => repeats.push(r.backupId));
+    const adapter = registry.get(stack.account('vbs'));
+    let listed = 0;
+    for (let cursor: string | undefined, first = true; first || cursor; first = false) {
+      const p = await adapter.listBackups(cursor, {});
+      listed += p.records.length;
+      check.add(p);
+      cursor = p.next;
+    }
+    const distinct = check.finish().length;
+    assert.equal(listed, distinct + 1, 'one record listed twice');
+    assert.deepEqual(repeats, ['mode-099']);
+    stack.sim.provider('vbs').configure!(project, { repeatAcrossPages: false });
+  });
+
   test('a missing or unreadable creation time is passed on verbatim, on every provider', async () => {
     const t = Date.now() - 10 * DAY;
     stack.sim.seed('vbs', stack.scope('vbs'), [

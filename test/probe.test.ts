@@ -144,6 +144,20 @@ describe('probeAccounts', () => {
     assert.match(r.message!, /environment variable RC_PROBE_UNSET_VARIABLE is not set/);
   });
 
+  test('an endpoint that does not answer in time: timeout, fix accounts.<name>.endpoint', async () => {
+    const raw = configFor(sim.url, { slow: { provider: 'jsa', scope: 'slow-console' } }, (n) => n);
+    sim.setFaults([{ provider: 'jsa', path: '^/slow-console/', fault: { kind: 'latency', ms: 3_000 } }]);
+    try {
+      const [r] = await probeAccounts(parseWorkerConfig(raw, 'probe config'), { timeoutMs: 300 });
+      assert.equal(r!.ok, false);
+      assert.equal(r!.problem, 'timeout');
+      assert.equal(r!.field, 'accounts.slow.endpoint');
+      assert.match(r!.message!, /no answer within 0\.3 s from http:\/\/127\.0\.0\.1:\d+\/jsa\/slow-console/);
+    } finally {
+      sim.setFaults([]);
+    }
+  });
+
   test(
     'a certificate from a private CA: TLS, fix accounts.<name>.tls.caFile',
     { skip: !tlsSim && 'no openssl' },

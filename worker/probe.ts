@@ -108,7 +108,7 @@ function timedOut(name: string, account: AccountConfig, timeoutMs: number): Diag
   return {
     problem: 'timeout',
     field: `accounts.${name}.endpoint`,
-    detail: `no answer within ${Math.round(timeoutMs / 1000)} s from ${redactUrl(account.endpoint)}${iam}: a firewall, a wrong port, or a provider that is down`,
+    detail: `no answer within ${timeoutMs / 1000} s from ${redactUrl(account.endpoint)}${iam}: a firewall, a wrong port, or a provider that is down`,
   };
 }
 
