@@ -585,6 +585,13 @@ export function toFailure(err: ProviderError): ApplicationFailure {
         details,
         nextRetryDelay: err.info.retryAfterMs ?? (err.kind === 'busy' ? 5_000 : undefined),
       });
+    case 'misconfigured':
+      return ApplicationFailure.create({
+        type: 'AccountMisconfigured',
+        message: err.message,
+        details,
+        nonRetryable: true,
+      });
     case 'malformed':
       return ApplicationFailure.create({
         type: 'InvalidProviderResponse',

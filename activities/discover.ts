@@ -17,11 +17,10 @@ import {
   type RetentionPolicyInput,
 } from '../policy';
 import { addItemsUpdate } from '../workflows/messages';
-import type { AccountLimits, BackupRecord, ItemRef } from '../workflows/model';
+import type { AccountLimits, ItemRef } from '../workflows/model';
 import { MAX_ITEMS_PER_PAGE } from '../workflows/request';
 import type { ProviderAdapter } from './providers/adapter';
-import { isProviderError } from './provider-error';
-import { toFailure } from './delete-backup';
+import { listAll } from './listing';
 
 export interface PlanAccountInput {
   runWorkflowId: string;
@@ -44,31 +43,6 @@ export interface PlanAccountResult {
   /** Per-account and per-group guard violations (maxDeletions is checked by the run over all accounts). */
   violations: GuardViolation[];
   emitted: number;
-}
-
-export async function listAll(
-  adapter: ProviderAdapter,
-  limits: AccountLimits,
-  onPage?: (n: number) => void,
-): Promise<BackupRecord[]> {
-  const ctx = Context.current();
-  const records: BackupRecord[] = [];
-  const pauseMs = Math.ceil(1000 / limits.requestsPerSecond);
-  let cursor: string | undefined;
-  let pages = 0;
-  do {
-    if (pages > 0) await ctx.sleep(pauseMs); // paced like deletions: list calls count against the same API limits
-    let page;
-    try {
-      page = await adapter.listBackups(cursor, { signal: ctx.cancellationSignal });
-    } catch (err) {
-      throw isProviderError(err) ? toFailure(err) : err;
-    }
-    records.push(...page.records);
-    cursor = page.next;
-    onPage?.(++pages);
-  } while (cursor);
-  return records;
 }
 
 export async function planAccountWith(

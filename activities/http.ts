@@ -69,13 +69,19 @@ export class HttpClient {
       if (req.signal?.aborted) throw err;
       // A certificate the worker does not trust will not become trusted on retry: fail fast, saying how to fix it.
       const tls = describeCertificateError(err);
+      const url = redactUrl(req.url);
       if (tls)
-        throw new ProviderError('rejected', `${req.method} ${redactUrl(req.url)}: ${tls.message}`, {
-          code: tls.code,
-        });
+        throw new ProviderError(
+          'rejected',
+          `${req.method} ${url}: ${tls.message}`,
+          { code: tls.code },
+          { url, transport: tls.code },
+        );
       throw new ProviderError(
         'transient',
-        `${req.method} ${redactUrl(req.url)}: ${describeTransportError(err)}`,
+        `${req.method} ${url}: ${describeTransportError(err)}`,
+        {},
+        { url, transport: transportCode(err) },
       );
     }
     let text: string;
@@ -121,6 +127,15 @@ function parseBody(text: string, contentType: string | undefined): unknown {
   }
 }
 
+/** The first error code in the chain (undici wraps socket and DNS errors in `cause`). */
+function transportCode(err: unknown): string | undefined {
+  for (let e = err as { code?: string; cause?: unknown } | undefined, depth = 0; e && depth < 4; depth++) {
+    if (typeof e.code === 'string' && e.code) return e.code;
+    e = e.cause as typeof e;
+  }
+  return undefined;
+}
+
 function describeTransportError(err: unknown): string {
   const e = err as { code?: string; message?: string };
   return e?.code ? `${e.code} ${e.message ?? ''}`.trim() : String(e?.message ?? err);
@@ -159,6 +174,17 @@ const INVALID_CERT_CODES = new Set([
 /** True for a certificate whose chain leads to no CA the client trusts (tls.caFile can fix it). */
 export function isUntrustedCertificateCode(code: string | undefined): boolean {
   return code !== undefined && UNTRUSTED_CERT_CODES.has(code);
+}
+
+/**
+ * Which certificate failure a transport error code is: `untrusted` (a private CA: tls.caFile fixes
+ * it), `invalid` (expired, or not for this host name: the server or the endpoint's host must change),
+ * or undefined when it is none.
+ */
+export function certificateProblem(code: string | undefined): 'untrusted' | 'invalid' | undefined {
+  if (code && UNTRUSTED_CERT_CODES.has(code)) return 'untrusted';
+  if (code && INVALID_CERT_CODES.has(code)) return 'invalid';
+  return undefined;
 }
 
 /**
@@ -206,7 +232,9 @@ export function retryAfterMs(headers: Record<string, string>, now = Date.now()):
 
 /**
  * The classification shared by all providers for statuses their own codes do not explain:
- * 429 and 5xx are transient (with Retry-After), 404 is not-found, 401/403 auth, other 4xx rejected.
+ * 429 and 5xx are transient (with Retry-After), 401/403 auth, other 4xx rejected. A 404 reaching
+ * this point lacks the provider's not-found marker (each dialect reads its marker first), so it is
+ * `misconfigured`, never not-found; the dialects name the account's field (misconfiguredEndpoint).
  */
 export function classifyStatus(
   res: HttpResponse,
@@ -219,7 +247,12 @@ export function classifyStatus(
   const info = { status: res.status, code, retryAfterMs: retryAfterMs(res.headers) };
   if (res.status === 429 || TRANSIENT_STATUS.has(res.status))
     return new ProviderError('transient', `${what}: ${detail}`, info);
-  if (res.status === 404) return new ProviderError('not-found', `${what}: ${detail}`, info);
+  if (res.status === 404)
+    return new ProviderError(
+      'misconfigured',
+      `${what}: HTTP 404 without the provider's not-found marker (${detail}): check the account's endpoint`,
+      info,
+    );
   if (res.status === 401 || res.status === 403) return new ProviderError('auth', `${what}: ${detail}`, info);
   return new ProviderError('rejected', `${what}: HTTP ${res.status} ${detail}`, info);
 }

@@ -4,7 +4,7 @@
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import { accountLimits, type LoadedConfig } from '../worker/config';
+import { accountLimits, accountOf, type LoadedConfig } from '../worker/config';
 import { accountLane } from '../workflows/account-lane';
 import { laneWorkflowId } from '../workflows/ids';
 import { enqueueSignal, type EnqueueRequest } from '../workflows/messages';
@@ -31,8 +31,9 @@ export function createActivities(deps: ActivityDeps) {
   return {
     /** Non-secret limits of the named accounts; unknown names fail at once, listing the known ones. */
     async resolveAccounts({ names }: { names: string[] }): Promise<Record<string, AccountLimits>> {
-      const accounts = deps.loaded.config.accounts;
-      const unknown = names.filter((n) => !accounts[n]);
+      const { config } = deps.loaded;
+      const accounts = config.accounts;
+      const unknown = names.filter((n) => !accountOf(config, n));
       if (unknown.length) {
         throw ApplicationFailure.create({
           type: 'UnknownAccount',
@@ -44,7 +45,7 @@ export function createActivities(deps: ActivityDeps) {
             .join(', ')}`,
         });
       }
-      return Object.fromEntries(names.map((n) => [n, accountLimits(n, accounts[n]!)]));
+      return Object.fromEntries(names.map((n) => [n, accountLimits(n, accountOf(config, n)!)]));
     },
 
     /** Hands a chunk to the account's lane, starting the lane if it is not running (signal-with-start). */

@@ -7,7 +7,7 @@ export type ProviderErrorKind =
   | 'transient'
   /** Another operation runs on that backup: retry later. */
   | 'busy'
-  /** The backup does not exist (any more). */
+  /** The backup does not exist (any more): only ever from the provider's own not-found marker. */
   | 'not-found'
   /** The provider refuses for a reason retries cannot fix (in use, automated, legacy service closed). */
   | 'blocked'
@@ -15,10 +15,26 @@ export type ProviderErrorKind =
   | 'in-progress'
   /** Credentials refused even after a fresh token. */
   | 'auth'
+  /**
+   * The account's configuration is wrong, not the backup: a 404 without the provider's own not-found
+   * marker (an empty or HTML 404, a gateway's "no such API") means the endpoint names no such API.
+   * Never read as "absent" (README "Guarantees": a misconfiguration never reads as success).
+   */
+  | 'misconfigured'
   /** Any other refusal (4xx): our request is wrong; retrying will not help. */
   | 'rejected'
   /** The answer does not match the documented contract (schema, content type, truncated body). */
   | 'malformed';
+
+/** Where an error happened, for an operator (never serialised into workflow payloads). */
+export interface ProviderErrorContext {
+  /** The worker-config field to fix, e.g. "accounts.vbs-prod.endpoint". */
+  field?: string;
+  /** The request's URL, origin and path only (never the query or credentials). */
+  url?: string;
+  /** The transport failure's code (ENOTFOUND, ECONNREFUSED, UND_ERR_CONNECT_TIMEOUT, a TLS code...). */
+  transport?: string;
+}
 
 export class ProviderError extends Error {
   override readonly name = 'ProviderError';
@@ -26,6 +42,7 @@ export class ProviderError extends Error {
     readonly kind: ProviderErrorKind,
     message: string,
     readonly info: { status?: number; code?: string; retryAfterMs?: number } = {},
+    readonly context: ProviderErrorContext = {},
   ) {
     super(message);
   }

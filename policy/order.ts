@@ -11,11 +11,24 @@ export function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Milliseconds since the epoch, or undefined when the provider's timestamp cannot be read. */
+/**
+ * An ISO-8601 time with its zone, as the adapters write every time they could read. Anything else is
+ * the provider's raw value of a time they could not read (or '' when it gave none): Date.parse alone
+ * would read some of those as a date ("1" is 2001, a zone-less time is local time).
+ */
+const ISO_WITH_ZONE = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$/;
+
+/** Milliseconds since the epoch, or undefined when the backup's creation time is unknown. */
 export function timeOf(record: Pick<BackupRecord, 'createdAt'>): number | undefined {
-  if (typeof record.createdAt !== 'string') return undefined;
+  if (typeof record.createdAt !== 'string' || !ISO_WITH_ZONE.test(record.createdAt)) return undefined;
   const ms = Date.parse(record.createdAt);
   return Number.isNaN(ms) ? undefined : ms;
+}
+
+/** Why a backup whose creation time is unknown is kept, showing what the provider gave. */
+export function unknownTimeRule(record: Pick<BackupRecord, 'createdAt'>): string {
+  const raw = record.createdAt as unknown;
+  return `creation time unknown (${raw === '' || raw === undefined || raw === null ? 'not given by the provider' : JSON.stringify(raw)})`;
 }
 
 export interface Timed {

@@ -1,7 +1,7 @@
 import { hasTime, keep, remove, type Decided, type PlanContext } from './context';
 import { isSuccessful, notDeletableReason } from './deletable';
 import { keepRuleLabels, keepRuleReasons } from './keep-rules';
-import type { Timed } from './order';
+import { unknownTimeRule, type Timed } from './order';
 import { protectionReason } from './protection';
 
 /**
@@ -11,7 +11,7 @@ import { protectionReason } from './protection';
  * A backup is deleted only when nothing keeps it. What keeps it, in the order the reason is shown:
  *   1. the provider says it cannot be deleted ("not deletable: ...");
  *   2. it is protected by id, name pattern or tag;
- *   3. its createdAt cannot be read (no rule can place it in time);
+ *   3. its creation time is unknown (missing or unreadable: no rule can place it in time);
  *   4. a keep rule keeps it (all such rules are listed);
  *   5. deleteOlderThan is set and the backup is not older than it;
  *   6. it is one of the newest `minKeep` successful backups of the group.
@@ -33,7 +33,7 @@ export function decideBackups(newestFirst: readonly Timed[], ctx: PlanContext): 
     if (notDeletable !== undefined) return keep(t, `not deletable: ${notDeletable}`);
     const protectedBy = protectionReason(r, policy.protect);
     if (protectedBy !== undefined) return keep(t, protectedBy);
-    if (!hasTime(t)) return keep(t, `unreadable createdAt ${JSON.stringify(r.createdAt)}`);
+    if (!hasTime(t)) return keep(t, unknownTimeRule(r));
     const reasons = keptByRules.get(t);
     if (reasons) return keep(t, reasons.join(', '));
     if (ctx.deleteOlderThanCutoffMs !== undefined && t.ms >= ctx.deleteOlderThanCutoffMs) {

@@ -1,6 +1,6 @@
 import { hasTime, keep, remove, type Decided, type PlanContext } from './context';
 import { isSuccessful, notDeletableReason } from './deletable';
-import type { Timed } from './order';
+import { unknownTimeRule, type Timed } from './order';
 import { protectionReason } from './protection';
 
 /**
@@ -36,10 +36,7 @@ export function decideVeeamVm(newestFirst: readonly Timed[], ctx: PlanContext): 
     const protectedBy = protectionReason(t.record, policy.protect);
     if (protectedBy !== undefined) return { reason: protectedBy, what: 'is protected' };
     if (!hasTime(t)) {
-      return {
-        reason: `unreadable createdAt ${JSON.stringify(t.record.createdAt)}`,
-        what: 'has an unreadable createdAt',
-      };
+      return { reason: unknownTimeRule(t.record), what: 'has an unknown creation time' };
     }
     return undefined;
   });

@@ -9,4 +9,9 @@ export interface ProviderSim {
   /** The backups that still exist, in the provider's shape. */
   list(scope: string): unknown[];
   reset(): void;
+  /**
+   * Sets a scope's simulation modes (listing behaviour and the like), as `PUT /_admin/modes` does;
+   * providers without scope modes leave it out.
+   */
+  configure?(scope: string, modes: Record<string, unknown>): void;
 }

@@ -1,8 +1,11 @@
 /**
  * The provider simulator: one HTTP server on loopback. Each provider lives under its own prefix
  * (`/vbs`, `/csbs`, `/taurusdb`, `/jsa`, `/veeam`; Huawei IAM under `/iam`), so an account's endpoint
- * is e.g. `http://127.0.0.1:PORT/vbs`. `/_admin` seeds backups, sets faults and timings, and reads
- * counters. Used in-process by tests and standalone by `retention-cleanup simulate` and the demo.
+ * is e.g. `http://127.0.0.1:PORT/vbs`. `/_admin` seeds backups, sets faults, timings and scope modes,
+ * and reads counters. Used in-process by tests and standalone by `retention-cleanup simulate` and the
+ * demo. Any other prefix is a path that does not exist (a typo'd endpoint such as `/vbs-typo`): it
+ * answers a bare 404, with an HTML body when the prefix contains "html" (a proxy's error page), with
+ * an empty body otherwise.
  */
 import { createServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -110,8 +113,7 @@ export class Simulator {
       const simReq = await readRequest(req, prefix.length + 1);
       if (prefix === '_admin') return writeResponse(res, this.admin(simReq));
       const provider = prefix === 'iam' ? 'iam' : this.providers.has(prefix) ? prefix : undefined;
-      if (!provider)
-        return writeResponse(res, json(404, { message: `unknown provider prefix "/${prefix}"` }));
+      if (!provider) return writeResponse(res, bare404(prefix));
       this.ctx.counters.bump(this.ctx.counters.requests, `${provider} ${simReq.method}`);
       const decision = this.faults.decide(provider, simReq);
       if (decision.delayMs) await new Promise((r) => setTimeout(r, decision.delayMs));
@@ -151,6 +153,17 @@ export class Simulator {
       case 'PUT /faults':
         this.setFaults((body.rules ?? []) as FaultRule[], body.seed as number | undefined);
         return json(200, { rules: this.faults.list().length });
+      case 'PUT /modes': {
+        const { provider, scope, modes } = body as {
+          provider: string;
+          scope: string;
+          modes: Record<string, unknown>;
+        };
+        const sim = this.provider(provider);
+        if (!sim.configure) return json(400, { message: `provider "${provider}" has no scope modes` });
+        sim.configure(scope, modes ?? {});
+        return json(200, {});
+      }
       case 'PUT /timings':
         this.setTimings(body as Partial<Timings>);
         return json(200, this.ctx.timings);
@@ -166,4 +179,15 @@ export class Simulator {
         return json(404, { message: `unknown admin route ${route}` });
     }
   }
+}
+
+/** What a web server answers for a path it does not serve: no provider's error body, no marker. */
+function bare404(prefix: string): SimResponse {
+  return /html/i.test(prefix)
+    ? {
+        status: 404,
+        headers: { 'content-type': 'text/html' },
+        raw: '<!DOCTYPE html><html><head><title>404 Not Found</title></head><body><h1>Not Found</h1></body></html>',
+      }
+    : { status: 404, raw: '' };
 }

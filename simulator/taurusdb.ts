@@ -14,6 +14,11 @@
  *   `sim.buildingAnswer: 'DBS.201208'` (the adapter must read both as "retry later").
  * - A missing backup answers 400 DBS.201203 on delete, or 404 DBS.201010 when `notFoundCode` says so.
  * - Bad offset/limit answer 400 DBS.200001; unknown routes answer like the API gateway (404 APIGW.0101).
+ *
+ * Scope modes (`configure(project, modes)`, `PUT /_admin/modes`, or a seed entry without an id that
+ * carries them in `sim`): `repeatAcrossPages` plays offset pagination while a backup is created after
+ * the first page: later pages start one backup early (the boundary record is listed twice) and
+ * `total_count` counts the new backup, which no page shows any more.
  */
 import { json, match, type SimRequest, type SimResponse } from './http-kit';
 import type { SimContext } from './context';
@@ -60,18 +65,31 @@ interface Stored extends TaurusBackup {
   deleteDoneAt?: number;
 }
 
+export interface TaurusModes {
+  repeatAcrossPages?: boolean;
+}
+
 export class TaurusDbSim implements ProviderSim {
   readonly name = 'taurusdb';
   /** How a delete of a missing backup is answered. */
   notFoundCode: 'DBS.201203' | 'DBS.201010' = 'DBS.201203';
   private readonly projects = new Map<string, Map<string, Stored>>();
+  private readonly modes = new Map<string, TaurusModes>();
 
   constructor(private readonly ctx: SimContext) {}
 
-  seed(scope: string, backups: unknown[]): number {
+  configure(project: string, modes: TaurusModes): void {
+    this.modes.set(project, { ...this.modes.get(project), ...modes });
+  }
+
+  seed(scope: string, entries: unknown[]): number {
     const store = this.store(scope);
     const now = this.ctx.now();
-    for (const b of backups as TaurusBackup[]) {
+    const backups = (entries as Array<TaurusBackup & { sim?: TaurusModes }>).filter((e) => {
+      if (!e.id) this.configure(scope, e.sim ?? {});
+      return !!e.id;
+    });
+    for (const b of backups) {
       const building = b.sim?.buildingMs !== undefined;
       store.set(b.id, {
         status: building ? 'BUILDING' : 'COMPLETED',
@@ -97,6 +115,7 @@ export class TaurusDbSim implements ProviderSim {
 
   reset(): void {
     this.projects.clear();
+    this.modes.clear();
   }
 
   private store(project: string): Map<string, Stored> {
@@ -209,7 +228,13 @@ export class TaurusDbSim implements ProviderSim {
       .filter((b) => begin === undefined || Date.parse(b.begin_time) >= begin)
       .filter((b) => end === undefined || Date.parse(b.begin_time) <= end)
       .sort((a, b) => Date.parse(b.begin_time) - Date.parse(a.begin_time) || a.id.localeCompare(b.id));
-    return json(200, { backups: all.slice(offset, offset + limit).map(view), total_count: all.length });
+    // repeatAcrossPages: a backup created after the first page shifted everything by one.
+    const shifted = offset > 0 && !q.get('backup_id') && this.modes.get(project)?.repeatAcrossPages;
+    const start = shifted ? offset - 1 : offset;
+    return json(200, {
+      backups: all.slice(start, start + limit).map(view),
+      total_count: all.length + (shifted ? 1 : 0),
+    });
   }
 }
 

@@ -2,6 +2,11 @@
  * Huawei VBS simulator (native OpenStack V3 / Cinder API), per providers.md §3.
  * Delete is accepted from available/error only; the backup stays `deleting` for the configured time,
  * then disappears (404 itemNotFound) or, if marked to fail, turns `error_deleting`.
+ *
+ * Scope modes (`configure(project, modes)`, `PUT /_admin/modes`, or a seed entry without an id that
+ * carries them in `sim`): `repeatAcrossPages` plays offset pagination while a backup is created after
+ * the first page: every later page starts one backup early, so the record at the first page boundary
+ * is listed twice (nothing is skipped).
  */
 import { json, match, type SimRequest, type SimResponse } from './http-kit';
 import type { SimContext } from './context';
@@ -18,7 +23,16 @@ export interface VbsBackup {
   has_dependent_backups?: boolean;
   fail_reason?: string | null;
   /** Simulation switches, not part of the API. */
-  sim?: { usedForImage?: boolean; failDelete?: boolean };
+  sim?: {
+    usedForImage?: boolean;
+    failDelete?: boolean;
+    /** Answers leave `created_at` out (it still orders the listing). */
+    noCreatedAt?: boolean;
+  };
+}
+
+export interface VbsModes {
+  repeatAcrossPages?: boolean;
 }
 
 interface Stored extends VbsBackup {
@@ -28,12 +42,23 @@ interface Stored extends VbsBackup {
 export class VbsSim implements ProviderSim {
   readonly name = 'vbs';
   private readonly projects = new Map<string, Map<string, Stored>>();
+  private readonly modes = new Map<string, VbsModes>();
 
   constructor(private readonly ctx: SimContext) {}
 
+  configure(project: string, modes: VbsModes): void {
+    this.modes.set(project, { ...this.modes.get(project), ...modes });
+  }
+
   seed(scope: string, backups: unknown[]): number {
     const store = this.store(scope);
-    for (const b of backups as VbsBackup[]) {
+    let n = 0;
+    for (const b of backups as Array<VbsBackup & { sim?: VbsModes }>) {
+      if (!b.id) {
+        this.configure(scope, b.sim ?? {});
+        continue;
+      }
+      n++;
       store.set(b.id, {
         size: 10,
         is_incremental: false,
@@ -42,7 +67,7 @@ export class VbsSim implements ProviderSim {
         ...b,
       });
     }
-    return backups.length;
+    return n;
   }
 
   list(scope: string): unknown[] {
@@ -51,6 +76,7 @@ export class VbsSim implements ProviderSim {
 
   reset(): void {
     this.projects.clear();
+    this.modes.clear();
   }
 
   private store(project: string): Map<string, Stored> {
@@ -147,9 +173,11 @@ export class VbsSim implements ProviderSim {
       .filter((b) => !req.query.get('status') || b.status === req.query.get('status'))
       .filter((b) => !req.query.get('volume_id') || b.volume_id === req.query.get('volume_id'))
       .sort((a, b) => b.created_at.localeCompare(a.created_at) || a.id.localeCompare(b.id));
-    const page = all.slice(offset, offset + limit);
+    // repeatAcrossPages: a backup created after the first page shifted everything by one.
+    const start = offset > 0 && this.modes.get(project)?.repeatAcrossPages ? offset - 1 : offset;
+    const page = all.slice(start, start + limit);
     const body: Record<string, unknown> = { backups: page.map(publicView) };
-    if (offset + limit < all.length) {
+    if (start + limit < all.length) {
       body.backups_links = [
         { href: `/v3/${project}/backups/detail?offset=${offset + limit}&limit=${limit}`, rel: 'next' },
       ];
@@ -158,7 +186,7 @@ export class VbsSim implements ProviderSim {
   }
 }
 
-function publicView(b: Stored): VbsBackup {
-  const { sim: _sim, deleteDoneAt: _d, ...rest } = b;
-  return { ...rest, fail_reason: rest.fail_reason ?? null };
+function publicView(b: Stored): Omit<VbsBackup, 'created_at'> & { created_at?: string } {
+  const { sim, deleteDoneAt: _d, created_at, ...rest } = b;
+  return { ...rest, ...(sim?.noCreatedAt ? {} : { created_at }), fail_reason: rest.fail_reason ?? null };
 }

@@ -15,6 +15,10 @@
  * - GET /api/v1/jobSessions/{id} (+ /log), GET /api/v1/restorePoints. Per appliance, `configure()`
  *   plays v1 (no `virtualMachineId`, paging ignored; `_links.virtualMachine` names the VM unless
  *   `vmLinks: false`) or a later version (`virtualMachineId`, `Offset`/`Limit`/`VirtualMachineId`).
+ *   `ignoreOffset: true` plays an appliance that honours `Limit` but ignores `Offset`: every page is
+ *   page 1, answered with `offset: 0`. `order: 'oldest-first'` lists restore points oldest first
+ *   (default newest first). Set through `configure()`, `PUT /_admin/modes`, or a seed entry without
+ *   an id that carries them in `sim`.
  * - Errors: application/problem+json (RFC 7807 shape).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -51,6 +55,10 @@ export interface VeeamApplianceOptions {
   version: 'v1' | 'later';
   /** Whether a v1 restore point's `_links` names its VM (`virtualMachine`). */
   vmLinks: boolean;
+  /** Limit honoured, Offset ignored: every page is the first, answered with offset 0. */
+  ignoreOffset?: boolean;
+  /** Order of restore points in the listing (default newest-first). */
+  order?: 'newest-first' | 'oldest-first';
 }
 
 interface Session {
@@ -117,11 +125,18 @@ export class VeeamSim implements ProviderSim {
     a.options = { ...a.options, ...options };
   }
 
-  seed(scope: string, vms: unknown[]): number {
+  seed(scope: string, entries: unknown[]): number {
     const a = this.appliance(scope);
-    for (const vm of vms as VeeamVm[])
+    let n = 0;
+    for (const vm of entries as Array<VeeamVm & { sim?: Partial<VeeamApplianceOptions> }>) {
+      if (!vm.id) {
+        this.configure(scope, vm.sim ?? {});
+        continue;
+      }
       a.vms.set(vm.id, { ...vm, restorePoints: [...(vm.restorePoints ?? [])] });
-    return vms.length;
+      n++;
+    }
+    return n;
   }
 
   /** The VMs and their remaining restore points. */
@@ -385,8 +400,10 @@ export class VeeamSim implements ProviderSim {
       .filter((vm) => !vmFilter || vm.id === vmFilter)
       .flatMap((vm) => vm.restorePoints.map((p) => ({ vm, p })))
       .sort((x, y) => y.p.pointInTime.localeCompare(x.p.pointInTime) || x.p.id.localeCompare(y.p.id));
-    const offset = later ? Math.max(0, Number(q('Offset') ?? 0) || 0) : 0;
-    const limit = later ? Math.max(1, Number(q('Limit') ?? 200) || 200) : all.length;
+    if (a.options.order === 'oldest-first') all.reverse();
+    const { ignoreOffset } = a.options;
+    const offset = later && !ignoreOffset ? Math.max(0, Number(q('Offset') ?? 0) || 0) : 0;
+    const limit = later || ignoreOffset ? Math.max(1, Number(q('Limit') ?? 200) || 200) : all.length;
     const page = all.slice(offset, offset + limit);
     return json(200, {
       offset,

@@ -178,6 +178,65 @@ const BAD_CONFIGS: Array<[string, unknown, RegExp]> = [
     cfg({ a: { ...goodAccount, projectId: undefined } }),
     /accounts\.a\.projectId/,
   ],
+  // Provider ceilings known to the code (activities/providers/csbs.ts CSBS_MAX_CONCURRENT_DELETIONS).
+  [
+    'CSBS maxConcurrent above 5',
+    cfg({ c: { ...goodAccount, provider: 'csbs', limits: { maxConcurrent: 6 } } }),
+    /accounts\.c\.limits\.maxConcurrent: at most 5 for CSBS: it runs at most 5 deletion tasks per user/,
+  ],
+  // Values that break every deletion.
+  [
+    'zero duration string',
+    cfg({ a: { ...goodAccount, limits: { pollInterval: '0s' } } }),
+    /accounts\.a\.limits\.pollInterval: expected a duration above zero/,
+  ],
+  [
+    'duration that rounds to zero',
+    cfg({ a: { ...goodAccount, limits: { retryInitialInterval: '0.0001s' } } }),
+    /accounts\.a\.limits\.retryInitialInterval: expected a duration above zero/,
+  ],
+  [
+    'zero duration number',
+    cfg({ a: { ...goodAccount, limits: { deletionDeadline: 0 } } }),
+    /accounts\.a\.limits\.deletionDeadline: expected a duration above zero/,
+  ],
+  [
+    'requestTimeout zero',
+    cfg({ a: { ...goodAccount, limits: { requestTimeout: '0ms' } } }),
+    /accounts\.a\.limits\.requestTimeout: expected a duration above zero/,
+  ],
+  [
+    'circuitBreaker coolDown zero',
+    cfg({ a: { ...goodAccount, limits: { circuitBreaker: { coolDown: '0m' } } } }),
+    /accounts\.a\.limits\.circuitBreaker\.coolDown: expected a duration above zero/,
+  ],
+  [
+    'retryInitialInterval above retryMaxInterval',
+    cfg({ a: { ...goodAccount, limits: { retryInitialInterval: '2m', retryMaxInterval: '30s' } } }),
+    /accounts\.a\.limits\.retryInitialInterval: must not exceed retryMaxInterval \(30s\)/,
+  ],
+  [
+    'deletionDeadline shorter than one poll',
+    cfg({
+      a: { ...goodAccount, limits: { deletionDeadline: '3s', pollInterval: '5s', requestTimeout: '1s' } },
+    }),
+    /accounts\.a\.limits\.deletionDeadline: must be at least one pollInterval \(5s\)/,
+  ],
+  [
+    'deletionDeadline shorter than one request',
+    cfg({ a: { ...goodAccount, limits: { deletionDeadline: '20s', requestTimeout: '30s' } } }),
+    /accounts\.a\.limits\.deletionDeadline: must be at least one requestTimeout \(30s\)/,
+  ],
+  [
+    'maxDeletionsPerRun zero',
+    cfg({ a: { ...goodAccount, limits: { maxDeletionsPerRun: 0 } } }),
+    /accounts\.a\.limits\.maxDeletionsPerRun: expected a whole number of deletions, at least 1/,
+  ],
+  [
+    'maxDeletionsPerRun fractional',
+    cfg({ a: { ...goodAccount, limits: { maxDeletionsPerRun: 2.5 } } }),
+    /accounts\.a\.limits\.maxDeletionsPerRun: expected a whole number of deletions, at least 1/,
+  ],
 ];
 
 describe('broken worker configs are refused, naming the field', () => {
@@ -221,6 +280,26 @@ describe('broken worker configs are refused, naming the field', () => {
       coolDownMs: 1_500,
       minFailures: 4,
     });
+  });
+  test('a CSBS account at the provider ceiling, and other providers above it, are accepted', () => {
+    const loaded = parseWorkerConfig(
+      cfg({
+        c: { ...goodAccount, provider: 'csbs', limits: { maxConcurrent: 5 } },
+        v: { ...goodAccount, limits: { maxConcurrent: 50 } },
+      }),
+      'config.yaml',
+    );
+    assert.equal(loaded.config.accounts.c!.limits.maxConcurrent, 5);
+    assert.equal(loaded.config.accounts.v!.limits.maxConcurrent, 50);
+  });
+  test('maxDeletionsPerRun reaches the workflows only when configured', () => {
+    const off = parseWorkerConfig(cfg({ a: goodAccount }), 'config.yaml').config.accounts.a!;
+    assert.equal('maxDeletionsPerRun' in accountLimits('a', off), false, 'no key at all when absent');
+    const on = parseWorkerConfig(
+      cfg({ a: { ...goodAccount, limits: { maxDeletionsPerRun: 25 } } }),
+      'config.yaml',
+    ).config.accounts.a!;
+    assert.equal(accountLimits('a', on).maxDeletionsPerRun, 25);
   });
   test('a secret that is referenced but not set names the variable, not a value', () => {
     const loaded = parseWorkerConfig(cfg({ a: goodAccount }), 'config.yaml');

@@ -49,7 +49,7 @@ describe('CSBS classifier', () => {
     [400, 'BackupService.4008', 'blocked'],
     [429, 'APIG.0308', 'transient'],
     [429, 'APIGW.0308', 'transient'],
-    [404, 'APIGW.0101', 'rejected'],
+    [404, 'APIGW.0101', 'misconfigured'],
     [400, 'CSBS.1000', 'rejected'],
     [503, 'CSBS.0000', 'transient'],
     [403, 'CSBS.0001', 'auth'],
@@ -85,7 +85,14 @@ describe('CSBS classifier', () => {
 
   test('a body that is not a Huawei error still classifies by status', () => {
     assert.equal(adapter.classify(response(502, '<html>bad gateway</html>'), 'w').kind, 'transient');
-    assert.equal(adapter.classify(response(404, undefined), 'w').kind, 'not-found');
+    // A 404 without CSBS.3001 is a wrong endpoint, whatever its body: never "absent".
+    const bare = adapter.classify(response(404, undefined), 'w');
+    assert.equal(bare.kind, 'misconfigured');
+    assert.match(
+      bare.message,
+      /HTTP 404 without CSBS\.3001 \(empty body\): check accounts\.a\.endpoint \(http:\/\/127\.0\.0\.1:1\/csbs\)/,
+    );
+    assert.equal(adapter.classify(response(404, '<html>no</html>'), 'w').kind, 'misconfigured');
   });
 });
 
@@ -406,23 +413,24 @@ describe('CSBS adapter against the simulator (contract)', () => {
           kind: 'status',
           status: 200,
           body: {
-            checkpoint_items: [{ id: 'x', checkpoint_id: 'c', status: 'available', resource_id: 's' }],
+            checkpoint_items: [{ id: 'x', checkpoint_id: 'c', status: 'available', created_at: 'x' }],
           },
         },
       },
     ]);
     const list = await rejection(a.listBackups(undefined, {}));
     assert.equal(list.kind, 'malformed');
-    assert.match(list.message, /field checkpoint_items\[0\]\.created_at/);
+    assert.match(list.message, /field checkpoint_items\[0\]\.resource_id/);
   });
 
-  test('a wrong endpoint (gateway 404 APIGW.0101) is rejected, never read as "gone"', async () => {
+  test('a wrong endpoint (gateway 404 APIGW.0101) is misconfigured, never read as "gone"', async () => {
     const a = adapterFor('p-route', '/wrong');
     const [b] = csbsItems(1, 'route');
     seed('p-route', [b]);
     const err = await rejection(a.observeDeletion(ref('acc', b!), {}, {}));
-    assert.equal(err.kind, 'rejected');
+    assert.equal(err.kind, 'misconfigured');
     assert.equal(err.info.code, 'APIGW.0101');
+    assert.match(err.message, /check accounts\.acc\.endpoint \(http:\/\/127\.0\.0\.1:\d+\/csbs\/wrong\)/);
   });
 
   test('list: marker pagination over 250 items into normalised records (UTC times, server groups, sizes, deletability)', async () => {

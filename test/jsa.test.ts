@@ -67,8 +67,10 @@ describe('JSA classifier', () => {
   }));
   const cases: Array<[string, HttpResponse, ProviderErrorKind]> = [
     ['404 code 1001: no such backup', res(404, jsaBody(404, 1001)), 'not-found'],
-    ['404 with another code: wrong endpoint, not "absent"', res(404, jsaBody(404, 1002)), 'rejected'],
-    ['404 without a JSA body', res(404, 'Not Found'), 'rejected'],
+    ['404 with another code: wrong endpoint, not "absent"', res(404, jsaBody(404, 1002)), 'misconfigured'],
+    ['404 without a JSA body', res(404, 'Not Found'), 'misconfigured'],
+    ['404 with an HTML body', res(404, '<html><body>Not Found</body></html>'), 'misconfigured'],
+    ['404 with an empty body', res(404, undefined), 'misconfigured'],
     ['422 code 1017: already deleting/cancelling', res(422, jsaBody(422, 1017)), 'in-progress'],
     ['422 with another code', res(422, jsaBody(422, 1005)), 'rejected'],
     ['500 code 1000', res(500, jsaBody(500, 1000)), 'transient'],
@@ -83,6 +85,21 @@ describe('JSA classifier', () => {
   for (const [name, r, kind] of cases) {
     test(name, () => assert.equal(adapter.classify(r, 'op').kind, kind));
   }
+
+  test('a 404 without code 1001 names the account endpoint to check', () => {
+    const html = {
+      status: 404,
+      headers: { 'content-type': 'text/html' },
+      body: '<html>x</html>',
+      text: '<html>x</html>',
+    };
+    const err = adapter.classify(html, 'JSA get backup 7');
+    assert.equal(
+      err.message,
+      'JSA get backup 7: HTTP 404 without code 1001 (HTML body): check accounts.jsa.endpoint (https://console.invalid/)',
+    );
+    assert.equal(err.context.field, 'accounts.jsa.endpoint');
+  });
 
   test('the JSA code and message travel with the error', () => {
     const err = adapter.classify(res(500, jsaBody(500, 1000, 'Unexpected internal error')), 'op');
@@ -409,7 +426,7 @@ describe('JSA adapter against the simulator', () => {
 
   test('list of an empty console: no records, no next page', async () => {
     const page = await registry.get('jsa-empty').listBackups(undefined, {});
-    assert.deepEqual(page, { records: [] });
+    assert.deepEqual(page, { records: [], total: 0, offset: { asked: 0 } });
   });
 
   test('malformed answers are `malformed` and name the field', async () => {
@@ -432,7 +449,7 @@ describe('JSA adapter against the simulator', () => {
         provider: 'jsa',
         method: 'GET',
         path: '/backups$',
-        fault: { kind: 'status', status: 200, body: [{ ...backup(203), time_initiated: 'yesterday' }] },
+        fault: { kind: 'status', status: 200, body: [{ ...backup(203), type: null }] },
       },
     ]);
     const del = await kindOf(adapter.requestDeletion(item(201), {}));
@@ -446,7 +463,7 @@ describe('JSA adapter against the simulator', () => {
     assert.match(noStatus.message, /field status/);
     const list = await kindOf(adapter.listBackups(undefined, {}));
     assert.equal(list.kind, 'malformed');
-    assert.match(list.message, /field \[0\]\.time_initiated/);
+    assert.match(list.message, /field \[0\]\.type/);
   });
 
   test('a 202 for another backup id is malformed, naming the id field', async () => {

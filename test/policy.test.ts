@@ -361,13 +361,24 @@ void test('backups the provider refuses to delete are kept with the provider rea
   ]);
 });
 
-void test('a backup whose createdAt cannot be read is never deleted', () => {
-  const records = [rec('2024-01-02T00:00:00Z'), rec('yesterday')];
+void test('a backup whose creation time is unknown is kept, showing the raw value, never read as 1970', () => {
+  const records = [
+    rec('2024-01-02T00:00:00Z'),
+    rec('yesterday'),
+    rec('', { backupId: 'no-time' }),
+    // What Date.parse alone would read as a date: a bare number, and a zone-less (local) time.
+    rec('1', { backupId: 'number' }),
+    rec('2024-01-01T00:00:00', { backupId: 'no-zone' }),
+  ];
   const plan = planRetention(records, { rules: { deleteOlderThan: '1d' }, minKeep: 0 }, NOW);
   assert.deepEqual(decisionsOf(plan), [
     '2024-01-02T00:00:00Z delete: delete-older-than 1d',
-    'yesterday keep: unreadable createdAt "yesterday"',
+    'yesterday keep: creation time unknown ("yesterday")',
+    ' keep: creation time unknown (not given by the provider)',
+    '2024-01-01T00:00:00 keep: creation time unknown ("2024-01-01T00:00:00")',
+    '1 keep: creation time unknown ("1")',
   ]);
+  assert.equal(plan.deletions.length, 1, 'only the backup with a known time is deleted');
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -77,7 +77,7 @@ describe('TaurusDB classifier', () => {
     [500, 'DBS.200005', 'transient'],
     [429, 'APIG.0308', 'transient'],
     [429, 'APIGW.0308', 'transient'],
-    [404, 'APIGW.0101', 'rejected'],
+    [404, 'APIGW.0101', 'misconfigured'],
     [400, 'DBS.200001', 'rejected'],
     [401, 'APIGW.0301', 'auth'],
   ];
@@ -365,15 +365,15 @@ describe('TaurusDB adapter against the simulator (contract)', () => {
           kind: 'status',
           status: 200,
           body: {
-            backups: [{ id: b!.id, status: 'COMPLETED', type: 'manual', instance_id: 'i' }],
+            backups: [{ id: b!.id, begin_time: 'x', status: 'COMPLETED', instance_id: 'i' }],
             total_count: 1,
           },
         },
       },
     ]);
-    const time = await rejection(a.observeDeletion(item(b!), {}, {}));
-    assert.equal(time.kind, 'malformed');
-    assert.match(time.message, /field backups\[0\]\.begin_time/);
+    const type = await rejection(a.observeDeletion(item(b!), {}, {}));
+    assert.equal(type.kind, 'malformed');
+    assert.match(type.message, /field backups\[0\]\.type/);
 
     // A list that ignores the backup_id filter could hide ours on another page: never read as "gone".
     sim.setFaults([
@@ -401,11 +401,12 @@ describe('TaurusDB adapter against the simulator (contract)', () => {
     assert.match(del.message, /field backup_id/);
   });
 
-  test('a wrong endpoint (gateway 404 APIGW.0101) is rejected, never read as "gone"', async () => {
+  test('a wrong endpoint (gateway 404 APIGW.0101) is misconfigured, never read as "gone"', async () => {
     const a = adapterFor('p-route', '/wrong');
     const err = await rejection(a.observeDeletion({ account: 'acc', id: 'xbr07' }, {}, {}));
-    assert.equal(err.kind, 'rejected');
+    assert.equal(err.kind, 'misconfigured');
     assert.equal(err.info.code, 'APIGW.0101');
+    assert.match(err.message, /check accounts\.acc\.endpoint \(http:\/\/127\.0\.0\.1:\d+\/taurusdb\/wrong\)/);
   });
 
   test('list: offset pagination over 230 backups into normalised records (UTC times, instance groups, automated not deletable)', async () => {
@@ -475,7 +476,8 @@ describe('TaurusDB through the workflow (real Temporal dev server)', () => {
     stack = await startStack(
       {
         taurus: { provider: 'taurusdb' },
-        short: { provider: 'taurusdb', limits: { deletionDeadline: '3s' } },
+        // requestTimeout within the deadline (a deadline shorter than one request is refused at load).
+        short: { provider: 'taurusdb', limits: { deletionDeadline: '3s', requestTimeout: '2s' } },
       },
       { sim: { timings: { deleteMs: { taurusdb: 300 } } } },
     );

@@ -80,8 +80,9 @@ describe('Veeam classifier', () => {
       res(404, prob(404, 'Not Found', 'Virtual machine x was not found.')),
       'not-found',
     ],
-    ['404 with an empty body: wrong endpoint, not "absent"', res(404), 'rejected'],
-    ['404 with a non-problem body', res(404, { message: 'route' }), 'rejected'],
+    ['404 with an empty body: wrong endpoint, not "absent"', res(404), 'misconfigured'],
+    ['404 with a non-problem body', res(404, { message: 'route' }), 'misconfigured'],
+    ['404 with an HTML body', res(404, '<html><body>Not Found</body></html>'), 'misconfigured'],
     ['409 conflict: another operation on the VM', res(409, prob(409)), 'busy'],
     ['400', res(400, prob(400)), 'rejected'],
     ['401', res(401, prob(401)), 'auth'],
@@ -487,15 +488,12 @@ describe('Veeam adapter against the simulator', () => {
           body: {
             offset: 0,
             totalCount: 1,
-            results: [{ id: 'rp', pointInTime: 'last tuesday', virtualMachineId: 'vm' }],
+            results: [{ pointInTime: 'last tuesday', virtualMachineId: 'vm' }],
           },
         },
       },
     ]);
-    assert.match(
-      (await errorOf(adapter.listBackups(undefined, {}))).message,
-      /field results\[0\]\.pointInTime/,
-    );
+    assert.match((await errorOf(adapter.listBackups(undefined, {}))).message, /field results\[0\]\.id/);
     sim.setFaults([
       {
         provider: 'veeam',

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
+import { CSBS_MAX_CONCURRENT_DELETIONS } from '../activities/providers/csbs';
 import { PROVIDERS, type AccountLimits, type ProviderKind } from '../workflows/model';
 import { accountNameSchema } from '../workflows/request';
 import { describeZodIssues } from '../workflows/validation';
@@ -17,16 +18,24 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
+
 const durationSchema = z.union([
-  z.number().int().positive(),
+  z.number().int().positive({ message: 'expected a duration above zero, like "500ms", "5s" or 5000 (ms)' }),
   z
     .string()
-    .regex(/^\d+(\.\d+)?(ms|s|m|h)$/, { message: 'expected a duration like "500ms", "5s", "10m" or "2h"' }),
+    .regex(DURATION, { message: 'expected a duration like "500ms", "5s", "10m" or "2h"' })
+    // "0s" (or "0.0001s", which rounds to 0 ms) would make every wait, timeout or backoff instant.
+    .refine((v) => !(durationMs(v) <= 0), {
+      message: 'expected a duration above zero, like "500ms" or "5s"',
+    }),
 ]);
 
+/** Milliseconds of a config duration; NaN for one the schema refuses (so checks across fields skip it). */
 export function durationMs(v: number | string): number {
   if (typeof v === 'number') return v;
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(v)!;
+  const m = DURATION.exec(v);
+  if (!m) return NaN;
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
   return Math.round(Number(m[1]) * unit);
 }
@@ -87,8 +96,36 @@ const limitsSchema = z
     retryMaxInterval: durationSchema.default('60s'),
     requestTimeout: durationSchema.default('30s'),
     circuitBreaker: circuitBreakerSchema.optional(),
+    /** A ceiling no request can raise: a run that would delete more of this account stops first. */
+    maxDeletionsPerRun: z
+      .number()
+      .int({ message: 'expected a whole number of deletions, at least 1' })
+      .min(1, { message: 'expected a whole number of deletions, at least 1' })
+      .optional(),
   })
-  .strict();
+  .strict()
+  // Values that each look fine but together break every deletion.
+  .superRefine((l, ctx) => {
+    const ms = (v: string | number) => durationMs(v); // NaN (never compared true) when v itself is refused
+    if (ms(l.retryInitialInterval) > ms(l.retryMaxInterval))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['retryInitialInterval'],
+        message: `must not exceed retryMaxInterval (${String(l.retryMaxInterval)}): the backoff starts at the first and is capped by the second`,
+      });
+    if (ms(l.deletionDeadline) < ms(l.pollInterval))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['deletionDeadline'],
+        message: `must be at least one pollInterval (${String(l.pollInterval)}): every deletion would end failed before its first poll`,
+      });
+    if (ms(l.deletionDeadline) < ms(l.requestTimeout))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['deletionDeadline'],
+        message: `must be at least one requestTimeout (${String(l.requestTimeout)}): a single slow answer would outlast the whole deletion`,
+      });
+  });
 
 const tlsSchema = z
   .object({ caFile: z.string().optional(), insecureSkipVerify: z.boolean().optional() })
@@ -136,7 +173,15 @@ const accountSchema = z.discriminatedUnion(
         tls: tlsSchema.optional(),
         limits: limitsSchema.default(limitsSchema.parse({})),
       })
-      .strict(),
+      .strict()
+      .superRefine((a, ctx) => {
+        if (a.limits.maxConcurrent > CSBS_MAX_CONCURRENT_DELETIONS)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['limits', 'maxConcurrent'],
+            message: `at most ${CSBS_MAX_CONCURRENT_DELETIONS} for CSBS: it runs at most ${CSBS_MAX_CONCURRENT_DELETIONS} deletion tasks per user and queues the rest, where they run out their deadlines`,
+          });
+      }),
     z
       .object({
         provider: z.literal('vbs'),
@@ -180,6 +225,14 @@ export const workerConfigSchema = z
 export type WorkerConfig = z.output<typeof workerConfigSchema>;
 export type AccountConfig = WorkerConfig['accounts'][string];
 export type HuaweiAccountConfig = Extract<AccountConfig, { provider: 'csbs' | 'vbs' | 'taurusdb' }>;
+
+/**
+ * The named account, or undefined when the config does not define it. Names come from requests, so
+ * never a plain property read: "constructor" or "toString" would find Object.prototype's members.
+ */
+export function accountOf(config: WorkerConfig, name: string): AccountConfig | undefined {
+  return Object.hasOwn(config.accounts, name) ? config.accounts[name] : undefined;
+}
 
 export interface LoadedConfig {
   config: WorkerConfig;
@@ -267,6 +320,8 @@ export function accountLimits(name: string, account: AccountConfig): AccountLimi
     maxAttempts: l.maxAttempts,
     retryInitialIntervalMs: durationMs(l.retryInitialInterval),
     retryMaxIntervalMs: durationMs(l.retryMaxInterval),
+    // Only when configured, like the breaker below: other accounts' lanes see the input they saw before.
+    ...(l.maxDeletionsPerRun !== undefined ? { maxDeletionsPerRun: l.maxDeletionsPerRun } : {}),
     // Only when configured: lanes of accounts without a breaker get exactly the input they got before.
     ...(l.circuitBreaker
       ? {

@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { Runtime } from '@temporalio/worker';
 import { ConfigError, loadWorkerConfig } from './config';
+import { logAccountProbe } from './probe';
 import { installTelemetry, telemetrySettings } from './telemetry';
 import { startWorker } from './worker';
 
@@ -67,6 +68,9 @@ export async function runWorkerProcess(argv: string[]): Promise<void> {
     console.error(
       `${ready}${telemetry.metricsAddress ? `; metrics on http://${telemetry.metricsAddress}/metrics` : ''}`,
     );
+  // Each account's address and credentials, checked once and logged (INFO when OK, WARN otherwise). The
+  // worker runs either way: a provider may be down for a moment (docs/operations.md, "Start-up probe").
+  void logAccountProbe(loaded, Runtime.instance().logger);
   await started.running;
 }
 

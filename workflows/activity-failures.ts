@@ -8,6 +8,10 @@ export const NON_RETRYABLE_ERROR_TYPES = [
   'AccountConfigError',
   'UnknownAccount',
   'InvalidRequest',
+  /** A 404 without the provider's not-found marker: the account's endpoint is wrong (never "absent"). */
+  'AccountMisconfigured',
+  /** A listing that disagrees with its own counts or pages (activities/listing.ts): not planned on. */
+  'UntrustworthyListing',
 ];
 
 const MAX_REASON = 300;

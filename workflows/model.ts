@@ -89,6 +89,12 @@ export interface AccountLimits {
    * as before it existed.
    */
   circuitBreaker?: CircuitBreakerConfig;
+  /**
+   * The most deletions one run may make on this account (worker config `limits.maxDeletionsPerRun`);
+   * no request can raise it. Present only when configured, so lanes of accounts without it see the
+   * same input as before it existed.
+   */
+  maxDeletionsPerRun?: number;
 }
 
 /** See workflows/circuit-breaker.ts. */

@@ -6,7 +6,7 @@ import type { z } from 'zod';
 import type { BackupRecord, ItemRef } from '../../workflows/model';
 import { formatPath } from '../../workflows/validation';
 import type { AccountConfig, LoadedConfig } from '../../worker/config';
-import type { HttpClient, HttpResponse } from '../http';
+import { redactUrl, truncate, type HttpClient, type HttpResponse } from '../http';
 import { ProviderError } from '../provider-error';
 
 /** What a retried attempt needs to resume instead of repeating the delete (Veeam: the session id). */
@@ -26,6 +26,18 @@ export interface ListPage {
   records: BackupRecord[];
   /** Opaque cursor for the next page; absent on the last page. */
   next?: string;
+  /**
+   * How many backups the provider says the whole listing holds (Veeam `totalCount`, JSA
+   * `Content-Range` total, TaurusDB `total_count`); absent where the API gives no count (CSBS, VBS).
+   * The listing loop (activities/listing.ts) refuses a listing whose records disagree with it.
+   */
+  total?: number;
+  /**
+   * Offset pagination: the offset this page was asked for, and the one the provider says it answered
+   * (Veeam `offset`, JSA `Content-Range` start) when it says one. A page that starts elsewhere than
+   * asked is refused by the listing loop.
+   */
+  offset?: { asked: number; answered?: number };
 }
 
 export interface ProviderAdapter {
@@ -45,6 +57,49 @@ export interface ProviderAdapter {
    * still there?
    */
   readonly neverRepeatDelete?: { stillThere(item: ItemRef, ctx: CallContext): Promise<boolean> };
+}
+
+/** The configured account an adapter speaks for, named in configuration errors. */
+export interface AccountRef {
+  name: string;
+  endpoint: string;
+}
+
+/**
+ * A 404 that lacks the provider's own not-found marker: the address names no such API (a typo in the
+ * endpoint, a wrong path, a proxy's HTML page), so it is the account's configuration that is wrong,
+ * not the backup that is gone. The one place such an answer becomes an error; never "absent".
+ */
+export function misconfiguredEndpoint(
+  res: HttpResponse,
+  what: string,
+  opts: {
+    /** What a real answer would have carried, e.g. "itemNotFound" or "code 1001". */
+    lacking: string;
+    account: AccountRef | undefined;
+    /** The worker-config field that holds the address. */
+    field?: 'endpoint' | 'iamEndpoint';
+    /** The provider-style code and message read from the body, when there were any. */
+    code?: string;
+    detail?: string;
+  },
+): ProviderError {
+  const { account, field = 'endpoint', code } = opts;
+  const html = /html/i.test(res.headers['content-type'] ?? '') || /^\s*</.test(res.text);
+  const body = !res.text.trim()
+    ? 'empty body'
+    : html
+      ? 'HTML body'
+      : (opts.detail ?? truncate(res.text.replace(/\s+/g, ' '), 80));
+  const where = account
+    ? `accounts.${account.name}.${field} (${redactUrl(account.endpoint)})`
+    : `the account's ${field}`;
+  return new ProviderError(
+    'misconfigured',
+    `${what}: HTTP 404 without ${opts.lacking} (${body}): check ${where}`,
+    { status: res.status, ...(code ? { code } : {}) },
+    account ? { field: `accounts.${account.name}.${field}` } : {},
+  );
 }
 
 /** Builds the adapter of one configured account (one per account per worker process). */

@@ -12,6 +12,7 @@ import type { AccountConfig, HuaweiAccountConfig } from '../../worker/config';
 import type { HttpResponse } from '../http';
 import { ProviderError } from '../provider-error';
 import {
+  type AccountRef,
   type AdapterFactory,
   parseBody,
   type CallContext,
@@ -19,10 +20,17 @@ import {
   type Observation,
   type ProviderAdapter,
 } from './adapter';
-import { huaweiError, huaweiErrorCode, huaweiSessionFor, utcIso, type HuaweiSession } from './huawei';
+import { classifyHuawei, huaweiSessionFor, utcIso, type HuaweiDialect, type HuaweiSession } from './huawei';
 
 /** The fixed provider id of CSBS in the v1 (Karbor) URL. */
 export const CSBS_PROVIDER_ID = 'fc4d5750-22e7-4798-8a46-f48f62c4c1da';
+
+/**
+ * CSBS runs at most 5 deletion tasks at once per user; more wait in its queue, where each counts
+ * against the deadline of an item that is not running. The worker config refuses a CSBS account whose
+ * `limits.maxConcurrent` is above it (worker/config.ts reads this constant).
+ */
+export const CSBS_MAX_CONCURRENT_DELETIONS = 5;
 
 const failCodeSchema = z.object({ Code: z.string().nullish(), Description: z.string().nullish() });
 const extendInfoSchema = z.object({
@@ -48,7 +56,7 @@ const listedItemSchema = itemSchema.extend({
   name: z.string().nullish(),
   resource_id: z.string(),
   resource_type: z.string().nullish(),
-  created_at: z.string(),
+  created_at: z.string().nullish(),
   tags: z.array(z.object({ key: z.string(), value: z.string().nullish() })).nullish(),
 });
 const showSchema = z.object({ checkpoint_item: itemSchema });
@@ -59,17 +67,29 @@ const DELETABLE_STATUSES = new Set(['available', 'error']);
 /** Statuses that mean a deletion is already queued or running. */
 const DELETING_STATUSES = new Set(['waiting_delete', 'deleting', 'deleted']);
 
-const BUSY_CODES = new Set(['CSBS.2003']);
-const NOT_FOUND_CODES = new Set(['CSBS.3001']);
-const TRANSIENT_CODES = new Set(['CSBS.9998', 'CSBS.9999']);
 const LIST_PAGE = 100;
 
+export const CSBS_DIALECT: HuaweiDialect = {
+  notFound: new Set(['CSBS.3001']),
+  marker: 'CSBS.3001',
+  busy: new Set(['CSBS.2003']),
+  transient: new Set(['CSBS.9998', 'CSBS.9999']),
+  blocked: new Map([
+    ['BackupService.4008', 'this project may not use the legacy CSBS service; use CBR'],
+    ['CSBS.8007', 'the backup is registered as an image'],
+  ]),
+};
+
 export class CsbsAdapter implements ProviderAdapter {
+  private readonly ref: AccountRef;
+
   constructor(
     private readonly accountName: string,
     private readonly account: HuaweiAccountConfig,
     private readonly session: HuaweiSession,
-  ) {}
+  ) {
+    this.ref = { name: accountName, endpoint: account.endpoint };
+  }
 
   private path(rest: string): string {
     return `/v1/${encodeURIComponent(this.account.projectId)}${rest}`;
@@ -191,28 +211,8 @@ export class CsbsAdapter implements ProviderAdapter {
     return parseBody(showSchema, res, what).checkpoint_item;
   }
 
-  /** CSBS codes first, then the shared Huawei/HTTP classification (APIG throttling, 5xx, 404...). */
   classify(res: HttpResponse, what: string): ProviderError {
-    const { code, message } = huaweiErrorCode(res);
-    const info = { status: res.status, code };
-    const detail = `${code}: ${message ?? ''}`.replace(/: $/, '');
-    if (code === 'BackupService.4008') {
-      return new ProviderError(
-        'blocked',
-        `${what}: ${detail} (this project may not use the legacy CSBS service; use CBR)`,
-        info,
-      );
-    }
-    if (code === 'CSBS.8007')
-      return new ProviderError('blocked', `${what}: ${detail} (the backup is registered as an image)`, info);
-    if (code && BUSY_CODES.has(code)) return new ProviderError('busy', `${what}: ${detail}`, info);
-    if (code && NOT_FOUND_CODES.has(code)) return new ProviderError('not-found', `${what}: ${detail}`, info);
-    if (code && TRANSIENT_CODES.has(code)) return new ProviderError('transient', `${what}: ${detail}`, info);
-    if (res.status === 404 && code && /^APIGW?\./.test(code)) {
-      // The gateway does not know the route: a wrong endpoint, not a missing backup. Never "absent".
-      return new ProviderError('rejected', `${what}: ${detail} (check the account's endpoint)`, info);
-    }
-    return huaweiError(res, what);
+    return classifyHuawei(res, what, CSBS_DIALECT, this.ref);
   }
 }
 
@@ -222,5 +222,5 @@ function code(err: ProviderError): { code?: string } {
 
 export const csbsAdapterFactory: AdapterFactory = (name, account, loaded, http) => {
   const a = account as Extract<AccountConfig, { provider: 'csbs' }>;
-  return new CsbsAdapter(name, a, huaweiSessionFor(a, loaded, http));
+  return new CsbsAdapter(name, a, huaweiSessionFor(name, a, loaded, http));
 };

@@ -1,7 +1,9 @@
 /**
  * What CSBS, VBS and TaurusDB share: the IAM token (POST /v3/auth/tokens, token in X-Subject-Token,
- * valid 24 h, cached per account and renewed once on 401), Huawei error bodies, and the API gateway's
- * throttling answer (429 APIG.0308 / APIGW.0308, no Retry-After documented: retry after a few seconds).
+ * valid 24 h, cached per account and renewed once on 401), Huawei error bodies and their one
+ * classification (classifyHuawei: each service's code tables, the API gateway's throttling answer
+ * 429 APIG.0308 / APIGW.0308 with no documented Retry-After, and "a 404 without the service's
+ * not-found marker is a wrong endpoint"), and reading Huawei timestamps.
  */
 import { z } from 'zod';
 import type { HuaweiAccountConfig, LoadedConfig } from '../../worker/config';
@@ -14,7 +16,7 @@ import {
   type TlsOptions,
 } from '../http';
 import { isProviderError, ProviderError } from '../provider-error';
-import type { CallContext } from './adapter';
+import { misconfiguredEndpoint, type AccountRef, type CallContext } from './adapter';
 
 const TOKEN_EARLY_RENEWAL_MS = 10 * 60_000;
 const DEFAULT_TOKEN_LIFETIME_MS = 24 * 3_600_000;
@@ -50,6 +52,8 @@ export class HuaweiSession {
     private readonly account: HuaweiAccountConfig,
     private readonly credentials: () => { username: string; password: string },
     private readonly now: () => number = Date.now,
+    /** Named in configuration errors ("check accounts.<name>.iamEndpoint"). */
+    private readonly accountName?: string,
   ) {
     this.iam = http.withTls(iamTlsOptions(account));
   }
@@ -112,6 +116,17 @@ export class HuaweiSession {
             )
           : err;
       });
+    if (res.status === 404) {
+      // Every IAM answer to this path is a token or an error about the credentials: a 404 means the
+      // address is not an IAM endpoint (it would otherwise read as "backup not found" below us).
+      throw misconfiguredEndpoint(res, 'IAM token request', {
+        lacking: 'a token (no IAM token API at this address)',
+        account: this.accountName
+          ? { name: this.accountName, endpoint: this.account.iamEndpoint }
+          : undefined,
+        field: 'iamEndpoint',
+      });
+    }
     if (res.status !== 201 && res.status !== 200) {
       const err = huaweiError(res, 'IAM token request');
       // Wrong credentials are not fixed by retrying; say so plainly.
@@ -160,7 +175,7 @@ export function huaweiErrorCode(res: HttpResponse): { code?: string; message?: s
   return {};
 }
 
-/** Generic Huawei classification: APIG throttling, then status codes. Services add their codes on top. */
+/** APIG throttling and status codes, for answers no service code explains (IAM, and classifyHuawei). */
 export function huaweiError(res: HttpResponse, what: string): ProviderError {
   const { code, message } = huaweiErrorCode(res);
   if (res.status === 429 || code === 'APIG.0308' || code === 'APIGW.0308') {
@@ -173,22 +188,98 @@ export function huaweiError(res: HttpResponse, what: string): ProviderError {
   return classifyStatus(res, what, code, message);
 }
 
+/** One Huawei service's own error codes, read by classifyHuawei before anything generic. */
+export interface HuaweiDialect {
+  /** The service's "no such backup" codes: the only answers that ever mean not-found. */
+  notFound: ReadonlySet<string>;
+  /** How a message names the marker a wrong endpoint lacks, e.g. "itemNotFound". */
+  marker: string;
+  busy?: ReadonlySet<string>;
+  transient?: ReadonlySet<string>;
+  /** Code → why retrying cannot help (shown after the provider's message). */
+  blocked?: ReadonlyMap<string, string>;
+  /** Readings that depend on more than the code (message patterns), after the code tables. */
+  special?(answer: HuaweiAnswer, what: string): ProviderError | undefined;
+}
+
+export interface HuaweiAnswer {
+  res: HttpResponse;
+  code?: string;
+  message?: string;
+  /** "code: message", for error messages. */
+  detail: string;
+  info: { status: number; code?: string };
+}
+
+/**
+ * The one classification of CSBS, VBS and TaurusDB answers: the service's own readings and codes
+ * first, then APIG throttling and the generic status rules. A 404 that carries none of the service's
+ * not-found codes (an empty or HTML 404, the gateway's APIGW.0101 "API does not exist", another
+ * service's 404) is a wrong endpoint: `misconfigured`, naming the account's endpoint, never "absent".
+ */
+export function classifyHuawei(
+  res: HttpResponse,
+  what: string,
+  dialect: HuaweiDialect,
+  account?: AccountRef,
+): ProviderError {
+  const { code, message } = huaweiErrorCode(res);
+  const info = { status: res.status, code };
+  const detail = `${code}: ${message ?? ''}`.replace(/: $/, '');
+  const answer: HuaweiAnswer = {
+    res,
+    ...(code ? { code } : {}),
+    ...(message ? { message } : {}),
+    detail,
+    info,
+  };
+  if (code) {
+    if (dialect.notFound.has(code)) return new ProviderError('not-found', `${what}: ${detail}`, info);
+    const blocked = dialect.blocked?.get(code);
+    if (blocked) return new ProviderError('blocked', `${what}: ${detail} (${blocked})`, info);
+    if (dialect.busy?.has(code)) return new ProviderError('busy', `${what}: ${detail}`, info);
+    if (dialect.transient?.has(code)) return new ProviderError('transient', `${what}: ${detail}`, info);
+  }
+  const special = dialect.special?.(answer, what);
+  if (special) return special;
+  if (res.status === 404)
+    return misconfiguredEndpoint(res, what, {
+      lacking: dialect.marker,
+      account,
+      ...(code ? { code, detail } : {}),
+    });
+  return huaweiError(res, what);
+}
+
 /** The IAM session of a Huawei account, reading its credentials at call time (never cached here). */
 export function huaweiSessionFor(
+  name: string,
   account: HuaweiAccountConfig,
   loaded: LoadedConfig,
   http: HttpClient,
 ): HuaweiSession {
-  return new HuaweiSession(http, account, () => ({
-    username: loaded.secret(account.credentials.username),
-    password: loaded.secret(account.credentials.password),
-  }));
+  return new HuaweiSession(
+    http,
+    account,
+    () => ({
+      username: loaded.secret(account.credentials.username),
+      password: loaded.secret(account.credentials.password),
+    }),
+    Date.now,
+    name,
+  );
 }
 
-/** Huawei timestamps often carry no zone ("2017-04-18T01:21:52.701973"): read them as UTC. */
-export function utcIso(t: string): string {
+/**
+ * A Huawei timestamp as ISO-8601 UTC; they often carry no zone ("2017-04-18T01:21:52.701973"), read
+ * as UTC. A missing or unreadable one is passed on verbatim ('' when missing): the planner keeps such
+ * a backup ("creation time unknown"), it never becomes 1970 or a failed listing.
+ */
+export function utcIso(t: string | null | undefined): string {
+  if (!t) return '';
+  // Only the documented shape: Date.parse alone reads strings like "1" or "May 3" as some date.
+  if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d/.test(t)) return t;
   const withZone = /[zZ]|[+-]\d\d:?\d\d$/.test(t) ? t : `${t}Z`;
   const ms = Date.parse(withZone);
-  if (Number.isNaN(ms)) throw new ProviderError('malformed', `unreadable timestamp ${JSON.stringify(t)}`);
-  return new Date(ms).toISOString();
+  return Number.isNaN(ms) ? t : new Date(ms).toISOString();
 }

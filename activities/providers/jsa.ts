@@ -16,7 +16,9 @@ import type { AccountConfig, LoadedConfig } from '../../worker/config';
 import { classifyStatus, type HttpClient, type HttpResponse } from '../http';
 import { ProviderError } from '../provider-error';
 import {
+  misconfiguredEndpoint,
   parseBody,
+  type AccountRef,
   type CallContext,
   type DeletionHandle,
   type ListPage,
@@ -61,8 +63,16 @@ export const jsaBackupSchema = z.object({
 });
 export type JsaBackup = z.output<typeof jsaBackupSchema>;
 
-/** For retention the creation time and type are required: a record without them cannot be judged. */
-const listedBackupSchema = jsaBackupSchema.extend({ time_initiated: epochMs, type: z.string().min(1) });
+/**
+ * For retention the type is required (it names the series). The creation time is read when it is
+ * epoch milliseconds; anything else keeps the backup ("creation time unknown"), see record(). The
+ * completion time is not used, so it is not checked.
+ */
+const listedBackupSchema = jsaBackupSchema.extend({
+  time_initiated: z.unknown(),
+  time_completed: z.unknown(),
+  type: z.string().min(1),
+});
 const listSchema = z.array(listedBackupSchema);
 
 /** `{message, details, description, code, http_response: {message, code}}`. */
@@ -90,6 +100,7 @@ const CONTENT_RANGE = /^items\s+(\d+)-(-?\d+)\/(\d+|\*)$/i;
 
 export class JsaAdapter implements ProviderAdapter {
   private readonly base: string;
+  private readonly ref: AccountRef;
 
   constructor(
     private readonly accountName: string,
@@ -99,6 +110,7 @@ export class JsaAdapter implements ProviderAdapter {
   ) {
     // The endpoint is the console (https://console); tolerate one written with the /api suffix.
     this.base = account.endpoint.replace(/\/+$/, '').replace(/\/api$/, '');
+    this.ref = { name: accountName, endpoint: account.endpoint };
   }
 
   private headers(extra: Record<string, string> = {}): Record<string, string> {
@@ -224,6 +236,7 @@ export class JsaAdapter implements ProviderAdapter {
     const records = backups.map((b) => this.record(b));
 
     let total: number | undefined;
+    let answered: number | undefined;
     const header = res.headers['content-range'];
     if (header !== undefined) {
       const m = CONTENT_RANGE.exec(header.trim());
@@ -234,11 +247,18 @@ export class JsaAdapter implements ProviderAdapter {
           { status: 200 },
         );
       total = m[3] === '*' ? undefined : Number(m[3]);
+      // An empty range ("items 0--1/0") says nothing about where a page starts.
+      if (backups.length > 0) answered = Number(m[1]);
     }
+    const page: ListPage = {
+      records,
+      ...(total !== undefined ? { total } : {}),
+      offset: { asked: start, ...(answered !== undefined ? { answered } : {}) },
+    };
     const nextStart = start + backups.length;
     const more =
       backups.length > 0 && (total !== undefined ? nextStart < total : backups.length >= JSA_PAGE_SIZE);
-    return more ? { records, next: String(nextStart) } : { records };
+    return more ? { ...page, next: String(nextStart) } : page;
   }
 
   private record(b: z.output<typeof listedBackupSchema>): BackupRecord {
@@ -260,7 +280,7 @@ export class JsaAdapter implements ProviderAdapter {
       id: String(b.id),
       backupId: String(b.id),
       ...(b.name ? { name: b.name } : {}),
-      createdAt: new Date(b.time_initiated).toISOString(),
+      createdAt: epochIso(b.time_initiated),
       status: b.status,
       successful: b.status === 'SUCCESS' && b.is_valid !== false,
       ...(b.size_on_disk != null ? { sizeBytes: b.size_on_disk } : {}),
@@ -280,13 +300,13 @@ export class JsaAdapter implements ProviderAdapter {
       [code, message].filter((s) => s !== undefined && s !== '').join(': ') || `HTTP ${res.status}`;
     if (res.status === 404) {
       if (code === JSA_CODE_NOT_FOUND) return new ProviderError('not-found', `${what}: ${detail}`, info);
-      // A 404 without code 1001 is the console saying the endpoint does not exist: a wrong account
-      // endpoint must not turn every item into "absent".
-      return new ProviderError(
-        'rejected',
-        `${what}: HTTP 404 ${detail} (not code ${JSA_CODE_NOT_FOUND}; check the account endpoint)`,
-        info,
-      );
+      // A 404 without code 1001 is the console (or something in front of it) saying the endpoint does
+      // not exist: a wrong account endpoint must not turn every item into "absent".
+      return misconfiguredEndpoint(res, what, {
+        lacking: `code ${JSA_CODE_NOT_FOUND}`,
+        account: this.ref,
+        ...(info.code ? { code: info.code, detail } : {}),
+      });
     }
     if (res.status === 422 && code === JSA_CODE_NOT_DELETABLE) {
       return new ProviderError('in-progress', `${what}: ${detail}`, info);
@@ -300,6 +320,13 @@ export class JsaAdapter implements ProviderAdapter {
     }
     return classifyStatus(res, what, code !== undefined ? String(code) : undefined, message);
   }
+}
+
+/** Epoch milliseconds as ISO-8601; anything else verbatim ('' when missing): the planner keeps it. */
+function epochIso(v: unknown): string {
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 8.64e15)
+    return new Date(v).toISOString();
+  return v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v);
 }
 
 /** The registry's factory: credentials are resolved at call time, so a rotated token file is picked up. */

@@ -3,7 +3,7 @@
  * cache) for the life of the worker process.
  */
 import type { AccountConfig, LoadedConfig } from '../../worker/config';
-import { durationMs } from '../../worker/config';
+import { accountOf, durationMs } from '../../worker/config';
 import { HttpClient } from '../http';
 import { ProviderError } from '../provider-error';
 import type { AdapterFactory, ProviderAdapter } from './adapter';
@@ -30,7 +30,7 @@ export class AdapterRegistry {
   get(accountName: string): ProviderAdapter {
     let adapter = this.adapters.get(accountName);
     if (adapter) return adapter;
-    const account = this.loaded.config.accounts[accountName];
+    const account = accountOf(this.loaded.config, accountName);
     if (!account) {
       throw new ProviderError('rejected', `account "${accountName}" is not in this worker's config`, {
         code: 'UnknownAccount',

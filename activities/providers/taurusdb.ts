@@ -11,6 +11,7 @@ import type { AccountConfig, HuaweiAccountConfig } from '../../worker/config';
 import type { HttpResponse } from '../http';
 import { ProviderError } from '../provider-error';
 import {
+  type AccountRef,
   type AdapterFactory,
   parseBody,
   type CallContext,
@@ -18,13 +19,20 @@ import {
   type Observation,
   type ProviderAdapter,
 } from './adapter';
-import { huaweiError, huaweiErrorCode, huaweiSessionFor, utcIso, type HuaweiSession } from './huawei';
+import {
+  classifyHuawei,
+  huaweiErrorCode,
+  huaweiSessionFor,
+  utcIso,
+  type HuaweiDialect,
+  type HuaweiSession,
+} from './huawei';
 
 const backupSchema = z.object({
   id: z.string(),
   name: z.string().nullish(),
   /** "yyyy-mm-ddThh:mm:ssZ" with Z an offset like +0800. */
-  begin_time: z.string(),
+  begin_time: z.string().nullish(),
   end_time: z.string().nullish(),
   status: z.string(),
   take_up_time: z.number().nullish(),
@@ -40,9 +48,12 @@ const listSchema = z.object({ backups: z.array(backupSchema), total_count: z.num
 const deleteSchema = z.object({ backup_id: z.string(), backup_name: z.string().nullish() });
 type TaurusBackup = z.output<typeof backupSchema>;
 
-const NOT_FOUND_CODES = new Set(['DBS.201203', 'DBS.201010']);
-const BUSY_CODES = new Set(['DBS.201205', 'DBS.200011']);
-const TRANSIENT_CODES = new Set(['DBS.108000', 'DBS.200005']);
+export const TAURUSDB_DIALECT: HuaweiDialect = {
+  notFound: new Set(['DBS.201203', 'DBS.201010']),
+  marker: 'DBS.201203 or DBS.201010',
+  busy: new Set(['DBS.201205', 'DBS.200011']),
+  transient: new Set(['DBS.108000', 'DBS.200005']),
+};
 /** DBS.201208 "not allowed in this backup status". */
 const STATUS_REFUSED = 'DBS.201208';
 const LIST_PAGE = 100;
@@ -53,11 +64,15 @@ export function isAutomated(b: Pick<TaurusBackup, 'type'>): boolean {
 }
 
 export class TaurusDbAdapter implements ProviderAdapter {
+  private readonly ref: AccountRef;
+
   constructor(
     private readonly accountName: string,
     private readonly account: HuaweiAccountConfig,
     private readonly session: HuaweiSession,
-  ) {}
+  ) {
+    this.ref = { name: accountName, endpoint: account.endpoint };
+  }
 
   private path(rest: string): string {
     return `/v3/${encodeURIComponent(this.account.projectId)}${rest}`;
@@ -133,7 +148,8 @@ export class TaurusDbAdapter implements ProviderAdapter {
           : { ok: true as const },
     }));
     const end = offset + body.backups.length;
-    return body.backups.length > 0 && end < body.total_count ? { records, next: String(end) } : { records };
+    const page = { records, total: body.total_count };
+    return body.backups.length > 0 && end < body.total_count ? { ...page, next: String(end) } : page;
   }
 
   /** The backup as the list filtered by backup_id shows it; undefined when it is not listed. */
@@ -162,12 +178,9 @@ export class TaurusDbAdapter implements ProviderAdapter {
    */
   classify(res: HttpResponse, what: string, status?: string): ProviderError {
     const { code, message } = huaweiErrorCode(res);
-    const info = { status: res.status, code };
-    const detail = `${code}: ${message ?? ''}`.replace(/: $/, '');
-    if (code && NOT_FOUND_CODES.has(code)) return new ProviderError('not-found', `${what}: ${detail}`, info);
-    if (code && BUSY_CODES.has(code)) return new ProviderError('busy', `${what}: ${detail}`, info);
-    if (code && TRANSIENT_CODES.has(code)) return new ProviderError('transient', `${what}: ${detail}`, info);
     if (code === STATUS_REFUSED) {
+      const info = { status: res.status, code };
+      const detail = `${code}: ${message ?? ''}`.replace(/: $/, '');
       const building = status === 'BUILDING' || /\bBUILDING\b|being (created|built)/i.test(message ?? '');
       return building
         ? new ProviderError('busy', `${what}: ${detail} (the backup is still being created)`, info)
@@ -177,15 +190,11 @@ export class TaurusDbAdapter implements ProviderAdapter {
             info,
           );
     }
-    if (res.status === 404 && code && /^APIGW?\./.test(code)) {
-      // The gateway does not know the route: a wrong endpoint, not a missing backup. Never "absent".
-      return new ProviderError('rejected', `${what}: ${detail} (check the account's endpoint)`, info);
-    }
-    return huaweiError(res, what);
+    return classifyHuawei(res, what, TAURUSDB_DIALECT, this.ref);
   }
 }
 
 export const taurusDbAdapterFactory: AdapterFactory = (name, account, loaded, http) => {
   const a = account as Extract<AccountConfig, { provider: 'taurusdb' }>;
-  return new TaurusDbAdapter(name, a, huaweiSessionFor(a, loaded, http));
+  return new TaurusDbAdapter(name, a, huaweiSessionFor(name, a, loaded, http));
 };

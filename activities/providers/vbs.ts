@@ -11,13 +11,14 @@ import type { HttpResponse } from '../http';
 import { ProviderError } from '../provider-error';
 import {
   parseBody,
+  type AccountRef,
   type AdapterFactory,
   type CallContext,
   type ListPage,
   type Observation,
   type ProviderAdapter,
 } from './adapter';
-import { huaweiError, huaweiErrorCode, huaweiSessionFor, utcIso, type HuaweiSession } from './huawei';
+import { classifyHuawei, huaweiSessionFor, utcIso, type HuaweiDialect, type HuaweiSession } from './huawei';
 
 const backupSchema = z.object({
   id: z.string(),
@@ -37,16 +38,38 @@ const listSchema = z.object({
   links: z.array(z.object({ href: z.string(), rel: z.string() })).nullish(),
 });
 
-const BLOCKED_CODES = new Set(['VolumeBackup.0113']);
-const TRANSIENT_CODES = new Set(['VolumeBackup.0900']);
 const LIST_PAGE = 100;
 
+/**
+ * VBS answers in the OpenStack dialect ({"itemNotFound": {...}}); Huawei codes may sit inside the
+ * message ("VolumeBackup.0113 ..."), which huaweiErrorCode reads out.
+ */
+export const VBS_DIALECT: HuaweiDialect = {
+  notFound: new Set(['itemNotFound']),
+  marker: 'itemNotFound',
+  transient: new Set(['VolumeBackup.0900']),
+  blocked: new Map([['VolumeBackup.0113', 'the backup was used to create an image']]),
+  special({ res, message, info }, what) {
+    if (res.status !== 400 || !message) return undefined;
+    if (/dependent|incremental/i.test(message))
+      return new ProviderError('blocked', `${what}: ${message}`, info);
+    // Cinder refuses delete outside available/error: another operation is running; retry later.
+    if (/status must be|invalid backup|backing-up|restoring|creating/i.test(message))
+      return new ProviderError('busy', `${what}: ${message}`, info);
+    return undefined;
+  },
+};
+
 export class VbsAdapter implements ProviderAdapter {
+  private readonly ref: AccountRef;
+
   constructor(
     private readonly accountName: string,
     private readonly account: HuaweiAccountConfig,
     private readonly session: HuaweiSession,
-  ) {}
+  ) {
+    this.ref = { name: accountName, endpoint: account.endpoint };
+  }
 
   private path(rest: string): string {
     return `/v3/${encodeURIComponent(this.account.projectId)}${rest}`;
@@ -64,8 +87,11 @@ export class VbsAdapter implements ProviderAdapter {
     ctx: CallContext,
   ): Promise<Observation> {
     const res = await this.session.send('GET', this.path(`/backups/${encodeURIComponent(item.id)}`), ctx);
-    if (res.status === 404) return { state: 'gone' };
-    if (res.status !== 200) throw this.classify(res, `VBS get backup ${item.id}`);
+    if (res.status !== 200) {
+      const err = this.classify(res, `VBS get backup ${item.id}`);
+      if (err.kind === 'not-found') return { state: 'gone' };
+      throw err;
+    }
     const { backup } = parseBody(showSchema, res, `VBS get backup ${item.id}`);
     if (backup.status === 'error_deleting') {
       return {
@@ -94,7 +120,7 @@ export class VbsAdapter implements ProviderAdapter {
       id: b.id,
       backupId: b.id,
       ...(b.name ? { name: b.name } : {}),
-      createdAt: utcIso(b.created_at ?? '1970-01-01T00:00:00'),
+      createdAt: utcIso(b.created_at),
       status: b.status,
       successful: b.status === 'available',
       ...(b.size != null ? { sizeBytes: b.size * 1024 ** 3 } : {}),
@@ -109,30 +135,12 @@ export class VbsAdapter implements ProviderAdapter {
     return hasNext ? { records, next: String(offset + body.backups.length) } : { records };
   }
 
-  /** VBS codes first, then the shared Huawei/HTTP classification. */
   classify(res: HttpResponse, what: string): ProviderError {
-    const { code, message } = huaweiErrorCode(res);
-    const info = { status: res.status, code };
-    if (code && BLOCKED_CODES.has(code))
-      return new ProviderError('blocked', `${what}: ${code}: backup was used to create an image`, info);
-    if (code && TRANSIENT_CODES.has(code))
-      return new ProviderError('transient', `${what}: ${code}: ${message ?? 'service unavailable'}`, info);
-    if (res.status === 400 && message && /dependent|incremental/i.test(message)) {
-      return new ProviderError('blocked', `${what}: ${message}`, info);
-    }
-    if (
-      res.status === 400 &&
-      message &&
-      /status must be|invalid backup|backing-up|restoring|creating/i.test(message)
-    ) {
-      // Cinder refuses delete outside available/error: another operation is running; retry later.
-      return new ProviderError('busy', `${what}: ${message}`, info);
-    }
-    return huaweiError(res, what);
+    return classifyHuawei(res, what, VBS_DIALECT, this.ref);
   }
 }
 
 export const vbsAdapterFactory: AdapterFactory = (name, account, loaded, http) => {
   const a = account as Extract<AccountConfig, { provider: 'vbs' }>;
-  return new VbsAdapter(name, a, huaweiSessionFor(a, loaded, http));
+  return new VbsAdapter(name, a, huaweiSessionFor(name, a, loaded, http));
 };

@@ -13,10 +13,13 @@
 import { z } from 'zod';
 import type { BackupRecord, ItemRef } from '../../workflows/model';
 import type { AccountConfig, LoadedConfig } from '../../worker/config';
-import { classifyStatus, truncate, type HttpClient, type HttpResponse } from '../http';
+import { classifyStatus, type HttpClient, type HttpResponse } from '../http';
+import { ListingCheck } from '../listing';
 import { ProviderError } from '../provider-error';
 import {
+  misconfiguredEndpoint,
   parseBody,
+  type AccountRef,
   type CallContext,
   type DeletionHandle,
   type ListPage,
@@ -58,7 +61,8 @@ const startedSessionSchema = sessionSchema.extend({ type: z.literal('BackupDelet
 
 const restorePointSchema = z.object({
   id: z.string().min(1),
-  pointInTime: z.string().min(1),
+  /** Read when it is an ISO time; anything else keeps the VM (see pointInTimeIso). */
+  pointInTime: z.string().nullish(),
   backupSizeBytes: z.number().nullish(),
   backupDestination: z.union([z.string(), z.array(z.string())]).nullish(),
   /** Later API versions only. */
@@ -118,14 +122,19 @@ export class VeeamSession {
   private inflight?: Promise<CachedToken>;
   readonly base: string;
 
+  /** The account, named in configuration errors (absent in tests that build a bare session). */
+  readonly ref?: AccountRef;
+
   constructor(
     private readonly http: HttpClient,
     account: Pick<VeeamAccountConfig, 'endpoint'>,
     private readonly credentials: () => { username: string; password: string },
     private readonly now: () => number = Date.now,
+    accountName?: string,
   ) {
     // The endpoint is the appliance (https://host); tolerate one written with /api or /api/v1.
     this.base = account.endpoint.replace(/\/+$/, '').replace(/\/api(\/v1)?$/, '');
+    if (accountName) this.ref = { name: accountName, endpoint: account.endpoint };
   }
 
   /** Sends an authenticated request; a 401 renews the token once (refresh, else password) and retries. */
@@ -167,6 +176,14 @@ export class VeeamSession {
     const { username, password } = this.credentials();
     const r = await this.grant({ grant_type: 'Password', Username: username, Password: password }, ctx);
     if (r.ok) return r.token;
+    if (r.res.status === 404) {
+      // Whatever its body, a 404 here means there is no token endpoint at this address; read as the
+      // problem document of a missing VM it would make every item "absent".
+      throw misconfiguredEndpoint(r.res, 'Veeam token request', {
+        lacking: 'a token (no OAuth2 token API at this address)',
+        account: this.ref,
+      });
+    }
     if (r.res.status === 400 || r.res.status === 401 || r.res.status === 403) {
       const why = oauthError(r.res);
       throw new ProviderError(
@@ -175,7 +192,7 @@ export class VeeamSession {
         { status: r.res.status, ...(why ? { code: why.split(':')[0] } : {}) },
       );
     }
-    throw classifyVeeam(r.res, 'Veeam token request');
+    throw classifyVeeam(r.res, 'Veeam token request', this.ref);
   }
 
   private async grant(
@@ -203,7 +220,7 @@ export class VeeamSession {
       };
     }
     // Transient answers stay errors (retry the whole call later); refusals fall back / fail above.
-    if (res.status === 429 || res.status >= 500) throw classifyVeeam(res, 'Veeam token request');
+    if (res.status === 429 || res.status >= 500) throw classifyVeeam(res, 'Veeam token request', this.ref);
     return { ok: false, res };
   }
 }
@@ -218,20 +235,16 @@ function oauthError(res: HttpResponse): string | undefined {
 
 /**
  * Veeam answers: problem+json errors. 404 with a problem document is "no such VM / session" → not-found;
- * a 404 without one is a wrong endpoint (rejected, so a misconfigured account cannot make every item
+ * a 404 without one is a wrong endpoint (misconfigured, so a wrong endpoint cannot make every item
  * "absent"). 409 is another operation on the VM → busy. The rest as the shared HTTP classification.
  */
-export function classifyVeeam(res: HttpResponse, what: string): ProviderError {
+export function classifyVeeam(res: HttpResponse, what: string, account?: AccountRef): ProviderError {
   const problem = veeamProblem(res);
   const message = problem ? [problem.title, problem.detail].filter(Boolean).join(': ') : undefined;
   const info = { status: res.status, ...(problem?.code ? { code: problem.code } : {}) };
   if (res.status === 404) {
     if (problem) return new ProviderError('not-found', `${what}: ${message}`, info);
-    return new ProviderError(
-      'rejected',
-      `${what}: HTTP 404 without a problem document (${truncate(res.text, 80) || 'empty body'}); check the account endpoint`,
-      info,
-    );
+    return misconfiguredEndpoint(res, what, { lacking: 'a problem document', account });
   }
   if (res.status === 409) return new ProviderError('busy', `${what}: ${message ?? 'conflict'}`, info);
   if (res.status === 401 || res.status === 403) {
@@ -261,15 +274,23 @@ export class VeeamAdapter implements ProviderAdapter {
     private readonly session: VeeamSession,
   ) {}
 
-  /** deleteBackups is not idempotent: after a crash mid-request, look at the VM's restore points instead. */
+  /**
+   * deleteBackups is not idempotent: after a crash mid-request, look at the VM's restore points instead.
+   * "Nothing left" is read only from a listing that passes the listing checks (an appliance ignoring
+   * Offset would otherwise hide the VM on a page never seen, and the item would read as deleted).
+   */
   readonly neverRepeatDelete = {
     stillThere: async (item: ItemRef, ctx: CallContext): Promise<boolean> => {
-      for (let cursor: string | undefined; ; ) {
+      const check = new ListingCheck(this.accountName);
+      for (let cursor: string | undefined; ;) {
         const page = await this.listBackups(cursor, ctx);
+        check.add(page);
         if (page.records.some((r) => r.id === item.id)) return true;
-        if (!page.next) return false;
+        if (!page.next) break;
         cursor = page.next;
       }
+      check.finish();
+      return false;
     },
   };
 
@@ -361,21 +382,13 @@ export class VeeamAdapter implements ProviderAdapter {
           { status: 200 },
         );
       }
-      const t = Date.parse(p.pointInTime);
-      if (Number.isNaN(t)) {
-        throw new ProviderError(
-          'malformed',
-          `${what}: field results[${i}].pointInTime: unreadable time ${JSON.stringify(p.pointInTime)}`,
-          { status: 200 },
-        );
-      }
       const dest = Array.isArray(p.backupDestination) ? p.backupDestination.join(',') : p.backupDestination;
       return {
         account: this.accountName,
         provider: 'veeam',
         id: vm,
         backupId: p.id,
-        createdAt: new Date(t).toISOString(),
+        createdAt: pointInTimeIso(p.pointInTime),
         // Veeam lists only restore points it created; there is no per-point status in v1.
         status: 'available',
         successful: true,
@@ -385,15 +398,33 @@ export class VeeamAdapter implements ProviderAdapter {
         deletable: { ok: true },
       };
     });
-    // v1 may ignore Offset/Limit and answer everything from offset 0: then there is no next page.
-    const next = body.offset + body.results.length;
-    const more = body.results.length > 0 && body.offset === offset && next < body.totalCount;
-    return more ? { records, next: String(next) } : { records };
+    // v1 may ignore Offset/Limit and answer everything from offset 0 (one page, nothing next). One that
+    // honours Limit but not Offset answers offset 0 again for page 2: the listing loop refuses that
+    // (activities/listing.ts) instead of ending early while totalCount says more exist.
+    const next = offset + body.results.length;
+    const page: ListPage = {
+      records,
+      total: body.totalCount,
+      offset: { asked: offset, answered: body.offset },
+    };
+    return body.results.length > 0 && next < body.totalCount ? { ...page, next: String(next) } : page;
   }
 
   classify(res: HttpResponse, what: string): ProviderError {
-    return classifyVeeam(res, what);
+    return classifyVeeam(res, what, this.session.ref);
   }
+}
+
+/**
+ * A restore point's time as ISO-8601 UTC; an unreadable one verbatim (the planner keeps the VM,
+ * "creation time unknown"). Only ISO-shaped times with a zone: Date.parse alone reads strings like
+ * "1" or a zone-less time (as local time) too.
+ */
+function pointInTimeIso(t: string | null | undefined): string {
+  if (!t) return '';
+  if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)$/i.test(t)) return t;
+  const ms = Date.parse(t);
+  return Number.isNaN(ms) ? t : new Date(ms).toISOString();
 }
 
 /** The registry's factory: credentials are resolved at each login, so rotated secrets are picked up. */
@@ -404,9 +435,15 @@ export function createVeeamAdapter(
   http: HttpClient,
 ): VeeamAdapter {
   const a = account as VeeamAccountConfig;
-  const session = new VeeamSession(http, a, () => ({
-    username: loaded.secret(a.credentials.username),
-    password: loaded.secret(a.credentials.password),
-  }));
+  const session = new VeeamSession(
+    http,
+    a,
+    () => ({
+      username: loaded.secret(a.credentials.username),
+      password: loaded.secret(a.credentials.password),
+    }),
+    Date.now,
+    name,
+  );
   return new VeeamAdapter(name, session);
 }

@@ -13,6 +13,7 @@ import { Client, Connection } from '@temporalio/client';
 import { SdkComponent } from '@temporalio/common';
 import { DefaultLogger, Runtime, type LogLevel, type LogMetadata, type Logger } from '@temporalio/worker';
 import { dataConverterFromEnv } from '../../codec/data-converter';
+import { CSBS_MAX_CONCURRENT_DELETIONS } from '../../activities/providers/csbs';
 import type { CsbsCheckpointItem } from '../../simulator/csbs';
 import { Simulator, type SimulatorOptions } from '../../simulator/server';
 import { parseWorkerConfig, type LoadedConfig } from '../../worker/config';
@@ -134,7 +135,8 @@ export function configFor(
   const out: Record<string, unknown> = {};
   for (const [name, a] of Object.entries(accounts)) {
     const limits = {
-      maxConcurrent: 20,
+      // CSBS accounts are refused above the provider's ceiling (5 deletion tasks per user).
+      maxConcurrent: a.provider === 'csbs' ? CSBS_MAX_CONCURRENT_DELETIONS : 20,
       requestsPerSecond: 1000,
       pollInterval: '100ms',
       deletionDeadline: '5m',

@@ -1,29 +1,37 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { WorkerConfig } from '../../../worker/config';
-import { fmtInt } from '../../render';
+import { fmtInt, table } from '../../render';
 import { validateRequest } from '../../request-validation';
 import { defineCommand } from '../command';
-import { EXIT } from '../errors';
+import { EXIT, UsageError } from '../errors';
 import { readDataFile } from '../input';
 import { lazy, print, printJson, say } from '../io';
 
 export const validate = defineCommand({
   name: 'validate',
   args: ['file'],
-  summary: 'check a request (or with --config a worker config) without starting anything',
+  summary: 'check a request (or with --config a worker config; --probe to reach its accounts)',
   description: `Checks a cleanup request (or, with --config, a worker config file) without contacting Temporal.
 Exit 0 when valid; 2 when invalid, with each problem on its own line naming the field
 (e.g. "items[3].id: must not be empty"). For a config, credential references that cannot be
-resolved on this machine (unset environment variables, missing files) are reported as warnings.`,
+resolved on this machine (unset environment variables, missing files) are reported as warnings.
+
+--probe (with --config) also authenticates to every account and makes one harmless read (the first
+page of its backup list), printing per account OK with the time taken, or the exact problem (DNS,
+connection refused, TLS, credentials refused, wrong path, timeout) and the config field to fix.
+Exit 1 when any account failed. The worker runs the same probe at start and logs it.`,
   options: {
     config: { type: 'boolean', help: 'the file is a worker config, not a request' },
+    probe: { type: 'boolean', help: 'with --config: reach every account (login and one read), report each' },
     json: { type: 'boolean', help: 'the result as JSON on stdout' },
   },
-  run({ args: { file }, values }) {
+  run({ args: { file }, values, help }) {
+    if (values.probe && !values.config)
+      throw new UsageError('--probe checks the accounts of a worker config: add --config', help());
     const raw = readDataFile(file, values.config ? 'config file' : 'request file');
     return values.config
-      ? validateConfigFile(file, raw, Boolean(values.json))
+      ? validateConfigFile(file, raw, Boolean(values.json), Boolean(values.probe))
       : validateRequestFile(file, raw, Boolean(values.json));
   },
 });
@@ -61,7 +69,12 @@ function validateRequestFile(file: string, raw: unknown, json: boolean): number 
   return EXIT.OK;
 }
 
-function validateConfigFile(file: string, raw: unknown, json: boolean): number {
+async function validateConfigFile(
+  file: string,
+  raw: unknown,
+  json: boolean,
+  probe: boolean,
+): Promise<number> {
   const configModule = lazy<typeof import('../../../worker/config')>('worker/config');
   const { describeZodIssues } = lazy<typeof import('../../../workflows/validation')>('workflows/validation');
   const parsed = configModule.workerConfigSchema.safeParse(raw);
@@ -75,7 +88,8 @@ function validateConfigFile(file: string, raw: unknown, json: boolean): number {
     return EXIT.USAGE;
   }
   const baseDir = dirname(resolve(file));
-  const { config } = configModule.parseWorkerConfig(raw, file, baseDir);
+  const loaded = configModule.parseWorkerConfig(raw, file, baseDir);
+  const { config } = loaded;
   const warnings = unresolvedReferences(config, baseDir);
   for (const w of warnings) say(`warning: ${w}`);
   const accounts = Object.entries(config.accounts).map(([name, a]) => ({
@@ -84,13 +98,37 @@ function validateConfigFile(file: string, raw: unknown, json: boolean): number {
     endpoint: a.endpoint,
     maxConcurrent: a.limits.maxConcurrent,
   }));
-  if (json) printJson({ valid: true, kind: 'config', taskQueue: config.taskQueue, accounts, warnings });
+  const probed = probe
+    ? await lazy<typeof import('../../../worker/probe')>('worker/probe').probeAccounts(loaded)
+    : undefined;
+  if (json)
+    printJson({
+      valid: true,
+      kind: 'config',
+      taskQueue: config.taskQueue,
+      accounts,
+      warnings,
+      ...(probed ? { probe: probed } : {}),
+    });
   else {
     print(`${file}: valid worker config: task queue "${config.taskQueue}", ${accounts.length} account(s)`);
     for (const a of accounts)
       print(`  ${a.name}: ${a.provider} at ${a.endpoint}, max ${a.maxConcurrent} concurrent`);
+    if (probed) print(`\n${renderProbe(probed)}`);
   }
-  return EXIT.OK;
+  return probed?.some((r) => !r.ok) ? EXIT.PROBLEMS : EXIT.OK;
+}
+
+/** The probe as a table (account, provider, result, time), then each failure's explanation. */
+function renderProbe(results: import('../../../worker/probe').ProbeResult[]): string {
+  const rows = results.map((r) => [
+    r.account,
+    r.provider,
+    r.ok ? 'OK' : `FAILED (${r.problem})`,
+    `${r.ms} ms`,
+  ]);
+  const problems = results.filter((r) => !r.ok).map((r) => `  ${r.account}: ${r.message}`);
+  return [table([['ACCOUNT', 'PROVIDER', 'RESULT', 'TIME'], ...rows], 3), ...problems].join('\n');
 }
 
 /**
