@@ -18,6 +18,8 @@ export interface DeleteBackupInput {
   accepted?: AcceptedDeletion;
   /** A group's delete request for this item failed with this: the first attempt fails with it too. */
   groupError?: GroupRequestError;
+  /** The run that wants it deleted: nothing is requested once that run is no longer running. */
+  runWorkflowId?: string;
 }
 
 /** A provider error as a group hands it on (plain data: it travels through the lane's history). */
@@ -208,6 +210,8 @@ export interface DeleteBackupsInput {
   pollIntervalMs: number;
   /** Absent: every item is requested at once (a plain group). Present: a pipelined group. */
   pipeline?: PipelineInput;
+  /** The run that wants them deleted (one run per group): nothing is requested once it stopped. */
+  runWorkflowId?: string;
 }
 
 /**
