@@ -28,7 +28,9 @@
  */
 import {
   allHandlersFinished,
+  CancellationScope,
   condition,
+  isCancellation,
   continueAsNew,
   getExternalWorkflowHandle,
   log,
@@ -37,7 +39,7 @@ import {
   setHandler,
 } from '@temporalio/workflow';
 import type { DeleteBackupInput, GroupItemResult, HandedOver } from '../activities/delete-backup';
-import { failedOutcomeFrom } from './activity-failures';
+import { failedOutcomeFrom, RUN_STOPPED } from './activity-failures';
 import { CircuitBreaker, type CarriedBreaker } from './circuit-breaker';
 import { LANE_EVENTS_BEFORE_CONTINUE, shouldContinueAsNew } from './continue-as-new';
 import { deletionActivitiesFor } from './lane/deletion-activities';
@@ -117,7 +119,13 @@ export interface LaneInput {
 }
 
 export async function accountLane(input: LaneInput): Promise<void> {
-  await new Lane(input).run();
+  const lane = new Lane(input);
+  // Cancelled from the Web UI or `temporal workflow cancel`: what the lane holds queued ends `skipped`,
+  // deletions in progress finish and report, then the lane ends (the next enqueue starts a new one).
+  CancellationScope.current().cancelRequested.catch((err: unknown) => {
+    if (isCancellation(err)) lane.cancel();
+  });
+  await CancellationScope.nonCancellable(() => lane.run());
 }
 
 class Lane {
@@ -148,6 +156,9 @@ class Lane {
   /** What the last pipelined group handed over, waiting for the next (each holds its slot). */
   private readonly handed: Handed[] = [];
 
+  /** Cancelled through Temporal: nothing new starts, the lane ends once its deletions finished. */
+  private cancelled = false;
+
   constructor(private readonly input: LaneInput) {
     this.account = input.account;
     this.limits = input.limits;
@@ -174,6 +185,17 @@ class Lane {
       { validator: (arg) => this.validateConcurrency(arg?.concurrency) },
     );
     setHandler(laneStatusQuery, () => this.status());
+  }
+
+  cancel(): void {
+    this.cancelled = true;
+    for (const b of this.queues.batches.values()) this.setState(b, 'cancelled', LANE_CANCELLED);
+    this.dirty = true;
+  }
+
+  /** Every batch of `run` stops here: its run no longer runs (a deletion of it found out). */
+  private stopRun(run: string): void {
+    for (const b of this.queues.batches.values()) if (b.run === run) this.setState(b, 'cancelled', RUN_GONE);
   }
 
   private concurrency(): number {
@@ -214,7 +236,8 @@ class Lane {
     this.dirty = true;
     if (req.chunk <= b.lastChunk) return; // redelivered chunk (the enqueue activity was retried)
     b.lastChunk = req.chunk;
-    if (req.state) this.setState(b, req.state);
+    if (this.cancelled) this.setState(b, 'cancelled', LANE_CANCELLED);
+    else if (req.state) this.setState(b, req.state);
     let ignored = 0;
     for (const item of req.items) {
       const key = itemKey(item);
@@ -224,8 +247,7 @@ class Lane {
       }
       b.held.add(key);
       const known = this.ledgerOn ? this.ledger.answerFor(item, b.run, Date.now()) : undefined;
-      if (b.state === 'cancelled')
-        this.record(b, skipped(item, 'run cancelled before this item was started'));
+      if (b.state === 'cancelled') this.record(b, skipped(item, b.stopReason ?? CANCELLED));
       else if (known) this.record(b, known);
       else b.items.push(item);
     }
@@ -244,13 +266,13 @@ class Lane {
     else this.breaker = new CircuitBreaker(c);
   }
 
-  private setState(b: LaneBatch, state: LaneBatchState): void {
+  private setState(b: LaneBatch, state: LaneBatchState, reason = CANCELLED): void {
     if (b.state === 'cancelled') return; // final: a late 'active' must not revive a cancelled batch
     b.state = state;
     if (state === 'cancelled') {
+      if (reason !== CANCELLED) b.stopReason = reason;
       // Queued items of a cancelled run are never started; in-flight ones finish and report normally.
-      for (const item of b.items.splice(0))
-        this.record(b, skipped(item, 'run cancelled before this item was started'));
+      for (const item of b.items.splice(0)) this.record(b, skipped(item, b.stopReason ?? CANCELLED));
     }
   }
 
@@ -269,6 +291,7 @@ class Lane {
     this.record(b, outcome);
     this.completed++;
     if (this.ledgerOn) this.deliverJoined(outcome);
+    if (outcome.code === RUN_STOPPED) this.stopRun(b.run);
   }
 
   private deliverJoined(outcome: Outcome): void {
@@ -294,8 +317,7 @@ class Lane {
         id: item.id,
         ...(item.checkpointId ? { checkpointId: item.checkpointId } : {}),
       };
-      if (jb.state === 'cancelled')
-        this.record(jb, skipped(own, 'run cancelled before this item was started'));
+      if (jb.state === 'cancelled') this.record(jb, skipped(own, jb.stopReason ?? CANCELLED));
       else jb.items.unshift(own);
     }
   }
@@ -579,8 +601,7 @@ class Lane {
     for (const [b, items] of back) {
       if (this.ledgerOn) for (const item of items) this.requeueJoiners(item, this.ledger.abandon(item));
       if (b.state !== 'cancelled') b.items.unshift(...items);
-      else
-        for (const item of items) this.record(b, skipped(item, 'run cancelled before this item was started'));
+      else for (const item of items) this.record(b, skipped(item, b.stopReason ?? CANCELLED));
     }
     this.depth.learn(started, extras, slots, handOverRules);
   }
@@ -692,6 +713,13 @@ class Lane {
       this.queues.prune(Date.now());
       if (this.ledgerOn) this.ledger.prune(Date.now());
 
+      if (this.cancelled && !this.hasWork()) {
+        await Promise.all([...this.sends]);
+        await condition(allHandlersFinished);
+        if (!this.hasWork()) return;
+        continue;
+      }
+
       if (this.draining && this.inFlight === 0) {
         await this.continueWhenDrained();
         continue;
@@ -712,6 +740,10 @@ class Lane {
     }
   }
 }
+
+const CANCELLED = 'run cancelled before this item was started';
+const LANE_CANCELLED = "not started: the account's lane was cancelled (Web UI or `temporal workflow cancel`)";
+const RUN_GONE = 'not started: its run no longer runs (terminated or reset from outside)';
 
 function skipped(item: ItemRef, reason: string): Outcome {
   return { ...item, outcome: 'skipped', reason };

@@ -89,6 +89,11 @@ export interface AccountLimits {
   retryInitialIntervalMs: number;
   retryMaxIntervalMs: number;
   /**
+   * Most deletions one run may request on this account (worker config `limits.maxDeletionsPerRun`): a
+   * ceiling no request can raise. Present only when configured.
+   */
+  maxDeletionsPerRun?: number;
+  /**
    * The failure circuit breaker (workflows/circuit-breaker.ts): absent = none. Present only when the
    * worker config sets `limits.circuitBreaker`, so lanes of accounts without one see the same input
    * as before it existed.

@@ -23,6 +23,16 @@ export const PATCHES = {
    * Before: a batch's own keys only.
    */
   laneLedger: 'lane-ledger',
+  /**
+   * Batch: the run's workflow ID goes with every chunk so the enqueue activity can refuse to queue for
+   * a run that no longer runs (terminated or reset). Before: chunks were queued regardless.
+   */
+  runLiveness: 'run-liveness',
+  /**
+   * Run: discovery plans and emits each account once, and the run judges the count guards on what it
+   * received. Before: every account was planned, checked, then listed and planned again to emit.
+   */
+  planOnce: 'plan-once',
   /** Batch: the shared wake-up timers (workflows/wake-ups.ts); before: one watchdog timer tracked at a time. */
   sharedWakeUps: 'shared-wake-ups',
 } as const;

@@ -36,6 +36,8 @@ export interface LaneBatch {
   oldestOutboxAt?: number;
   /** Keys of the last few bundles signalled to the batch. */
   recent: { at: number; keys: Set<string> }[];
+  /** Why it was stopped, when not by its run's own cancel (its run is gone, the lane was cancelled). */
+  stopReason?: string;
 }
 
 /** An item taken from its batch's queue to start. */
