@@ -80,6 +80,12 @@ export function createActivities(deps: ActivityDeps) {
       return {};
     },
 
+    /** Whether the run still runs (a waiting batch asks now and then; see workflows/cleanup-batch.ts). */
+    async checkRun({ runWorkflowId }: { runWorkflowId: string }): Promise<EnqueueResult> {
+      const stopped = await liveness.stopped(runWorkflowId);
+      return stopped ? { runStopped: stopped } : {};
+    },
+
     async deleteBackup(input: DeleteBackupInput) {
       return deleteBackupWith(adapterOf(input.item.account), input, gate);
     },

@@ -201,6 +201,24 @@ describe('lane ledger: one deletion per backup across batches and runs', () => {
     assert.equal(l.finish({ ...item('x'), outcome: 'deleted', reason: 'r' }, 1).joined.length, 1);
   });
 
+  test("a run that joined another run's deletion gets a later repeat of it as a duplicate", () => {
+    const l = new LaneLedger();
+    l.begin(item('x'), b2, 'run-2', 0);
+    l.begin(item('x'), b1, 'run-1', 0);
+    l.begin(item('x'), b1b, 'run-1', 0);
+    const { joined } = l.finish({ ...item('x'), outcome: 'deleted', reason: 'r' }, 1);
+    assert.deepEqual(
+      joined.map((j) => [j.batch, j.outcome.duplicate ?? false]),
+      [
+        [b1, false],
+        [b1b, true],
+      ],
+    );
+    const again = new LaneLedger(JSON.parse(JSON.stringify(l.carry())));
+    assert.equal(again.answerFor(item('x'), 'run-1', 2)?.duplicate, true, 'run-1 has it already');
+    assert.equal(again.answerFor(item('x'), 'run-3', 2)?.duplicate, undefined);
+  });
+
   test('checkpoint items are told apart by checkpoint', () => {
     const l = new LaneLedger();
     l.begin(item('i', 'cp1'), b1, 'run-1', 0);

@@ -53,6 +53,8 @@ export { ACTIVE_BATCHES, chunkSize, laneSilenceMs, laneWindow };
 
 /** Items per batch: keeps a batch's input and result payloads well below 256 KB. */
 export const BATCH_SIZE = 500;
+/** How often a waiting batch asks whether its run still runs (see checkWaiting). */
+const WAITING_RUN_CHECK_MS = 5 * 60_000;
 /** Progress is reported to the run every 10% of the batch, or this often while outcomes arrive. */
 const REPORT_INTERVAL_MS = 5_000;
 
@@ -72,7 +74,7 @@ export interface BatchResult {
 }
 
 // Bounded: a lane that cannot be reached for minutes is retried by the silence watchdog, not here.
-const { enqueueToLane } = proxyActivities<Activities>({
+const { enqueueToLane, checkRun } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
   retry: {
     initialInterval: '1s',
@@ -103,6 +105,7 @@ class Batch {
   private readonly livenessOn = patched(PATCHES.runLiveness);
   private readonly wake = patched(PATCHES.sharedWakeUps) ? new WakeUps(() => (this.dirty = true)) : undefined;
   private watchdogDue?: number;
+  private runCheckedAt?: number;
   private lastReported = -1;
   private lastReportAt = 0;
 
@@ -151,6 +154,8 @@ class Batch {
         await this.tellLanes('cancelled');
       } else if (this.control === 'paused') {
         await this.tellLanes('paused');
+      } else if (this.control === 'waiting') {
+        await this.checkWaiting();
       } else if (this.control === 'active') {
         if (this.laneState === 'paused') {
           await this.tellLanes('active');
@@ -209,13 +214,34 @@ class Batch {
       });
     }
     this.state.heardFrom(account, Date.now());
-    if (result?.runStopped) {
-      log.warn('the run no longer runs: stopping this batch', {
-        run: this.input.runWorkflowId,
-        status: result.runStopped,
-      });
-      this.cancel();
-    }
+    if (result?.runStopped) this.runStopped(result.runStopped, items);
+  }
+
+  /** The run no longer runs: what was not queued ends skipped, and the batch stops like a cancel. */
+  private runStopped(status: string, notQueued: ItemRef[]): void {
+    log.warn('the run no longer runs: stopping this batch', { run: this.input.runWorkflowId, status });
+    const reason = `not deleted: run ${this.input.runWorkflowId} is ${status} (stopped from outside) before this item was sent`;
+    const at = new Date().toISOString();
+    for (const item of notQueued) this.state.accept({ ...item, outcome: 'skipped', reason, at });
+    this.cancel();
+  }
+
+  /**
+   * A waiting batch sends nothing, so it would never learn that its run was terminated: it asks every
+   * WAITING_RUN_CHECK_MS (one timer and one activity; it deletes nothing meanwhile either way).
+   */
+  private async checkWaiting(): Promise<void> {
+    if (!this.livenessOn || !this.wake || this.control !== 'waiting') return;
+    const now = Date.now();
+    this.runCheckedAt ??= now;
+    if (now < this.runCheckedAt + WAITING_RUN_CHECK_MS)
+      return this.wake.at(this.runCheckedAt + WAITING_RUN_CHECK_MS);
+    this.runCheckedAt = now;
+    const { runStopped } = await checkRun({ runWorkflowId: this.input.runWorkflowId }).catch(() => ({
+      runStopped: undefined,
+    }));
+    if (runStopped) this.runStopped(runStopped, []);
+    else this.wake.at(now + WAITING_RUN_CHECK_MS);
   }
 
   /** Re-sends to lanes that have been silent too long; true when it sent something. */

@@ -350,6 +350,7 @@ class Run {
   /** Policy runs: plan every account once; the run keeps every batch waiting meanwhile. */
   private async discover(): Promise<void> {
     await this.ensureAccounts(this.request.policy!.accounts.map((account) => ({ account })));
+    if (this.cancelled) return; // cancelled before discovery started: nothing to list
     this.discovering = true;
     const planOnce = patched(PATCHES.planOnce);
     try {

@@ -264,7 +264,7 @@ export class VeeamAdapter implements ProviderAdapter {
   /** deleteBackups is not idempotent: after a crash mid-request, look at the VM's restore points instead. */
   readonly neverRepeatDelete = {
     stillThere: async (item: ItemRef, ctx: CallContext): Promise<boolean> => {
-      for (let cursor: string | undefined; ; ) {
+      for (let cursor: string | undefined; ;) {
         const page = await this.listBackups(cursor, ctx);
         if (page.records.some((r) => r.id === item.id)) return true;
         if (!page.next) return false;

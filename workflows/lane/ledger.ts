@@ -32,13 +32,18 @@ interface Running {
 }
 
 interface Finished {
+  /** The run whose deletion it was. */
   run: string;
   at: number;
   outcome: 'deleted' | 'absent';
+  /** Every run that got this outcome (the owner's and those that joined it). */
+  runs: string[];
 }
 
-/** A finished deletion as carried: [key, run, at, outcome]. */
-export type CarriedFinished = [key: string, run: string, at: number, outcome: 'deleted' | 'absent'];
+/** A finished deletion as carried: [key, run, at, outcome, other runs that got its outcome?]. */
+export type CarriedFinished =
+  | [key: string, run: string, at: number, outcome: 'deleted' | 'absent']
+  | [key: string, run: string, at: number, outcome: 'deleted' | 'absent', joined: string[]];
 
 /** What to do with an item a batch is about to start. */
 export type BeginDecision =
@@ -53,7 +58,8 @@ export class LaneLedger {
   private readonly finished = new Map<string, Finished>();
 
   constructor(carried: CarriedFinished[] = []) {
-    for (const [key, run, at, outcome] of carried) this.finished.set(key, { run, at, outcome });
+    for (const [key, run, at, outcome, joined] of carried)
+      this.finished.set(key, { run, at, outcome, runs: [run, ...(joined ?? [])] });
   }
 
   /** An item `batch` (of `run`) wants queued: an answer from the ledger when it is known gone. */
@@ -91,14 +97,19 @@ export class LaneLedger {
     const key = itemKey(outcome);
     const r = this.running.get(key);
     this.running.delete(key);
+    const runs = r ? [...new Set([r.run, ...r.joiners.map((j) => j.run)])] : [];
     if (outcome.outcome === 'deleted' || outcome.outcome === 'absent')
-      this.finished.set(key, { run: r?.run ?? '', at: now, outcome: outcome.outcome });
+      this.finished.set(key, { run: r?.run ?? '', at: now, outcome: outcome.outcome, runs });
     if (!r?.joiners.length) return { joined: [], requeue: [] };
     if (outcome.outcome === 'skipped') return { joined: [], requeue: r.joiners };
-    return {
-      joined: r.joiners.map((j) => ({ batch: j.batch, outcome: joinedOutcome(outcome, r.run, j.run) })),
-      requeue: [],
-    };
+    // A run that already has this backup (the owner's, or an earlier joiner's) gets it as a duplicate.
+    const seen = new Set([r.run]);
+    const joined = r.joiners.map((j) => {
+      const duplicate = seen.has(j.run);
+      seen.add(j.run);
+      return { batch: j.batch, outcome: joinedOutcome(outcome, r.run, duplicate) };
+    });
+    return { joined, requeue: [] };
   }
 
   /**
@@ -128,7 +139,10 @@ export class LaneLedger {
   }
 
   carry(): CarriedFinished[] {
-    return [...this.finished].map(([key, f]) => [key, f.run, f.at, f.outcome]);
+    return [...this.finished].map(([key, f]): CarriedFinished => {
+      const joined = f.runs.filter((r) => r !== f.run);
+      return joined.length ? [key, f.run, f.at, f.outcome, joined] : [key, f.run, f.at, f.outcome];
+    });
   }
 }
 
@@ -139,7 +153,7 @@ function goneBefore(item: ItemRef, f: Finished, run: string): Outcome {
     id: item.id,
     ...(item.checkpointId ? { checkpointId: item.checkpointId } : {}),
   };
-  if (f.run === run)
+  if (f.runs.includes(run))
     return {
       ...base,
       outcome: f.outcome,
@@ -153,8 +167,8 @@ function goneBefore(item: ItemRef, f: Finished, run: string): Outcome {
   };
 }
 
-function joinedOutcome(o: Outcome, ownerRun: string, run: string): Outcome {
-  if (ownerRun === run)
+function joinedOutcome(o: Outcome, ownerRun: string, duplicate: boolean): Outcome {
+  if (duplicate)
     return { ...o, duplicate: true, reason: `the same backup appears twice in this run: ${o.reason}` };
   return { ...o, reason: `joined run ${ownerRun}'s deletion of the same backup: ${o.reason}` };
 }
