@@ -5,7 +5,7 @@
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { ItemOutcome, ItemRef } from '../workflows/model';
-import { outcomeBase, truncateReason } from '../workflows/activity-failures';
+import { outcomeBase, RUN_STOPPED, truncateReason } from '../workflows/activity-failures';
 import type { CallContext, DeletionHandle, Observation, ProviderAdapter } from './providers/adapter';
 import { isProviderError, ProviderError, type ProviderErrorKind } from './provider-error';
 import { jitter, PollSchedule } from './deletion-timing';
@@ -18,6 +18,8 @@ export interface DeleteBackupInput {
   accepted?: AcceptedDeletion;
   /** A group's delete request for this item failed with this: the first attempt fails with it too. */
   groupError?: GroupRequestError;
+  /** The run that wants it deleted: nothing is requested once that run is no longer running. */
+  runWorkflowId?: string;
 }
 
 /** A provider error as a group hands it on (plain data: it travels through the lane's history). */
@@ -43,7 +45,22 @@ type Outcome = Omit<ItemOutcome, 'at'>;
 /** Transient poll failures retried inside one attempt before it gives up to Temporal's retry. */
 const POLL_RETRIES_IN_ATTEMPT = 5;
 
-export async function deleteBackupWith(adapter: ProviderAdapter, input: DeleteBackupInput): Promise<Outcome> {
+/**
+ * Asked right before a delete request goes out: why it must not (the run that wants it stopped), or
+ * undefined. See activities/run-liveness.ts.
+ */
+export type RequestGate = (runWorkflowId: string) => Promise<string | undefined>;
+
+/** The outcome of an item not requested because its run no longer runs (the lane stops that run's items). */
+function notRequested(item: ItemRef, why: string): Outcome {
+  return { ...outcomeBase(item), outcome: 'skipped', reason: truncateReason(why), code: RUN_STOPPED };
+}
+
+export async function deleteBackupWith(
+  adapter: ProviderAdapter,
+  input: DeleteBackupInput,
+  gate?: RequestGate,
+): Promise<Outcome> {
   const ctx = Context.current();
   const { item } = input;
   const call = { signal: ctx.cancellationSignal };
@@ -62,6 +79,8 @@ export async function deleteBackupWith(adapter: ProviderAdapter, input: DeleteBa
     const { groupError } = input;
     if (groupError && ctx.info.attempt === 1)
       throw toFailure(new ProviderError(groupError.kind, groupError.message, groupError.info));
+    const stopped = input.runWorkflowId && gate ? await gate(input.runWorkflowId) : undefined;
+    if (stopped && saved?.phase !== 'requesting') return notRequested(item, stopped);
     const requested = never
       ? await requestOnce(adapter, item, input.pollIntervalMs, call)
       : await requestDeletion(adapter, item, call).catch((err: unknown) => {
@@ -208,6 +227,8 @@ export interface DeleteBackupsInput {
   pollIntervalMs: number;
   /** Absent: every item is requested at once (a plain group). Present: a pipelined group. */
   pipeline?: PipelineInput;
+  /** The run that wants them deleted (one run per group): nothing is requested once it stopped. */
+  runWorkflowId?: string;
 }
 
 /**
@@ -284,6 +305,7 @@ const GROUP_HEARTBEAT_COALESCE_MS = 200;
 export async function deleteBackupsWith(
   adapter: ProviderAdapter,
   input: DeleteBackupsInput,
+  gate?: RequestGate,
 ): Promise<GroupItemResult[]> {
   const ctx = Context.current();
   if (adapter.neverRepeatDelete)
@@ -327,9 +349,14 @@ export async function deleteBackupsWith(
   let firstOutcomeAt: number | undefined;
   let longestMs = 0;
   const close = () => (closedAt ??= Date.now());
+  /** Why nothing more may be requested (the run stopped), checked before each request. */
+  let stoppedBy: string | undefined;
+  const runStopped = async () =>
+    (stoppedBy ??= input.runWorkflowId && gate ? await gate(input.runWorkflowId) : undefined);
   const claim = async (): Promise<number | undefined> => {
     for (;;) {
       while (next < items.length && entries[next]) next++; // already requested by an earlier attempt
+      if (!trouble && !handingOver && next < items.length && (await runStopped())) trouble = true;
       if (trouble || handingOver || next >= items.length || Date.now() >= startsUntil) {
         close();
         return undefined;
@@ -431,6 +458,8 @@ export async function deleteBackupsWith(
   // request is answered (or fails) before anything is thrown, so what was accepted is recorded.
   const admitted = Math.min(pipeline?.slots ?? items.length, items.length);
   const fresh = items.flatMap((_, i) => (i < admitted && !entries[i] ? [i] : []));
+  if (fresh.length && (await runStopped()))
+    for (const i of fresh.splice(0)) entries[i] = { outcome: notRequested(items[i]!, stoppedBy!) };
   const asked = await Promise.allSettled(fresh.map(request));
   saveNow();
   rethrowFirst(asked);

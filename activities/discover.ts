@@ -1,11 +1,13 @@
 /**
  * Discovery for policy runs: list an account's backups through its adapter (paged, paced by the
- * account's requestsPerSecond), plan with the retention policy, check the per-account and per-group
- * guards, and, when asked, hand the planned items to the run in pages through its addItems update.
- * The plan is deterministic, and the run keeps every batch waiting until discovery is sealed, so a
- * retried emission re-plans the same listing and resumes at the page recorded in heartbeat details.
+ * account's requestsPerSecond), plan with the retention policy, check the guards that need the
+ * listing (fractions of the account and its groups), and hand the planned items to the run in pages
+ * through its addItems update, once (workflows/run/discovery.ts). The run keeps every batch waiting
+ * until discovery is over and judges the count guards on what arrived. A retried attempt plans again
+ * and resumes at the page recorded in heartbeat details only if the plan is the same (its hash).
  */
-import { Context } from '@temporalio/activity';
+import { createHash } from 'node:crypto';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import {
   checkGuards,
@@ -29,9 +31,13 @@ export interface PlanAccountInput {
   /** The run's "now" (workflow time at start), so every account is planned against the same instant. */
   now: string;
   dryRun: boolean;
+  /** The guards judged on the listing (fractions); the count guards are the run's. */
   guards?: Guards;
-  /** false: plan and check only; true: also send the items to the run. */
-  emit: boolean;
+  /**
+   * Runs recorded before plan-once: false = plan and check only, true = plan again and emit. Absent:
+   * plan, check and emit once.
+   */
+  emit?: boolean;
 }
 
 export interface PlanAccountResult {
@@ -40,9 +46,18 @@ export interface PlanAccountResult {
   toDelete: number;
   kept: number;
   groups: number;
-  /** Per-account and per-group guard violations (maxDeletions is checked by the run over all accounts). */
+  /** Guard violations this account's listing shows (maxDeletions is the run's). */
   violations: GuardViolation[];
   emitted: number;
+  /** sha256 of the emitted items (what a retried attempt must find again to resume). */
+  planHash?: string;
+}
+
+/** Heartbeat details of planAccount: which plan it emits and how far it got. */
+interface PlanProgress {
+  planHash?: string;
+  emittedPages?: number;
+  listedPages?: number;
 }
 
 export async function planAccountWith(
@@ -51,12 +66,13 @@ export async function planAccountWith(
   input: PlanAccountInput,
 ): Promise<PlanAccountResult> {
   const ctx = Context.current();
-  const resumeFrom = (ctx.info.heartbeatDetails as { emittedPages?: number } | undefined)?.emittedPages ?? 0;
+  const saved = ctx.info.heartbeatDetails as PlanProgress | undefined;
+  const resumeFrom = saved?.emittedPages ?? 0;
   const records = await listAll(adapter, input.limits, (pages) =>
-    ctx.heartbeat({ emittedPages: resumeFrom, listedPages: pages }),
+    ctx.heartbeat({ ...saved, emittedPages: resumeFrom, listedPages: pages }),
   );
   const plan = planRetention(records, input.policy, input.now);
-  const { maxDeletions: _runWide, ...localGuards } = input.guards ?? {};
+  const { maxDeletions: _runWide, maxDeletionsPerAccount: _counted, ...localGuards } = input.guards ?? {};
   const guard = checkGuards(plan, populationFromRecords(records), groupOfFromRecords(records), localGuards);
   const decisions = plan.groups.flatMap((g) => g.decisions.map((d) => ({ group: g.group, ...d })));
   const result: PlanAccountResult = {
@@ -69,7 +85,7 @@ export async function planAccountWith(
     emitted: 0,
   };
   // An executed run never emits past a guard; a dry run shows its plan anyway (the run reports the violations).
-  if (!input.emit || (result.violations.length && !input.dryRun)) return result;
+  if (input.emit === false || (result.violations.length && !input.dryRun)) return result;
 
   // A dry run reports every decision (what would go and what stays, with the rule); a real run
   // sends only the deletions.
@@ -86,14 +102,35 @@ export async function planAccountWith(
         const d = ruleOf.get(`${i.checkpointId ?? ''}/${i.id}`);
         return { ...i, ...(d ? { group: d.group, plan: `delete: ${d.rule}` } : {}) };
       });
+  const planHash = hashOf(items);
+  if (resumeFrom > 0 && saved?.planHash && saved.planHash !== planHash) {
+    // Pages of the first plan reached the run; the listing changed since. Emitting the new plan would
+    // mix two plans: stop, and let the run stop before anything is deleted.
+    throw ApplicationFailure.create({
+      type: 'PlanChanged',
+      nonRetryable: true,
+      message: `account ${input.limits.name}: its listing changed while discovery was handing over its plan (after ${resumeFrom} pages); nothing was deleted — start the run again`,
+    });
+  }
   const handle = client.workflow.getHandle(input.runWorkflowId);
   let pages = 0;
   for (let offset = 0; offset < items.length; offset += MAX_ITEMS_PER_PAGE, pages++) {
     if (pages < resumeFrom) continue;
     await handle.executeUpdate(addItemsUpdate, {
       args: [{ items: items.slice(offset, offset + MAX_ITEMS_PER_PAGE) }],
+      // The same page of the same plan is taken once, however often a retried attempt sends it.
+      ...(input.emit === undefined
+        ? { updateId: `plan/${input.limits.name}/${planHash.slice(0, 16)}/${pages}` }
+        : {}),
     });
-    ctx.heartbeat({ emittedPages: pages + 1 });
+    ctx.heartbeat({ planHash, emittedPages: pages + 1 });
   }
-  return { ...result, emitted: items.length };
+  return { ...result, emitted: items.length, planHash };
+}
+
+/** The identity of a plan: every emitted item with its decision, in order. */
+function hashOf(items: ItemRef[]): string {
+  const h = createHash('sha256');
+  for (const i of items) h.update(`${i.checkpointId ?? ''}/${i.id}/${i.group ?? ''}/${i.plan ?? ''}\n`);
+  return h.digest('hex');
 }

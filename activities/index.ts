@@ -19,6 +19,7 @@ import {
 import { planAccountWith, type PlanAccountInput, type PlanAccountResult } from './discover';
 import { isProviderError } from './provider-error';
 import type { AdapterRegistry } from './providers/registry';
+import { RunLiveness, runStoppedReason } from './run-liveness';
 
 export interface ActivityDeps {
   loaded: LoadedConfig;
@@ -27,7 +28,17 @@ export interface ActivityDeps {
   taskQueue: string;
 }
 
+/** What enqueueToLane answers: `runStopped` when the batch's run no longer runs (nothing was queued). */
+export interface EnqueueResult {
+  runStopped?: string;
+}
+
 export function createActivities(deps: ActivityDeps) {
+  const liveness = new RunLiveness(deps.client);
+  const gate = async (run: string) => {
+    const status = await liveness.stopped(run);
+    return status ? runStoppedReason(run, status) : undefined;
+  };
   return {
     /** Non-secret limits of the named accounts; unknown names fail at once, listing the known ones. */
     async resolveAccounts({ names }: { names: string[] }): Promise<Record<string, AccountLimits>> {
@@ -48,24 +59,41 @@ export function createActivities(deps: ActivityDeps) {
       return Object.fromEntries(names.map((n) => [n, accountLimits(n, accountOf(config, n)!)]));
     },
 
-    /** Hands a chunk to the account's lane, starting the lane if it is not running (signal-with-start). */
-    async enqueueToLane(req: EnqueueRequest): Promise<void> {
+    /**
+     * Hands a chunk to the account's lane, starting the lane if it is not running (signal-with-start).
+     * The limits come from this worker's config, not from the run that started long ago: a lowered
+     * maxConcurrent reaches the lane with the next chunk, and no run can push it back up. Nothing is
+     * queued for a run that no longer runs (terminated or reset from outside): the batch learns it here.
+     */
+    async enqueueToLane(req: EnqueueRequest & { runWorkflowId?: string }): Promise<EnqueueResult> {
+      const { runWorkflowId, ...chunk } = req;
+      const stopped = runWorkflowId ? await liveness.stopped(runWorkflowId) : undefined;
+      if (stopped) return { runStopped: stopped };
+      const configured = accountOf(deps.loaded.config, req.limits.name);
+      const limits = configured ? accountLimits(req.limits.name, configured) : req.limits;
       await deps.client.workflow.signalWithStart(accountLane, {
-        workflowId: laneWorkflowId(req.limits.name),
+        workflowId: laneWorkflowId(limits.name),
         taskQueue: deps.taskQueue,
-        args: [{ account: req.limits.name, limits: req.limits }],
+        args: [{ account: limits.name, limits }],
         signal: enqueueSignal,
-        signalArgs: [req],
+        signalArgs: [{ ...chunk, limits }],
       });
+      return {};
+    },
+
+    /** Whether the run still runs (a waiting batch asks now and then; see workflows/cleanup-batch.ts). */
+    async checkRun({ runWorkflowId }: { runWorkflowId: string }): Promise<EnqueueResult> {
+      const stopped = await liveness.stopped(runWorkflowId);
+      return stopped ? { runStopped: stopped } : {};
     },
 
     async deleteBackup(input: DeleteBackupInput) {
-      return deleteBackupWith(adapterOf(input.item.account), input);
+      return deleteBackupWith(adapterOf(input.item.account), input, gate);
     },
 
     /** Several items of one account started together (the lane's fast path, see delete-backup.ts). */
     async deleteBackups(input: DeleteBackupsInput) {
-      return deleteBackupsWith(adapterOf(input.items[0]!.account), input);
+      return deleteBackupsWith(adapterOf(input.items[0]!.account), input, gate);
     },
 
     /** Policy runs: list, plan and check guards for one account; with emit, hand the items to the run. */

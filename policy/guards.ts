@@ -28,6 +28,13 @@ export const guardsSchema = z.strictObject(
       .min(0, { error: 'expected a whole number between 0 and 1000000' })
       .max(1_000_000, { error: 'expected a whole number between 0 and 1000000' })
       .optional(),
+    /** Most deletion items one plan may contain on any one account. */
+    maxDeletionsPerAccount: z
+      .number({ error: 'expected a whole number between 0 and 1000000' })
+      .int({ error: 'expected a whole number between 0 and 1000000' })
+      .min(0, { error: 'expected a whole number between 0 and 1000000' })
+      .max(1_000_000, { error: 'expected a whole number between 0 and 1000000' })
+      .optional(),
     /** Largest share of an account's backups one plan may delete. */
     maxFractionPerAccount: fraction('largest share of an account deleted by one plan').optional(),
     /** Largest share of one group's (VM, volume...) backups one plan may delete. */
@@ -36,9 +43,9 @@ export const guardsSchema = z.strictObject(
   {
     error: (issue) =>
       issue.code === 'unrecognized_keys'
-        ? `unknown field(s) ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}; possible fields: maxDeletions, maxFractionPerAccount, maxFractionPerGroup`
+        ? `unknown field(s) ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}; possible fields: maxDeletions, maxDeletionsPerAccount, maxFractionPerAccount, maxFractionPerGroup`
         : issue.code === 'invalid_type'
-          ? 'expected an object with fields maxDeletions, maxFractionPerAccount, maxFractionPerGroup'
+          ? 'expected an object with fields maxDeletions, maxDeletionsPerAccount, maxFractionPerAccount, maxFractionPerGroup'
           : undefined,
   },
 );
@@ -51,7 +58,12 @@ export interface Population {
   perGroup: Record<string, number>;
 }
 
-export type GuardName = 'maxDeletions' | 'maxFractionPerAccount' | 'maxFractionPerGroup';
+export type GuardName =
+  | 'maxDeletions'
+  | 'maxDeletionsPerAccount'
+  | 'maxDeletionsPerRun'
+  | 'maxFractionPerAccount'
+  | 'maxFractionPerGroup';
 
 export interface GuardViolation {
   guard: GuardName;
@@ -89,19 +101,11 @@ export function checkGuards(
   }
   const g = parsed.data;
   const items = dedupe(plan.deletions);
-  const violations: GuardViolation[] = [];
-
-  if (g.maxDeletions !== undefined && items.length > g.maxDeletions) {
-    const excess = items.length - g.maxDeletions;
-    violations.push({
-      guard: 'maxDeletions',
-      scope: 'all accounts',
-      limit: g.maxDeletions,
-      actual: items.length,
-      excess,
-      message: `maxDeletions: the plan would delete ${items.length} backups over all accounts (limit ${g.maxDeletions}); ${excess} over`,
-    });
-  }
+  const violations: GuardViolation[] = checkCounts(
+    new Map(countBy(items, (item) => item.account)),
+    g,
+    new Map(),
+  );
 
   if (g.maxFractionPerAccount !== undefined) {
     const limit = g.maxFractionPerAccount;
@@ -153,6 +157,69 @@ export function checkGuards(
   }
 
   return violations.length === 0 ? { ok: true } : { ok: false, violations };
+}
+
+/**
+ * The guards that count deletions, judged on deletions per account (any run: an item list or a
+ * policy's plan): `maxDeletions` over all accounts, `maxDeletionsPerAccount` of the request, and each
+ * account's `maxDeletionsPerRun` from the worker config (`ceilings`), which no request can raise.
+ */
+export function checkCounts(
+  perAccount: ReadonlyMap<string, number>,
+  guards: Pick<Guards, 'maxDeletions' | 'maxDeletionsPerAccount'>,
+  ceilings: ReadonlyMap<string, number>,
+): GuardViolation[] {
+  const violations: GuardViolation[] = [];
+  const total = [...perAccount.values()].reduce((n, c) => n + c, 0);
+  if (guards.maxDeletions !== undefined && total > guards.maxDeletions) {
+    const excess = total - guards.maxDeletions;
+    violations.push({
+      guard: 'maxDeletions',
+      scope: 'all accounts',
+      limit: guards.maxDeletions,
+      actual: total,
+      excess,
+      message: `maxDeletions: the plan would delete ${total} backups over all accounts (limit ${guards.maxDeletions}); ${excess} over`,
+    });
+  }
+  const accounts = [...perAccount.keys()].sort(compareStrings);
+  for (const account of accounts) {
+    const n = perAccount.get(account)!;
+    const perRequest = guards.maxDeletionsPerAccount;
+    if (perRequest !== undefined && n > perRequest)
+      violations.push(
+        countViolation('maxDeletionsPerAccount', account, n, perRequest, 'guards.maxDeletionsPerAccount'),
+      );
+    const ceiling = ceilings.get(account);
+    if (ceiling !== undefined && n > ceiling)
+      violations.push(
+        countViolation(
+          'maxDeletionsPerRun',
+          account,
+          n,
+          ceiling,
+          `the worker config's accounts.${account}.limits.maxDeletionsPerRun`,
+        ),
+      );
+  }
+  return violations;
+}
+
+function countViolation(
+  guard: GuardName,
+  account: string,
+  n: number,
+  limit: number,
+  source: string,
+): GuardViolation {
+  return {
+    guard,
+    scope: account,
+    limit,
+    actual: n,
+    excess: n - limit,
+    message: `${guard}: the plan would delete ${n} backups on account ${JSON.stringify(account)} (limit ${limit}, from ${source}); ${n - limit} over`,
+  };
 }
 
 function fractionViolation(

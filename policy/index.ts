@@ -30,6 +30,7 @@ export type { Decision, GroupPlan, PlanAction, PlannedRecord, RetentionPlan } fr
 export { isoWeekKey, periodKey, type Period } from './periods';
 export { matchesGlob } from './glob';
 export {
+  checkCounts,
   checkGuards,
   groupOfFromRecords,
   guardsSchema,

@@ -1,46 +1,51 @@
 /**
  * accountLane: one long-lived workflow per provider account (ID from laneWorkflowId) that owns the
  * account's concurrency window. Every run's batches feed it chunks through signal-with-start; the
- * lane serves runs round-robin (and each run's batches round-robin), runs one deletion activity per
- * item, and sends outcomes back to each batch in small bundles. Because one workflow owns the window,
- * the limit holds across all runs and all worker processes (promise 2).
+ * lane serves runs round-robin (workflows/lane/queues.ts), runs the deletion activities, and sends
+ * outcomes back to each batch in small bundles. Because one workflow owns the window, the limit holds
+ * across all runs and all worker processes (README, "Guarantees").
  *
- * Exactly one outcome per item (promise 1) rests on three rules here:
+ * This file keeps only what touches Temporal: handlers, activities, timers, signals, continue-as-new.
+ * The state lives in pure modules: the queues and fairness (lane/queues.ts), the ledger of deletions
+ * across batches and runs (lane/ledger.ts), the size of pipelined groups (lane/pipeline-depth.ts), the
+ * circuit breaker (circuit-breaker.ts).
+ *
+ * Exactly one outcome per item rests on three rules here:
  *  - an item is "held" from the moment it is queued until its outcome has been signalled to its batch;
  *    a held item that arrives again (a retried enqueue, or a batch's re-enqueue after a silence) is
  *    ignored, and so is one whose outcome was signalled moments ago (that signal may still be in flight);
  *  - a batch's chunk numbers are remembered for MEMORY_TTL_MS after its last chunk, beyond the moment
  *    its queue empties and across continue-as-new, so a retried enqueue activity that re-delivers an
- *    old chunk never deletes its items a second time (Veeam's delete is not idempotent, promise 3);
+ *    old chunk never deletes its items a second time;
  *  - continue-as-new waits until nothing is in flight and every outcome has been signalled, then hands
- *    the queued items and the chunk memory to the next execution. What it carries is bounded
- *    (CARRY_BUDGET_BYTES): beyond it, the newest queued items go back to their batches (never started,
- *    so nothing is lost or repeated) and are sent again later; without that bound the carry would grow
- *    with the number of runs feeding the account at once.
+ *    the queued items, the chunk memory and the ledger to the next execution. What it carries is
+ *    bounded (CARRY_BUDGET_BYTES): beyond it, the newest queued items go back to their batches (never
+ *    started, so nothing is lost or repeated) and are sent again later.
  *
- * History cost per item: a share of one activity (items started at the same moment go to the provider as
- * one group, see activities/delete-backup.ts) plus a share of the workflow tasks; outcomes leave in
- * bundles of LANE_FLUSH_SIZE; the lane keeps at most one pending timer per due time (no timer is
- * started and cancelled per activation).
+ * History cost per item: a share of one activity (items started at the same moment go to the provider
+ * as one group, see activities/delete-backup.ts) plus a share of the workflow tasks; outcomes leave in
+ * bundles of LANE_FLUSH_SIZE; the lane keeps at most one pending timer per due time.
  */
 import {
   allHandlersFinished,
+  CancellationScope,
   condition,
+  isCancellation,
   continueAsNew,
   getExternalWorkflowHandle,
   log,
   metricMeter,
   patched,
-  proxyActivities,
   setHandler,
-  sleep,
-  workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities';
 import type { DeleteBackupInput, GroupItemResult, HandedOver } from '../activities/delete-backup';
-import { failedOutcomeFrom, NON_RETRYABLE_ERROR_TYPES } from './activity-failures';
+import { failedOutcomeFrom, RUN_STOPPED } from './activity-failures';
 import { CircuitBreaker, type CarriedBreaker } from './circuit-breaker';
-import { runWorkflowIdOf } from './ids';
+import { LANE_EVENTS_BEFORE_CONTINUE, shouldContinueAsNew } from './continue-as-new';
+import { deletionActivitiesFor } from './lane/deletion-activities';
+import { LaneLedger, type CarriedFinished } from './lane/ledger';
+import { MAX_PIPELINED_ITEMS, PipelineDepth } from './lane/pipeline-depth';
+import { LaneQueues, type CarriedBatch, type LaneBatch, type Started } from './lane/queues';
 import {
   enqueueSignal,
   laneBatchStateSignal,
@@ -50,9 +55,16 @@ import {
   setConcurrencyUpdate,
   type EnqueueRequest,
   type LaneBatchState,
+  type LaneStatus,
 } from './messages';
+import { groupBy } from './keyed';
 import { itemKey, NEVER_REPEAT_DELETE, type AccountLimits, type ItemOutcome, type ItemRef } from './model';
+import { PATCHES } from './patches';
 import { rateWaitMs } from './rate-window';
+import { WakeUps } from './wake-ups';
+
+export type { CarriedBatch, CarriedItem } from './lane/queues';
+export { MAX_PIPELINED_ITEMS };
 
 /** Outcomes are sent to a batch once this many are waiting... */
 export const LANE_FLUSH_SIZE = 25;
@@ -63,94 +75,27 @@ export const FLUSH_AFTER_MS = 3_000;
  * enqueue activity (start-to-close 30 s, then a retry) still finds the chunk memory.
  */
 export const IDLE_EXIT_MS = 5 * 60_000;
-/**
- * Continue-as-new well before Temporal's 10,240-event warning. Draining then adds about three events
- * per in-flight item (completion plus a share of workflow tasks and outcome signals), so even at the
- * config's maximum concurrency of 1000 an execution stays near 6,000 events.
- */
-export const HISTORY_EVENTS_BEFORE_CONTINUE = 3_000;
+/** See workflows/continue-as-new.ts. */
+export const HISTORY_EVENTS_BEFORE_CONTINUE = LANE_EVENTS_BEFORE_CONTINUE;
 /**
  * Items started at the same moment go to the provider as one deleteBackups activity of at most this
  * many (one activity and one heartbeat for the group instead of one of each per item).
  */
 export const MAX_GROUP = 10;
-/** Patch id: lanes recorded before groups existed replay with one activity per item. */
-const GROUPED_DELETIONS = 'grouped-deletions';
-/**
- * Patch id: within a run, the lane serves the run's oldest batch first (lanes recorded before served a
- * run's batches round-robin). A run's batches then finish one after another and the run activates the
- * next while the lane still has the others' items queued; round-robin finished them all at once and
- * left every lane idle until the next ones arrived.
- */
-const OLDEST_BATCH_FIRST = 'oldest-batch-first';
-/** Patch id: lanes recorded before pipelined groups existed replay with plain groups only. */
-const PIPELINED_GROUPS = 'pipelined-groups';
-/**
- * Patch id: a pipelined group hands its deletions in progress over at its window's end (the next group
- * observes them) instead of waiting for them; lanes recorded before waited.
- */
-const PIPELINE_HAND_OVER = 'pipeline-hand-over';
 /**
  * A pipelined group (see activities/delete-backup.ts PipelineInput) starts its later items within this
  * long of being scheduled: the bound on how late a pause, a cancellation or a lowered concurrency
  * reaches the items handed to it (and never more than a quarter of the deletion deadline).
  */
 export const PIPELINE_WINDOW_MS = 2_000;
-/** Most items handed to one pipelined group (bounds its input and result payloads). */
-export const MAX_PIPELINED_ITEMS = 100;
-/** Items per slot handed to the first pipelined group beyond the one each slot starts with. */
-const FIRST_PIPELINE_DEPTH = 8;
-/** The same, in lanes recorded before the hand-over (their groups must replay with the same items). */
-const FIRST_PIPELINE_DEPTH_BEFORE_HAND_OVER = 2;
-/** How long a batch's chunk numbers and state are remembered after it was last heard from. */
-const MEMORY_TTL_MS = 30 * 60_000;
-/** Most work-free batches remembered (the oldest are forgotten first); bounds the continue-as-new input. */
-const MAX_REMEMBERED_BATCHES = 300;
-/** Keys whose outcome was signalled this recently are not queued again by a re-enqueue. */
-const RECENT_TTL_MS = 60_000;
-const RECENT_FLUSHES_KEPT = 4;
 /** Most bytes (JSON) of state handed to the next execution: half the 256 KB payload limit. */
 export const CARRY_BUDGET_BYTES = 128 * 1024;
 
-/** An item taken from its batch's queue to start. */
-interface Started {
-  b: LaneBatch;
-  item: ItemRef;
-}
+type Outcome = Omit<ItemOutcome, 'at'>;
 
 /** A deletion in progress that a pipelined group handed over; it holds its slot. */
 interface Handed extends Started {
   handed: HandedOver;
-}
-
-interface LaneBatch {
-  run: string;
-  state: LaneBatchState;
-  /** Highest chunk sequence number seen from this batch. */
-  lastChunk: number;
-  touchedAt: number;
-  /** Queued, not started. */
-  items: ItemRef[];
-  /** Keys queued, in flight, or waiting in the outbox. */
-  held: Set<string>;
-  inFlight: number;
-  outbox: ItemOutcome[];
-  oldestOutboxAt?: number;
-  /** Keys of the last few bundles signalled to the batch. */
-  recent: { at: number; keys: Set<string> }[];
-}
-
-/** A queued item as carried through continue-as-new: the account is the lane's own. */
-export type CarriedItem = [id: string] | [id: string, checkpointId: string];
-
-export interface CarriedBatch {
-  batchWorkflowId: string;
-  state: LaneBatchState;
-  lastChunk: number;
-  touchedAt: number;
-  items?: CarriedItem[];
-  /** Keys signalled within RECENT_TTL_MS before the hand-over. */
-  recent?: { at: number; keys: string[] }[];
 }
 
 /** Overrides of the lane's constants, for tests that need continue-as-new every few items. */
@@ -163,138 +108,148 @@ export interface LaneInput {
   account: string;
   limits: AccountLimits;
   /** State handed over by continue-as-new. */
-  carried?: { batches: CarriedBatch[]; concurrencyOverride?: number; breaker?: CarriedBreaker };
+  carried?: {
+    batches: CarriedBatch[];
+    concurrencyOverride?: number;
+    breaker?: CarriedBreaker;
+    /** Confirmed deletions (lane/ledger.ts); absent in lanes recorded before the ledger. */
+    finished?: CarriedFinished[];
+  };
   tuning?: LaneTuning;
 }
 
 export async function accountLane(input: LaneInput): Promise<void> {
-  const account = input.account;
-  const tuning = input.tuning;
-  const continueAfterEvents = tuning?.continueAfterEvents ?? HISTORY_EVENTS_BEFORE_CONTINUE;
-  const carryBudget = tuning?.carryBudgetBytes ?? CARRY_BUDGET_BYTES;
-  let limits = input.limits;
-  let concurrencyOverride = input.carried?.concurrencyOverride;
-  const batches = new Map<string, LaneBatch>();
-  let inFlight = 0;
-  let completed = 0;
-  let dirty = false;
-  const recentStarts: number[] = [];
-  const sends = new Set<Promise<void>>();
-  // The failure circuit breaker, when the account's limits configure one (see circuit-breaker.ts).
-  let breaker = limits.circuitBreaker && new CircuitBreaker(limits.circuitBreaker, input.carried?.breaker);
-  const configureBreaker = () => {
-    if (!limits.circuitBreaker) breaker = undefined;
-    else if (breaker) breaker.configure(limits.circuitBreaker);
-    else breaker = new CircuitBreaker(limits.circuitBreaker);
-  };
+  const lane = new Lane(input);
+  // Cancelled from the Web UI or `temporal workflow cancel`: what the lane holds queued ends `skipped`,
+  // deletions in progress finish and report, then the lane ends (the next enqueue starts a new one).
+  CancellationScope.current().cancelRequested.catch((err: unknown) => {
+    if (isCancellation(err)) lane.cancel();
+  });
+  await CancellationScope.nonCancellable(() => lane.run());
+}
 
-  const concurrency = () => Math.min(concurrencyOverride ?? limits.maxConcurrent, limits.maxConcurrent);
-
-  const batchFor = (batchWorkflowId: string): LaneBatch => {
-    let b = batches.get(batchWorkflowId);
-    if (!b) {
-      b = {
-        run: runWorkflowIdOf(batchWorkflowId),
-        state: 'active',
-        lastChunk: -1,
-        touchedAt: Date.now(),
-        items: [],
-        held: new Set(),
-        inFlight: 0,
-        outbox: [],
-        recent: [],
-      };
-      batches.set(batchWorkflowId, b);
-    }
-    return b;
-  };
-
-  for (const c of input.carried?.batches ?? []) {
-    const b = batchFor(c.batchWorkflowId);
-    b.state = c.state;
-    b.lastChunk = c.lastChunk;
-    b.touchedAt = c.touchedAt;
-    for (const [id, checkpointId] of c.items ?? []) {
-      const item: ItemRef = checkpointId ? { account, id, checkpointId } : { account, id };
-      b.items.push(item);
-      b.held.add(itemKey(item));
-    }
-    b.recent = (c.recent ?? []).map((r) => ({ at: r.at, keys: new Set(r.keys) }));
-  }
-
-  const record = (b: LaneBatch, outcome: Omit<ItemOutcome, 'at'>) => {
-    if (breaker) breakerRecord(breaker, outcome);
-    b.outbox.push({ ...outcome, at: new Date().toISOString() });
-    b.oldestOutboxAt ??= Date.now();
-    dirty = true;
-  };
-
-  const breakerTrips = metricMeter.createCounter(
+class Lane {
+  private readonly account: string;
+  private limits: AccountLimits;
+  private concurrencyOverride?: number;
+  private readonly queues: LaneQueues;
+  private readonly ledger: LaneLedger;
+  /** Ledger, run liveness and inspection of re-sent items (patch 'lane-ledger'); off for older lanes. */
+  private readonly ledgerOn: boolean;
+  private breaker?: CircuitBreaker;
+  private readonly wakeUps = new WakeUps(() => (this.dirty = true));
+  private readonly depth = new PipelineDepth();
+  private readonly breakerTrips = metricMeter.createCounter(
     'retention_circuit_breaker_trips_total',
     '',
     'Times an account lane paused the account because too many deletions failed',
   );
-  const breakerRecord = (cb: CircuitBreaker, outcome: Omit<ItemOutcome, 'at'>) => {
-    const event = cb.record(outcome.outcome, Date.now(), itemKey(outcome), outcome.reason);
-    if (!event) return;
-    const c = limits.circuitBreaker!;
-    if (event.kind === 'closed') {
-      log.info('circuit breaker closed: the probe succeeded, starting deletions again', { account });
-      return;
-    }
-    breakerTrips.add(1, { account, provider: limits.provider });
-    log.warn(
-      event.kind === 'tripped'
-        ? `circuit breaker tripped for account ${account}: ${event.failures} of the last ${event.completed} deletions failed (threshold failureRate ${c.failureRate} over window ${c.window}); no new deletions until ${new Date(event.openUntil).toISOString()}`
-        : `circuit breaker re-opened for account ${account}: the probe failed; no new deletions until ${new Date(event.openUntil).toISOString()}`,
-      {
-        account,
-        failureRate: c.failureRate,
-        window: c.window,
-        coolDownMs: c.coolDownMs,
-        reason: event.reason,
-        openUntil: new Date(event.openUntil).toISOString(),
+  private inFlight = 0;
+  private completed = 0;
+  private dirty = false;
+  private readonly recentStarts: number[] = [];
+  private readonly sends = new Set<Promise<void>>();
+  /** Set while a pipelined group runs: it owns the account's request rate until it returns. */
+  private pipelineRunning = false;
+  /** Set while the lane waits for its deletions to end before continue-as-new. */
+  private draining = false;
+  /** What the last pipelined group handed over, waiting for the next (each holds its slot). */
+  private readonly handed: Handed[] = [];
+
+  /** Cancelled through Temporal: nothing new starts, the lane ends once its deletions finished. */
+  private cancelled = false;
+
+  constructor(private readonly input: LaneInput) {
+    this.account = input.account;
+    this.limits = input.limits;
+    this.concurrencyOverride = input.carried?.concurrencyOverride;
+    this.queues = new LaneQueues(input.account, input.carried?.batches);
+    this.ledgerOn = patched(PATCHES.laneLedger);
+    this.ledger = new LaneLedger(this.ledgerOn ? input.carried?.finished : []);
+    if (this.limits.circuitBreaker)
+      this.breaker = new CircuitBreaker(this.limits.circuitBreaker, input.carried?.breaker);
+    setHandler(enqueueSignal, (req) => this.enqueue(req));
+    setHandler(laneBatchStateSignal, ({ batchWorkflowId, state }) => {
+      const b = this.queues.batch(batchWorkflowId, Date.now());
+      b.touchedAt = Date.now();
+      this.setState(b, state);
+      this.dirty = true;
+    });
+    setHandler(
+      setConcurrencyUpdate,
+      ({ concurrency: n }) => {
+        this.concurrencyOverride = n;
+        this.dirty = true;
+        return { concurrency: this.concurrency(), max: this.limits.maxConcurrent };
       },
+      { validator: (arg) => this.validateConcurrency(arg?.concurrency) },
     );
-  };
+    setHandler(laneStatusQuery, () => this.status());
+  }
 
-  const skip = (b: LaneBatch, item: ItemRef, reason: string) => {
-    b.held.add(itemKey(item));
-    record(b, { ...item, outcome: 'skipped', reason });
-  };
+  cancel(): void {
+    this.cancelled = true;
+    for (const b of this.queues.batches.values()) this.setState(b, 'cancelled', LANE_CANCELLED);
+    this.dirty = true;
+  }
 
-  const setState = (b: LaneBatch, state: LaneBatchState) => {
-    if (b.state === 'cancelled') return; // final: a late 'active' must not revive a cancelled batch
-    b.state = state;
-    if (state === 'cancelled') {
-      // Queued items of a cancelled run are never started; in-flight ones finish and report normally.
-      for (const item of b.items.splice(0)) skip(b, item, 'run cancelled before this item was started');
+  /** Every batch of `run` stops here: its run no longer runs (a deletion of it found out). */
+  private stopRun(run: string): void {
+    for (const b of this.queues.batches.values()) if (b.run === run) this.setState(b, 'cancelled', RUN_GONE);
+  }
+
+  private concurrency(): number {
+    return Math.min(this.concurrencyOverride ?? this.limits.maxConcurrent, this.limits.maxConcurrent);
+  }
+
+  private validateConcurrency(n: unknown): void {
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > this.limits.maxConcurrent) {
+      throw new Error(
+        `concurrency: must be a whole number from 1 to ${this.limits.maxConcurrent} (account ${this.account}'s configured maxConcurrent), got ${JSON.stringify(n)}`,
+      );
     }
-  };
+  }
 
-  const enqueue = (req: EnqueueRequest) => {
-    if (req.limits.name === account) {
-      limits = req.limits;
-      configureBreaker();
+  private status(): LaneStatus {
+    return {
+      account: this.account,
+      concurrency: this.concurrency(),
+      maxConcurrent: this.limits.maxConcurrent,
+      inFlight: this.inFlight,
+      queued: Object.fromEntries(
+        [...this.queues.batches].filter(([, b]) => b.items.length).map(([id, b]) => [id, b.items.length]),
+      ),
+      completedThisExecution: this.completed,
+      ...(this.breaker ? { circuitBreaker: this.breaker.status(Date.now()) } : {}),
+    };
+  }
+
+  // ---- what batches send ----
+
+  private enqueue(req: EnqueueRequest): void {
+    if (req.limits.name === this.account) {
+      this.limits = req.limits;
+      this.configureBreaker();
     }
-    const b = batchFor(req.batchWorkflowId);
+    const b = this.queues.batch(req.batchWorkflowId, Date.now());
     b.touchedAt = Date.now();
-    dirty = true;
+    this.dirty = true;
     if (req.chunk <= b.lastChunk) return; // redelivered chunk (the enqueue activity was retried)
     b.lastChunk = req.chunk;
-    if (req.state) setState(b, req.state);
+    if (this.cancelled) this.setState(b, 'cancelled', LANE_CANCELLED);
+    else if (req.state) this.setState(b, req.state);
     let ignored = 0;
     for (const item of req.items) {
       const key = itemKey(item);
-      if (b.held.has(key) || b.recent.some((r) => r.keys.has(key))) {
+      if (this.queues.holds(b, key)) {
         ignored++;
         continue;
       }
-      if (b.state === 'cancelled') skip(b, item, 'run cancelled before this item was started');
-      else {
-        b.held.add(key);
-        b.items.push(item);
-      }
+      b.held.add(key);
+      const known = this.ledgerOn ? this.ledger.answerFor(item, b.run, Date.now()) : undefined;
+      if (b.state === 'cancelled') this.record(b, skipped(item, b.stopReason ?? CANCELLED));
+      else if (known) this.record(b, known);
+      else b.items.push(item);
     }
     if (req.resend)
       log.info('batch re-sent its open items', {
@@ -302,302 +257,360 @@ export async function accountLane(input: LaneInput): Promise<void> {
         items: req.items.length,
         alreadyHeld: ignored,
       });
-  };
+  }
 
-  setHandler(enqueueSignal, enqueue);
-  setHandler(laneBatchStateSignal, ({ batchWorkflowId, state }) => {
-    const b = batchFor(batchWorkflowId);
-    b.touchedAt = Date.now();
-    setState(b, state);
-    dirty = true;
-  });
-  setHandler(
-    setConcurrencyUpdate,
-    ({ concurrency: n }) => {
-      concurrencyOverride = n;
-      dirty = true;
-      return { concurrency: concurrency(), max: limits.maxConcurrent };
-    },
-    {
-      validator: (arg) => {
-        const n = arg?.concurrency;
-        if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > limits.maxConcurrent) {
-          throw new Error(
-            `concurrency: must be a whole number from 1 to ${limits.maxConcurrent} (account ${account}'s configured maxConcurrent), got ${JSON.stringify(n)}`,
-          );
-        }
+  private configureBreaker(): void {
+    const c = this.limits.circuitBreaker;
+    if (!c) this.breaker = undefined;
+    else if (this.breaker) this.breaker.configure(c);
+    else this.breaker = new CircuitBreaker(c);
+  }
+
+  private setState(b: LaneBatch, state: LaneBatchState, reason = CANCELLED): void {
+    if (b.state === 'cancelled') return; // final: a late 'active' must not revive a cancelled batch
+    b.state = state;
+    if (state === 'cancelled') {
+      if (reason !== CANCELLED) b.stopReason = reason;
+      // Queued items of a cancelled run are never started; in-flight ones finish and report normally.
+      for (const item of b.items.splice(0)) this.record(b, skipped(item, b.stopReason ?? CANCELLED));
+    }
+  }
+
+  // ---- outcomes ----
+
+  /** Puts an outcome in its batch's outbox (sent by flushDue). */
+  private record(b: LaneBatch, outcome: Outcome): void {
+    b.outbox.push({ ...outcome, at: new Date().toISOString() });
+    b.oldestOutboxAt ??= Date.now();
+    this.dirty = true;
+  }
+
+  /** A deletion this lane ran ended: its batch's outcome, the breaker, and the batches that joined it. */
+  private settle(b: LaneBatch, outcome: Outcome): void {
+    if (this.breaker) this.breakerRecord(this.breaker, outcome);
+    this.record(b, outcome);
+    this.completed++;
+    if (this.ledgerOn) this.deliverJoined(outcome);
+    if (outcome.code === RUN_STOPPED) this.stopRun(b.run);
+  }
+
+  private deliverJoined(outcome: Outcome): void {
+    const { joined, requeue } = this.ledger.finish(outcome, Date.now());
+    for (const j of joined) {
+      const jb = this.queues.batches.get(j.batch);
+      if (!jb) continue;
+      jb.inFlight--;
+      this.record(jb, j.outcome);
+    }
+    // The deletion they joined was skipped (its run stopped): their own runs still want it.
+    this.requeueJoiners(outcome, requeue);
+  }
+
+  /** Batches that joined a deletion that will not happen: each queues the item again (or skips it). */
+  private requeueJoiners(item: ItemRef, joiners: { batch: string }[]): void {
+    for (const j of joiners) {
+      const jb = this.queues.batches.get(j.batch);
+      if (!jb) continue;
+      jb.inFlight--;
+      const own: ItemRef = {
+        account: item.account,
+        id: item.id,
+        ...(item.checkpointId ? { checkpointId: item.checkpointId } : {}),
+      };
+      if (jb.state === 'cancelled') this.record(jb, skipped(own, jb.stopReason ?? CANCELLED));
+      else jb.items.unshift(own);
+    }
+  }
+
+  private breakerRecord(cb: CircuitBreaker, outcome: Outcome): void {
+    const event = cb.record(outcome.outcome, Date.now(), itemKey(outcome), outcome.reason);
+    if (!event) return;
+    const c = this.limits.circuitBreaker!;
+    const account = this.account;
+    if (event.kind === 'closed') {
+      log.info('circuit breaker closed: the probe succeeded, starting deletions again', { account });
+      return;
+    }
+    this.breakerTrips.add(1, { account, provider: this.limits.provider });
+    const until = new Date(event.openUntil).toISOString();
+    log.warn(
+      event.kind === 'tripped'
+        ? `circuit breaker tripped for account ${account}: ${event.failures} of the last ${event.completed} deletions failed (threshold failureRate ${c.failureRate} over window ${c.window}); no new deletions until ${until}`
+        : `circuit breaker re-opened for account ${account}: the probe failed; no new deletions until ${until}`,
+      {
+        account,
+        failureRate: c.failureRate,
+        window: c.window,
+        coolDownMs: c.coolDownMs,
+        reason: event.reason,
+        openUntil: until,
       },
-    },
-  );
-  setHandler(laneStatusQuery, () => ({
-    account,
-    concurrency: concurrency(),
-    maxConcurrent: limits.maxConcurrent,
-    inFlight,
-    queued: Object.fromEntries(
-      [...batches].filter(([, b]) => b.items.length).map(([id, b]) => [id, b.items.length]),
-    ),
-    completedThisExecution: completed,
-    ...(breaker ? { circuitBreaker: breaker.status(Date.now()) } : {}),
-  }));
+    );
+  }
 
-  /**
-   * Round-robin over runs, so a big run never starves a small one; within a run, its oldest batch first
-   * (OLDEST_BATCH_FIRST). Keys are visited in sorted order, so the choice is deterministic.
-   */
-  let lastRun = '';
-  const lastBatchOfRun = new Map<string, string>();
-  const after = (sorted: string[], last: string | undefined) =>
-    sorted.find((k) => last === undefined || k > last) ?? sorted[0]!;
-  const startable = () => [...batches.values()].some((b) => b.state === 'active' && b.items.length > 0);
-  const nextItem = (): Started | undefined => {
-    const byRun = new Map<string, string[]>();
-    for (const [id, b] of batches) {
-      if (b.state !== 'active' || !b.items.length) continue;
-      const list = byRun.get(b.run);
-      if (list) list.push(id);
-      else byRun.set(b.run, [id]);
-    }
-    if (!byRun.size) return undefined;
-    const run = after([...byRun.keys()].sort(), lastRun);
-    lastRun = run;
-    const ids = byRun.get(run)!.sort();
-    const id = patched(OLDEST_BATCH_FIRST) ? ids[0]! : after(ids, lastBatchOfRun.get(run));
-    lastBatchOfRun.set(run, id);
-    const b = batches.get(id)!;
-    return { b, item: b.items.shift()! };
-  };
-
-  // One activity proxy per distinct set of limits (config changes reach new deletions at once).
-  const proxies = new Map<string, Pick<Activities, 'deleteBackup' | 'deleteBackups'>>();
-  const deletionActivitiesFor = (l: AccountLimits): Pick<Activities, 'deleteBackup' | 'deleteBackups'> => {
-    const key = [
-      l.deletionDeadlineMs,
-      l.pollIntervalMs,
-      l.retryInitialIntervalMs,
-      l.retryMaxIntervalMs,
-      l.maxAttempts,
-    ].join('/');
-    let fn = proxies.get(key);
-    if (!fn) {
-      fn = proxyActivities<Activities>({
-        // The deadline covers every attempt: past it the item ends `failed`, never hangs.
-        scheduleToCloseTimeout: l.deletionDeadlineMs,
-        // A worker that dies mid-deletion is noticed within this time; the retry resumes from heartbeat
-        // details. Not shorter than 30 s: the SDK sends heartbeats at most every 80% of it, and every
-        // heartbeat that reaches the server is a billed action.
-        heartbeatTimeout: Math.max(30_000, 3 * l.pollIntervalMs),
-        retry: {
-          initialInterval: l.retryInitialIntervalMs,
-          backoffCoefficient: 2,
-          maximumInterval: l.retryMaxIntervalMs,
-          maximumAttempts: l.maxAttempts,
-          nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
-        },
-      });
-      proxies.set(key, fn);
-    }
-    return fn;
-  };
+  // ---- starting deletions ----
 
   /** An item's slot is taken from its start until its outcome is recorded. */
-  const take = (b: LaneBatch) => {
-    inFlight++;
+  private take(b: LaneBatch): void {
+    this.inFlight++;
     b.inFlight++;
-  };
-  const release = (b: LaneBatch) => {
-    inFlight--;
+  }
+
+  private release(b: LaneBatch): void {
+    this.inFlight--;
     b.inFlight--;
-  };
-  const settle = (b: LaneBatch, outcome: Omit<ItemOutcome, 'at'>) => {
-    record(b, outcome);
-    completed++;
-    dirty = true;
-  };
-  const finish = (b: LaneBatch, outcome: Omit<ItemOutcome, 'at'>) => {
-    release(b);
-    settle(b, outcome);
-  };
-  const bookkeepingFailed = (err: unknown) => log.error('lane bookkeeping failed', { error: String(err) });
+  }
+
+  private finish(b: LaneBatch, outcome: Outcome): void {
+    this.release(b);
+    this.settle(b, outcome);
+    this.dirty = true;
+  }
+
+  /**
+   * Takes the next startable item and decides with the ledger: start it, let it join a running
+   * deletion of the same backup (no slot), or answer it (known gone). Undefined when nothing is left
+   * that would start.
+   */
+  private nextToStart(now: number): Started | undefined {
+    for (;;) {
+      const next = this.queues.next(patched(PATCHES.oldestBatchFirst));
+      if (!next || !this.ledgerOn) return next;
+      const d = this.ledger.begin(next.item, next.b.id, next.b.run, now);
+      if (d.kind === 'start') return next;
+      if (d.kind === 'join') next.b.inFlight++;
+      else this.record(next.b, d.outcome);
+      if (!this.queues.startable()) return undefined;
+    }
+  }
+
+  /** Picks what may start now: the window, the breaker and the request rate decide. */
+  private pick(): Started[] {
+    const picks: Started[] = [];
+    while (
+      !this.pipelineRunning &&
+      this.inFlight + picks.length < this.concurrency() &&
+      this.queues.startable()
+    ) {
+      const now = Date.now();
+      if (this.breaker && !this.breaker.canStart(now)) {
+        // Open: queued items wait (never failed or skipped); wake up when the cool-down ends. While
+        // the half-open probe is in flight there is nothing to wake for: its outcome wakes the loop.
+        if (this.breaker.state(now) === 'open') this.wakeUps.at(this.breaker.openUntil!);
+        break;
+      }
+      const wait = rateWaitMs(this.recentStarts, this.limits.requestsPerSecond, now);
+      if (wait > 0) {
+        this.wakeUps.at(now + wait);
+        break;
+      }
+      const next = this.nextToStart(now);
+      if (!next) break;
+      this.breaker?.started(itemKey(next.item), now);
+      picks.push(next);
+      this.recentStarts.push(now);
+    }
+    return picks;
+  }
+
+  private activities() {
+    return deletionActivitiesFor(this.limits);
+  }
+
+  /** Input fields the ledger adds to every deletion (the run whose liveness is checked before a request). */
+  private runOf(b: LaneBatch): Pick<DeleteBackupInput, 'runWorkflowId'> {
+    return this.ledgerOn ? { runWorkflowId: b.run } : {};
+  }
 
   /** One item as its own activity; `from` is where a group left it (accepted, or its request failed). */
-  const runOne = (
+  private runOne(
     b: LaneBatch,
     item: ItemRef,
     from: Pick<DeleteBackupInput, 'accepted' | 'groupError'> = {},
-  ) => {
-    deletionActivitiesFor(limits)
-      .deleteBackup({ item, pollIntervalMs: limits.pollIntervalMs, ...from })
+  ): void {
+    this.activities()
+      .deleteBackup({ item, pollIntervalMs: this.limits.pollIntervalMs, ...from, ...this.runOf(b) })
       .then(
-        (outcome) => finish(b, outcome),
-        (err: unknown) => finish(b, failedOutcomeFrom(item, err)),
+        (outcome) => this.finish(b, outcome),
+        (err: unknown) => this.finish(b, failedOutcomeFrom(item, err)),
       )
       .catch(bookkeepingFailed);
-  };
+  }
 
   /** What a group left of an item holding a slot: its outcome, or the item continued alone. */
-  const afterGroup = (b: LaneBatch, item: ItemRef, r: GroupItemResult | undefined) => {
+  private afterGroup(b: LaneBatch, item: ItemRef, r: GroupItemResult | undefined): void {
     if (!r || 'notStarted' in r)
-      finish(b, failedOutcomeFrom(item, 'the deletion group returned no result for this item'));
-    else if ('outcome' in r) finish(b, r.outcome);
-    else if ('handedOver' in r) runOne(b, item, { accepted: r.handedOver.accepted });
-    else runOne(b, item, r.continueWith ? { accepted: r.continueWith } : { groupError: r.requestError });
-  };
+      this.finish(b, failedOutcomeFrom(item, 'the deletion group returned no result for this item'));
+    else if ('outcome' in r) this.finish(b, r.outcome);
+    else if ('handedOver' in r) this.runOne(b, item, { accepted: r.handedOver.accepted });
+    else this.runOne(b, item, r.continueWith ? { accepted: r.continueWith } : { groupError: r.requestError });
+  }
 
   /**
    * Starts the items picked in one activation: alone, or in groups of up to MAX_GROUP. A group's items
    * that are still pending when it ends (or met an error) continue as their own activities and keep
    * their slots; a group that gives up entirely (deadline, worker-side failure) fails its items.
    */
-  const start = (picks: Started[]) => {
-    const resumed = handed.splice(0);
+  private start(picks: Started[]): void {
+    const resumed = this.handed.splice(0);
     if (
       resumed.length
-        ? canGroup([...resumed, ...picks])
-        : canPipeline(picks) && patched(GROUPED_DELETIONS) && patched(PIPELINED_GROUPS)
+        ? this.canGroup([...resumed, ...picks])
+        : this.canPipeline(picks) && patched(PATCHES.groupedDeletions) && patched(PATCHES.pipelinedGroups)
     ) {
-      startPipelined(picks, resumed);
+      this.startPipelined(picks, resumed);
       return;
     }
     // Handed over while the lane can no longer pipeline (a second run, the breaker): each goes on alone.
-    for (const h of resumed) runOne(h.b, h.item, { accepted: h.handed.accepted });
+    for (const h of resumed) this.runOne(h.b, h.item, { accepted: h.handed.accepted });
     if (!picks.length) return;
-    for (const p of picks) take(p.b);
-    if (picks.length === 1 || NEVER_REPEAT_DELETE.has(limits.provider) || !patched(GROUPED_DELETIONS)) {
-      for (const p of picks) runOne(p.b, p.item);
+    for (const p of picks) this.take(p.b);
+    if (
+      picks.length === 1 ||
+      NEVER_REPEAT_DELETE.has(this.limits.provider) ||
+      !patched(PATCHES.groupedDeletions)
+    ) {
+      for (const p of picks) this.runOne(p.b, p.item);
       return;
     }
-    for (let i = 0; i < picks.length; i += MAX_GROUP) {
-      const group = picks.slice(i, i + MAX_GROUP);
-      deletionActivitiesFor(limits)
-        .deleteBackups({ items: group.map((p) => p.item), pollIntervalMs: limits.pollIntervalMs })
-        .then(
-          (results) => group.forEach(({ b, item }, k) => afterGroup(b, item, results[k])),
-          (err: unknown) => group.forEach(({ b, item }) => finish(b, failedOutcomeFrom(item, err))),
-        )
-        .catch(bookkeepingFailed);
-    }
-  };
+    // With the ledger, a group holds one run's items: the run's liveness is checked before its requests.
+    for (const sameRun of this.ledgerOn ? groupBy(picks, (p) => p.b.run).values() : [picks])
+      for (let i = 0; i < sameRun.length; i += MAX_GROUP) this.startGroup(sameRun.slice(i, i + MAX_GROUP));
+  }
 
-  /**
-   * Pipelined groups: while one runs it owns the account's request rate, so the lane starts nothing
-   * else until it returns (slots freed meanwhile wait at most PIPELINE_WINDOW_MS). `depth` (items per
-   * slot beyond the first) doubles while groups start everything they are given and shrinks to what
-   * they managed, plus one, when they hand items back, so slow providers are not handed items they
-   * cannot start.
-   */
-  let pipelineRunning = false;
-  /** Set while the lane waits for its deletions to end before continue-as-new. */
-  let draining = false;
-  /** What the last pipelined group handed over, waiting for the next (each holds its slot). */
-  const handed: Handed[] = [];
-  let depth: number | undefined;
-  // 80 to 100% of the bound, at random (deterministic in a workflow): lanes started together would
-  // otherwise end their groups together, and their workflow tasks would queue behind each other.
-  const pipelineWindowMs = () =>
-    Math.min(PIPELINE_WINDOW_MS * (0.8 + 0.2 * Math.random()), limits.deletionDeadlineMs / 4);
+  /** A plain group: every item requested at once, then observed together. */
+  private startGroup(group: Started[]): void {
+    this.activities()
+      .deleteBackups({
+        items: group.map((p) => p.item),
+        pollIntervalMs: this.limits.pollIntervalMs,
+        ...this.runOf(group[0]!.b),
+      })
+      .then(
+        (results) => group.forEach(({ b, item }, k) => this.afterGroup(b, item, results[k])),
+        (err: unknown) => group.forEach(({ b, item }) => this.finish(b, failedOutcomeFrom(item, err))),
+      )
+      .catch(bookkeepingFailed);
+  }
+
   /**
    * Only while a single run feeds the lane: a group's outcomes are recorded when it returns, and the
    * items it holds are not shared round-robin with a run that arrives meanwhile, so with several runs
    * the lane keeps to plain groups and serves them item by item.
    */
-  const canPipeline = (picks: Started[]) => startable() && canGroup(picks);
+  private canPipeline(picks: Started[]): boolean {
+    return this.queues.startable() && this.canGroup(picks);
+  }
+
   /** Groups may pipeline: the provider's deletes may repeat, the breaker is closed, one run feeds the lane. */
-  const canGroup = (picks: Started[]) => {
-    if (NEVER_REPEAT_DELETE.has(limits.provider)) return false;
-    if (breaker && breaker.state(Date.now()) !== 'closed') return false;
-    const runs = new Set(picks.map((p) => p.b.run));
-    for (const b of batches.values()) if (b.state === 'active' && b.items.length) runs.add(b.run);
+  private canGroup(picks: Started[]): boolean {
+    if (NEVER_REPEAT_DELETE.has(this.limits.provider)) return false;
+    if (this.breaker && this.breaker.state(Date.now()) !== 'closed') return false;
+    const runs = this.queues.runsWithQueuedItems();
+    for (const p of picks) runs.add(p.b.run);
     return runs.size === 1;
-  };
+  }
+
+  // 80 to 100% of the bound, at random (deterministic in a workflow): lanes started together would
+  // otherwise end their groups together, and their workflow tasks would queue behind each other.
+  private pipelineWindowMs(): number {
+    return Math.min(PIPELINE_WINDOW_MS * (0.8 + 0.2 * Math.random()), this.limits.deletionDeadlineMs / 4);
+  }
 
   /** `resumed`: deletions the previous group handed over (they hold their slots already). */
-  const startPipelined = (picks: Started[], resumed: Handed[]) => {
+  private startPipelined(picks: Started[], resumed: Handed[]): void {
     // Decided per group, so a lane recorded before the hand-over replays with the group sizes it used:
     // a group's result is matched to its items by position.
-    const handOverRules = patched(PIPELINE_HAND_OVER);
-    depth ??= handOverRules ? FIRST_PIPELINE_DEPTH : FIRST_PIPELINE_DEPTH_BEFORE_HAND_OVER;
+    const handOverRules = patched(PATCHES.pipelineHandOver);
     const slots = resumed.length + picks.length;
     const extras: Started[] = [];
-    const want = draining ? 0 : Math.min(slots * depth, MAX_PIPELINED_ITEMS - slots);
-    while (extras.length < want && startable()) extras.push(nextItem()!);
-    for (const p of picks) take(p.b);
+    const want = this.depth.extrasWanted(slots, handOverRules, this.draining);
+    while (extras.length < want && this.queues.startable()) {
+      const next = this.nextToStart(Date.now());
+      if (!next) break;
+      extras.push(next);
+    }
+    for (const p of picks) this.take(p.b);
     for (const x of extras) x.b.inFlight++; // held by the group, not yet in the account's window
     const all = [...resumed, ...picks, ...extras];
-    pipelineRunning = true;
+    this.pipelineRunning = true;
     const done = () => {
-      pipelineRunning = false;
-      for (const p of [...resumed, ...picks]) release(p.b);
+      this.pipelineRunning = false;
+      for (const p of [...resumed, ...picks]) this.release(p.b);
       for (const x of extras) x.b.inFlight--;
-      dirty = true;
+      this.dirty = true;
     };
     // Not while the lane drains for continue-as-new: then the group sees its deletions to the end.
-    const handOver = !draining && handOverRules;
-    deletionActivitiesFor(limits)
+    const handOver = !this.draining && handOverRules;
+    this.activities()
       .deleteBackups({
         items: all.map((p) => p.item),
-        pollIntervalMs: limits.pollIntervalMs,
+        pollIntervalMs: this.limits.pollIntervalMs,
         pipeline: {
           slots,
-          startWithinMs: pipelineWindowMs(),
-          requestsPerSecond: limits.requestsPerSecond,
+          startWithinMs: this.pipelineWindowMs(),
+          requestsPerSecond: this.limits.requestsPerSecond,
           // Without the picks' own entries: the group records when their requests actually go out.
-          recentStarts: recentStarts.slice(0, recentStarts.length - picks.length),
+          recentStarts: this.recentStarts.slice(0, this.recentStarts.length - picks.length),
           ...(handOver ? { handOver } : {}),
           ...(resumed.length ? { resumed: resumed.map((h) => h.handed) } : {}),
         },
+        ...this.runOf(all[0]!.b),
       })
       .then(
         (results) => {
           done();
-          const back = new Map<LaneBatch, ItemRef[]>();
-          let started = 0;
-          all.forEach(({ b, item }, k) => {
-            const r = results[k];
-            // A resumed deletion's request was counted when the group that made it returned.
-            if (r?.requestedAt !== undefined && k >= resumed.length) {
-              if (k >= slots) started++;
-              recentStarts.push(r.requestedAt);
-            }
-            if (r && 'notStarted' in r) back.set(b, [...(back.get(b) ?? []), item]);
-            else if (r && 'handedOver' in r) {
-              take(b);
-              handed.push({ b, item, handed: r.handedOver });
-            } else {
-              take(b);
-              afterGroup(b, item, r);
-            }
-          });
-          recentStarts.sort((x, y) => x - y);
-          // Never started: back to the front of their queues, still held (or skipped if the run was cancelled).
-          for (const [b, items] of back) {
-            if (b.state === 'cancelled')
-              for (const item of items) skip(b, item, 'run cancelled before this item was started');
-            else b.items.unshift(...items);
-          }
-          if (handOverRules && !extras.length) return;
-          if (started === extras.length) depth = Math.min(depth! * 2, MAX_PIPELINED_ITEMS);
-          // One spare per slot: a group that runs dry before its window's end idles its slots.
-          else
-            depth = handOverRules ? Math.ceil(started / slots) + 1 : Math.max(1, Math.floor(started / slots));
+          this.afterPipelined(all, resumed.length, slots, results, extras.length, handOverRules);
         },
         (err: unknown) => {
           done();
-          for (const { b, item } of all) settle(b, failedOutcomeFrom(item, err));
+          for (const { b, item } of all) this.settle(b, failedOutcomeFrom(item, err));
         },
       )
       .catch(bookkeepingFailed);
-  };
+  }
 
-  const flush = (batchWorkflowId: string, b: LaneBatch) => {
-    const now = Date.now();
-    const outcomes = b.outbox.splice(0);
-    const keys = new Set(outcomes.map((o) => itemKey(o)));
-    for (const k of keys) b.held.delete(k);
-    b.recent.push({ at: now, keys });
-    if (b.recent.length > RECENT_FLUSHES_KEPT) b.recent.shift();
-    b.oldestOutboxAt = undefined;
-    b.touchedAt = now;
+  private afterPipelined(
+    all: Started[],
+    resumedCount: number,
+    slots: number,
+    results: GroupItemResult[],
+    extras: number,
+    handOverRules: boolean,
+  ): void {
+    const back = new Map<LaneBatch, ItemRef[]>();
+    let started = 0;
+    all.forEach(({ b, item }, k) => {
+      const r = results[k];
+      // A resumed deletion's request was counted when the group that made it returned.
+      if (r?.requestedAt !== undefined && k >= resumedCount) {
+        if (k >= slots) started++;
+        this.recentStarts.push(r.requestedAt);
+      }
+      if (r && 'notStarted' in r) back.set(b, [...(back.get(b) ?? []), item]);
+      else if (r && 'handedOver' in r) {
+        this.take(b);
+        this.handed.push({ b, item, handed: r.handedOver });
+      } else {
+        this.take(b);
+        this.afterGroup(b, item, r);
+      }
+    });
+    this.recentStarts.sort((x, y) => x - y);
+    // Never started: back to the front of their queues, still held (or skipped if the run was cancelled).
+    for (const [b, items] of back) {
+      if (this.ledgerOn) for (const item of items) this.requeueJoiners(item, this.ledger.abandon(item));
+      if (b.state !== 'cancelled') b.items.unshift(...items);
+      else for (const item of items) this.record(b, skipped(item, b.stopReason ?? CANCELLED));
+    }
+    this.depth.learn(started, extras, slots, handOverRules);
+  }
+
+  // ---- signalling outcomes ----
+
+  private flush(b: LaneBatch): void {
+    const outcomes = this.queues.takeOutbox(b, Date.now());
+    const batchWorkflowId = b.id;
     const p = getExternalWorkflowHandle(batchWorkflowId)
       .signal(outcomesSignal, { outcomes })
       .catch((err: unknown) => {
@@ -608,88 +621,36 @@ export async function accountLane(input: LaneInput): Promise<void> {
           error: String(err),
         });
       })
-      .finally(() => sends.delete(p));
-    sends.add(p);
-  };
+      .finally(() => this.sends.delete(p));
+    this.sends.add(p);
+  }
 
   /** Sends due outbox bundles; arms a wake-up for the next one that is not due yet. */
-  const flushDue = (force: boolean) => {
+  private flushDue(force: boolean): void {
     const now = Date.now();
-    for (const [id, b] of batches) {
+    for (const b of this.queues.batches.values()) {
       if (!b.outbox.length) continue;
       const nothingLeft = b.items.length === 0 && b.inFlight === 0;
       const due = (b.oldestOutboxAt ?? now) + FLUSH_AFTER_MS;
-      if (force || nothingLeft || b.outbox.length >= LANE_FLUSH_SIZE || due <= now) flush(id, b);
-      else wakeAt(due);
+      if (force || nothingLeft || b.outbox.length >= LANE_FLUSH_SIZE || due <= now) this.flush(b);
+      else this.wakeUps.at(due);
     }
-  };
+  }
 
-  /** Forgets work-free batches after MEMORY_TTL_MS (the oldest first beyond MAX_REMEMBERED_BATCHES). */
-  const prune = () => {
-    const now = Date.now();
-    const idle: [string, LaneBatch][] = [];
-    for (const [id, b] of batches) {
-      b.recent = b.recent.filter((r) => r.at > now - RECENT_TTL_MS);
-      if (b.items.length || b.inFlight || b.outbox.length) continue;
-      if (b.touchedAt <= now - MEMORY_TTL_MS) batches.delete(id);
-      else idle.push([id, b]);
-    }
-    if (idle.length > MAX_REMEMBERED_BATCHES) {
-      idle.sort((x, y) => x[1].touchedAt - y[1].touchedAt);
-      for (const [id] of idle.slice(0, idle.length - MAX_REMEMBERED_BATCHES)) batches.delete(id);
-    }
-    const runs = new Set([...batches.values()].map((b) => b.run));
-    for (const r of [...lastBatchOfRun.keys()]) if (!runs.has(r)) lastBatchOfRun.delete(r);
-  };
+  // ---- continue-as-new ----
 
   /**
-   * Wake-ups without a timer per activation: a timer is started only when no pending one falls due
-   * first, and pending timers are never cancelled (a spurious wake-up costs less than a cancel).
+   * Keeps the continue-as-new input within the carry budget: gives the newest queued items of the
+   * longest queues back to their batches. Returns false if it gave anything back (then the caller loops
+   * once more, so signals that arrived meanwhile are handled before the hand-over); true when the carry
+   * fits or nothing is left to give back (chunk memory alone is bounded by MAX_REMEMBERED_BATCHES).
+   * Never false without having awaited a signal: a loop that does not yield would never end the activation.
    */
-  const wakes: number[] = [];
-  const wakeAt = (due: number) => {
-    if (wakes.some((w) => w <= due)) return;
-    wakes.push(due);
-    sleep(Math.max(1, Math.ceil(due - Date.now())))
-      .then(() => {
-        wakes.splice(wakes.indexOf(due), 1);
-        dirty = true;
-      })
-      .catch(() => undefined); // cancelled with the workflow
-  };
-
-  const carriedItem = (i: ItemRef): CarriedItem => (i.checkpointId ? [i.id, i.checkpointId] : [i.id]);
-  const carry = (): CarriedBatch[] =>
-    [...batches].map(([batchWorkflowId, b]) => ({
-      batchWorkflowId,
-      state: b.state,
-      lastChunk: b.lastChunk,
-      touchedAt: b.touchedAt,
-      ...(b.items.length ? { items: b.items.map(carriedItem) } : {}),
-      ...(b.recent.length ? { recent: b.recent.map((r) => ({ at: r.at, keys: [...r.keys] })) } : {}),
-    }));
-
-  /**
-   * Keeps the continue-as-new input within carryBudget: gives the newest queued items of the longest
-   * queues back to their batches. Returns false if it gave anything back (then the caller loops once
-   * more, so signals that arrived meanwhile are handled before the hand-over); true when the carry fits
-   * or nothing is left to give back (chunk memory alone is bounded by MAX_REMEMBERED_BATCHES). Never
-   * false without having awaited a signal: a loop that does not yield would never end the activation.
-   */
-  const fitCarry = async (carried: CarriedBatch[]): Promise<boolean> => {
-    let excess = JSON.stringify(carried).length - carryBudget;
+  private async fitCarry(carried: unknown): Promise<boolean> {
+    const excess =
+      JSON.stringify(carried).length - (this.input.tuning?.carryBudgetBytes ?? CARRY_BUDGET_BYTES);
     if (excess <= 0) return true;
-    const back = new Map<string, ItemRef[]>();
-    const queues = [...batches].filter(([, b]) => b.items.length);
-    while (excess > 0) {
-      queues.sort(([x, a], [y, b]) => b.items.length - a.items.length || (x < y ? -1 : 1));
-      const [id, b] = queues[0] ?? [];
-      if (!id || !b?.items.length) break;
-      const item = b.items.pop()!;
-      b.held.delete(itemKey(item));
-      excess -= JSON.stringify(carriedItem(item)).length + 1;
-      back.set(id, [item, ...(back.get(id) ?? [])]);
-    }
+    const back = this.queues.giveBack(excess);
     if (!back.size) return true;
     log.info('carry over budget: giving queued items back to their batches', {
       batches: back.size,
@@ -705,67 +666,87 @@ export async function accountLane(input: LaneInput): Promise<void> {
       ),
     );
     return false;
-  };
+  }
 
-  const hasWork = () => inFlight > 0 || [...batches.values()].some((b) => b.items.length || b.outbox.length);
-  const outboxPending = () => [...batches.values()].some((b) => b.outbox.length);
+  private carried(): NonNullable<LaneInput['carried']> {
+    const finished = this.ledgerOn ? this.ledger.carry() : [];
+    return {
+      batches: this.queues.carry(),
+      concurrencyOverride: this.concurrencyOverride,
+      ...(this.breaker ? { breaker: this.breaker.carry() } : {}),
+      ...(finished.length ? { finished } : {}),
+    };
+  }
 
-  let idleSince: number | undefined;
-  for (;;) {
-    dirty = false;
-    const info = workflowInfo();
-    draining = info.continueAsNewSuggested || info.historyLength > continueAfterEvents;
-    const picks: Started[] = [];
-    if (!draining) {
-      while (!pipelineRunning && inFlight + picks.length < concurrency() && startable()) {
-        if (breaker && !breaker.canStart(Date.now())) {
-          // Open: queued items wait (never failed or skipped); wake up when the cool-down ends. While
-          // the half-open probe is in flight there is nothing to wake for: its outcome wakes the loop.
-          if (breaker.state(Date.now()) === 'open') wakeAt(breaker.openUntil!);
-          break;
-        }
-        const wait = rateWaitMs(recentStarts, limits.requestsPerSecond, Date.now());
-        if (wait > 0) {
-          wakeAt(Date.now() + wait);
-          break;
-        }
-        const next = nextItem()!;
-        breaker?.started(itemKey(next.item), Date.now());
-        picks.push(next);
-        recentStarts.push(Date.now());
-      }
-    }
-    // Handed-over deletions go on at once, draining or not: they hold slots until they end.
-    if (picks.length || handed.length) start(picks);
-    flushDue(draining);
-    prune();
+  /** Hands over once nothing is in flight; returns when it must loop again first. */
+  private async continueWhenDrained(): Promise<void> {
+    await Promise.all([...this.sends]);
+    await condition(allHandlersFinished);
+    // A cancellation handled while waiting may have put skipped outcomes in an outbox: send them first.
+    if (this.queues.outboxPending() || this.inFlight > 0) return;
+    const carried = this.carried();
+    if (!(await this.fitCarry(carried.batches))) return;
+    await continueAsNew<typeof accountLane>({
+      account: this.account,
+      limits: this.limits,
+      carried,
+      ...(this.input.tuning ? { tuning: this.input.tuning } : {}),
+    });
+  }
 
-    if (draining && inFlight === 0) {
-      await Promise.all([...sends]);
-      await condition(allHandlersFinished);
-      // A cancellation handled while waiting may have put skipped outcomes in an outbox: send them first.
-      if (outboxPending() || inFlight > 0) continue;
-      const carried = carry();
-      if (!(await fitCarry(carried))) continue;
-      await continueAsNew<typeof accountLane>({
-        account,
-        limits,
-        carried: { batches: carried, concurrencyOverride, ...(breaker ? { breaker: breaker.carry() } : {}) },
-        ...(tuning ? { tuning } : {}),
-      });
-    }
+  // ---- the main loop ----
 
-    if (hasWork()) idleSince = undefined;
-    else {
-      idleSince ??= Date.now();
-      if (Date.now() - idleSince >= IDLE_EXIT_MS) {
-        await Promise.all([...sends]);
+  private hasWork(): boolean {
+    return this.inFlight > 0 || this.queues.hasWork();
+  }
+
+  async run(): Promise<void> {
+    const continueAfterEvents = this.input.tuning?.continueAfterEvents ?? HISTORY_EVENTS_BEFORE_CONTINUE;
+    let idleSince: number | undefined;
+    for (;;) {
+      this.dirty = false;
+      this.draining = shouldContinueAsNew(continueAfterEvents);
+      const picks = this.draining ? [] : this.pick();
+      // Handed-over deletions go on at once, draining or not: they hold slots until they end.
+      if (picks.length || this.handed.length) this.start(picks);
+      this.flushDue(this.draining);
+      this.queues.prune(Date.now());
+      if (this.ledgerOn) this.ledger.prune(Date.now());
+
+      if (this.cancelled && !this.hasWork()) {
+        await Promise.all([...this.sends]);
         await condition(allHandlersFinished);
-        if (!dirty && !hasWork()) return;
+        if (!this.hasWork()) return;
         continue;
       }
-      wakeAt(idleSince + IDLE_EXIT_MS);
+
+      if (this.draining && this.inFlight === 0) {
+        await this.continueWhenDrained();
+        continue;
+      }
+
+      if (this.hasWork()) idleSince = undefined;
+      else {
+        idleSince ??= Date.now();
+        if (Date.now() - idleSince >= IDLE_EXIT_MS) {
+          await Promise.all([...this.sends]);
+          await condition(allHandlersFinished);
+          if (!this.dirty && !this.hasWork()) return;
+          continue;
+        }
+        this.wakeUps.at(idleSince + IDLE_EXIT_MS);
+      }
+      if (!this.dirty) await condition(() => this.dirty);
     }
-    if (!dirty) await condition(() => dirty);
   }
 }
+
+const CANCELLED = 'run cancelled before this item was started';
+const LANE_CANCELLED = "not started: the account's lane was cancelled (Web UI or `temporal workflow cancel`)";
+const RUN_GONE = 'not started: its run no longer runs (terminated or reset from outside)';
+
+function skipped(item: ItemRef, reason: string): Outcome {
+  return { ...item, outcome: 'skipped', reason };
+}
+
+const bookkeepingFailed = (err: unknown) => log.error('lane bookkeeping failed', { error: String(err) });

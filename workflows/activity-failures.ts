@@ -14,6 +14,9 @@ export const NON_RETRYABLE_ERROR_TYPES = [
   'UntrustworthyListing',
 ];
 
+/** Outcome code of an item not requested because the run that wanted it no longer runs. */
+export const RUN_STOPPED = 'RunStopped';
+
 const MAX_REASON = 300;
 
 export function truncateReason(reason: string): string {

@@ -6,6 +6,7 @@
  * discovery emits them, and as people write lists) would otherwise fill the first batches with a few
  * accounts and leave the others idle until their batches come up.
  */
+import { groupBy } from './keyed';
 import type { ItemRef } from './model';
 
 /** Most account indexes a batch records; a batch covering more counts as covering "many" (none preferred). */
@@ -13,12 +14,7 @@ export const MAX_TRACKED_ACCOUNTS = 32;
 
 /** Round-robin by account (accounts in order of first appearance; each account's items keep their order). */
 export function interleaveByAccount(items: ItemRef[]): ItemRef[] {
-  const byAccount = new Map<string, ItemRef[]>();
-  for (const item of items) {
-    const list = byAccount.get(item.account);
-    if (list) list.push(item);
-    else byAccount.set(item.account, [item]);
-  }
+  const byAccount = groupBy(items, (i) => i.account);
   if (byAccount.size < 2) return items;
   const lists = [...byAccount.values()];
   const out: ItemRef[] = [];

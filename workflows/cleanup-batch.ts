@@ -2,18 +2,28 @@
  * cleanupBatch: one page (at most BATCH_SIZE items) of a run. It feeds its items to the account lanes
  * in chunks with backpressure, collects exactly one outcome per item, reports cumulative progress to
  * its run, and returns the full per-item outcome list as its result (the run's report is read from
- * these results, so no history carries a whole run's outcomes).
+ * these results, so no history carries a whole run's outcomes). Its bookkeeping is the pure
+ * batch/batch-items.ts; this file keeps the signals, activities and timers.
  *
  * A lane that disappears (terminated by an operator, or reset) would leave the batch waiting forever
  * for the items it held. So the batch watches each lane it has items in: after laneSilenceMs without
  * any outcome from it, it re-sends its open items for that account (signal-with-start, so a lane that
  * is gone is started again). A live lane ignores every item it already holds, so the re-send is
  * harmless; it costs one activity and one signal per silence period.
+ *
+ * Stopping (README, "Guarantees": Temporal's own controls stop deletions): the run's `cancel`, a
+ * cancellation of this batch from the Web UI or `temporal workflow cancel`, and a run that no longer
+ * runs (terminated or reset: the enqueue activity finds out) all end the same way: nothing more is
+ * sent, items not yet sent end `skipped`, the lanes skip what they hold queued, deletions in progress
+ * finish and report.
  */
 import {
+  CancellationScope,
   condition,
   getExternalWorkflowHandle,
+  isCancellation,
   log,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -21,7 +31,9 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { NON_RETRYABLE_ERROR_TYPES } from './activity-failures';
+import { ACTIVE_BATCHES, BatchItems, chunkSize, laneSilenceMs, laneWindow } from './batch/batch-items';
 import { laneWorkflowId } from './ids';
+import { own } from './keyed';
 import {
   batchControlSignal,
   batchProgressQuery,
@@ -33,48 +45,18 @@ import {
   type BatchReport,
   type LaneBatchState,
 } from './messages';
-import {
-  emptyCounts,
-  itemKey,
-  type AccountLimits,
-  type ItemOutcome,
-  type ItemRef,
-  type OutcomeCounts,
-} from './model';
+import type { AccountLimits, ItemOutcome, ItemRef, OutcomeCounts } from './model';
+import { PATCHES } from './patches';
+import { WakeUps } from './wake-ups';
+
+export { ACTIVE_BATCHES, chunkSize, laneSilenceMs, laneWindow };
 
 /** Items per batch: keeps a batch's input and result payloads well below 256 KB. */
 export const BATCH_SIZE = 500;
-/** Batches feeding lanes at once per run: bounds what one run holds in the lanes. */
-export const ACTIVE_BATCHES = 4;
-/** Failed/blocked items reported to the run in full (the rest only counted). */
-const PROBLEMS_REPORTED = 10;
+/** How often a waiting batch asks whether its run still runs (see checkWaiting). */
+const WAITING_RUN_CHECK_MS = 5 * 60_000;
 /** Progress is reported to the run every 10% of the batch, or this often while outcomes arrive. */
 const REPORT_INTERVAL_MS = 5_000;
-
-/**
- * Items a batch may have waiting or running in one lane at once (backpressure). Sized so that the
- * run's ACTIVE_BATCHES batches together hold twice the account's concurrency (the window stays full
- * while chunks are refilled), at least 50 so chunks stay big enough to be cheap (one activity and one
- * signal per chunk), at most 250 so a lane's queue, and what it carries across continue-as-new, stays
- * small.
- */
-export function laneWindow(limits: AccountLimits): number {
-  return Math.min(250, Math.max(50, Math.ceil((2 * limits.maxConcurrent) / ACTIVE_BATCHES)));
-}
-
-/** Items sent to a lane per enqueue: half the window, so it is refilled when half has drained. */
-export function chunkSize(limits: AccountLimits): number {
-  return Math.ceil(laneWindow(limits) / 2);
-}
-
-/**
- * How long a lane may stay silent (no outcome for this batch) before the batch re-sends its open
- * items: a quarter of the deletion deadline, between 15 s and 10 minutes. A silence is normal while
- * deletions are slow (CSBS: up to 30 minutes) and costs only a re-send that the live lane ignores.
- */
-export function laneSilenceMs(limits: AccountLimits): number {
-  return Math.min(10 * 60_000, Math.max(15_000, Math.floor(limits.deletionDeadlineMs / 4)));
-}
 
 export interface BatchInput {
   runWorkflowId: string;
@@ -91,221 +73,219 @@ export interface BatchResult {
   outcomes: ItemOutcome[];
 }
 
-const { enqueueToLane } = proxyActivities<Activities>({
+// Bounded: a lane that cannot be reached for minutes is retried by the silence watchdog, not here.
+const { enqueueToLane, checkRun } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', maximumInterval: '30s', nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES },
+  retry: {
+    initialInterval: '1s',
+    maximumInterval: '30s',
+    maximumAttempts: 20,
+    nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
+  },
 });
 
 export async function cleanupBatch(input: BatchInput): Promise<BatchResult> {
-  const batchWorkflowId = workflowInfo().workflowId;
-  let control: BatchControl = input.control;
-  let dirty = false;
-
-  const outcomes = new Map<string, ItemOutcome>();
-  const counts = emptyCounts();
-  const perAccount: Record<string, OutcomeCounts> = {};
-  const problems: ItemOutcome[] = [];
-  const pending = new Map<string, ItemRef[]>(); // account → not yet sent
-  const open = new Map<string, Map<string, ItemRef>>(); // account → sent, no outcome yet
-  const chunkSeq = new Map<string, number>();
-  const lastHeard = new Map<string, number>(); // account → last outcome from its lane, or last enqueue
-  // Duplicate items in one request are merged: the first occurrence stands for all.
-  const expected = new Map<string, ItemRef>();
-  const items = input.items.filter((item) => {
-    const key = itemKey(item);
-    if (expected.has(key)) return false;
-    expected.set(key, item);
-    return true;
+  const batch = new Batch(input);
+  // Cancelled from outside (Web UI, `temporal workflow cancel`): stop like the run's cancel. The work
+  // itself runs in a scope that cancellation does not interrupt, so the batch still ends with one
+  // outcome per item and returns its result.
+  CancellationScope.current().cancelRequested.catch((err: unknown) => {
+    if (isCancellation(err)) batch.cancel();
   });
-  for (const item of items) {
-    if (!pending.has(item.account)) pending.set(item.account, []);
-    pending.get(item.account)!.push(item);
-    open.set(item.account, new Map());
+  return CancellationScope.nonCancellable(() => batch.run());
+}
+
+class Batch {
+  private readonly id = workflowInfo().workflowId;
+  private readonly state: BatchItems;
+  private control: BatchControl;
+  private dirty = false;
+  private laneState: LaneBatchState = 'active';
+  /** The run's liveness is checked by the enqueue activity (patch 'run-liveness'). */
+  private readonly livenessOn = patched(PATCHES.runLiveness);
+  private readonly wake = patched(PATCHES.sharedWakeUps) ? new WakeUps(() => (this.dirty = true)) : undefined;
+  private watchdogDue?: number;
+  private runCheckedAt?: number;
+  private lastReported = -1;
+  private lastReportAt = 0;
+
+  constructor(private readonly input: BatchInput) {
+    this.control = input.control;
+    this.state = new BatchItems(input.items, (a) => own(input.accounts, a)!);
+    setHandler(outcomesSignal, ({ outcomes }) => {
+      const now = Date.now();
+      for (const o of outcomes) this.state.accept(o, now);
+      this.dirty = true;
+    });
+    setHandler(returnItemsSignal, ({ items }) => {
+      this.state.returned(items, Date.now());
+      this.dirty = true;
+    });
+    setHandler(batchControlSignal, ({ state }) => {
+      if (this.control !== 'cancelled') this.control = state;
+      this.dirty = true;
+    });
+    setHandler(batchProgressQuery, () => this.report());
   }
 
-  const accept = (o: ItemOutcome): boolean => {
-    const key = itemKey(o);
-    const item = expected.get(key);
-    if (!item || outcomes.has(key)) return false; // duplicates and strays are ignored: one outcome per item
-    // Lanes know only the provider ids; the policy's group and decision come from our own item.
-    if (item.group) o = { ...o, group: item.group };
-    if (item.plan) o = { ...o, plan: item.plan };
-    outcomes.set(key, o);
-    open.get(o.account)?.delete(key);
-    counts[o.outcome]++;
-    (perAccount[o.account] ??= emptyCounts())[o.outcome]++;
-    if ((o.outcome === 'failed' || o.outcome === 'blocked') && problems.length < PROBLEMS_REPORTED)
-      problems.push(o);
-    dirty = true;
-    return true;
-  };
+  cancel(): void {
+    this.control = 'cancelled';
+    this.dirty = true;
+  }
 
-  const openCount = () => [...open.values()].reduce((n, m) => n + m.size, 0);
-  const report = (): BatchReport => ({
-    batchWorkflowId,
-    total: items.length,
-    counts: { ...counts },
-    perAccount: Object.fromEntries(Object.entries(perAccount).map(([a, c]) => [a, { ...c }])),
-    inFlight: openCount(),
-    problems: [...problems],
-    done: outcomes.size === items.length,
-  });
+  private report(): BatchReport {
+    return this.state.report(this.id);
+  }
 
-  setHandler(outcomesSignal, ({ outcomes: list }) => {
-    const now = Date.now();
-    for (const o of list) {
-      accept(o);
-      lastHeard.set(o.account, now); // any word from the lane proves it is alive
+  async run(): Promise<BatchResult> {
+    if (this.input.dryRun) {
+      for (const item of this.state.items)
+        this.state.accept({
+          ...item,
+          outcome: 'skipped',
+          reason: dryRunReason(item),
+          at: new Date().toISOString(),
+        });
     }
-    dirty = true;
-  });
-  // Items a lane gave back unstarted (to bound its continue-as-new input): pending again, sent later.
-  setHandler(returnItemsSignal, ({ items: list }) => {
-    const now = Date.now();
-    for (const item of [...list].reverse()) {
-      const key = itemKey(item);
-      const m = open.get(item.account);
-      lastHeard.set(item.account, now);
-      const sent = m?.get(key);
-      if (outcomes.has(key) || !sent) continue;
-      m!.delete(key);
-      pending.get(item.account)!.unshift(sent);
+    while (!this.state.done) {
+      this.dirty = false;
+      if (this.control === 'cancelled') {
+        this.state.skipPending('run cancelled before this item was sent', new Date().toISOString());
+        await this.tellLanes('cancelled');
+      } else if (this.control === 'paused') {
+        await this.tellLanes('paused');
+      } else if (this.control === 'waiting') {
+        await this.checkWaiting();
+      } else if (this.control === 'active') {
+        if (this.laneState === 'paused') {
+          await this.tellLanes('active');
+          this.state.heardFromAll(Date.now());
+        }
+        const chunks = this.state.chunksToSend();
+        if (chunks.length) {
+          await Promise.all(chunks.map((c) => this.sendToLane(c.account, c.seq, c.items)));
+          continue;
+        }
+      }
+      if ((this.control === 'active' || this.control === 'cancelled') && (await this.watchdog())) continue;
+      await this.sendReport(false);
+      if (!this.state.done && !this.dirty) await condition(() => this.dirty);
     }
-    dirty = true;
-  });
-  setHandler(batchControlSignal, ({ state }) => {
-    if (control !== 'cancelled') control = state;
-    dirty = true;
-  });
-  setHandler(batchProgressQuery, report);
+    await this.sendReport(true);
+    return { batchWorkflowId: this.id, counts: this.state.countsNow, outcomes: this.state.results() };
+  }
 
-  let lastReported = -1;
-  let lastReportAt = 0;
-  const reportEvery = Math.max(10, Math.ceil(items.length / 10));
-  const sendReport = async (force: boolean) => {
-    const fresh = outcomes.size - lastReported;
-    if (!force && (fresh <= 0 || (fresh < reportEvery && Date.now() - lastReportAt < REPORT_INTERVAL_MS)))
-      return;
-    lastReported = outcomes.size;
-    lastReportAt = Date.now();
-    await getExternalWorkflowHandle(input.runWorkflowId)
-      .signal(batchReportSignal, report())
-      .catch((err: unknown) => log.warn('run did not take the batch report', { error: String(err) }));
-  };
-
-  const tellLanes = async (state: LaneBatchState) => {
-    const accounts = [...open].filter(([, m]) => m.size > 0).map(([a]) => a);
+  /** Tells the lanes holding our items about a new state (once per change). */
+  private async tellLanes(state: LaneBatchState): Promise<void> {
+    if (this.laneState === state) return;
+    this.laneState = state;
     await Promise.all(
-      accounts.map((a) =>
+      this.state.accountsWithOpenItems().map((a) =>
         getExternalWorkflowHandle(laneWorkflowId(a))
-          .signal(laneBatchStateSignal, { batchWorkflowId, state })
+          .signal(laneBatchStateSignal, { batchWorkflowId: this.id, state })
           // A lane that is not running holds nothing of ours any more; the silence watchdog re-sends.
           .catch(() => undefined),
       ),
     );
-  };
+  }
 
-  const sendToLane = async (account: string, chunk: ItemRef[], resend?: { state: LaneBatchState }) => {
-    const seq = (chunkSeq.get(account) ?? -1) + 1;
-    chunkSeq.set(account, seq);
-    const m = open.get(account)!;
-    for (const item of chunk) m.set(itemKey(item), item);
-    await enqueueToLane({
-      batchWorkflowId,
-      chunk: seq,
-      items: chunk,
-      limits: input.accounts[account]!,
-      ...(resend ? { state: resend.state, resend: true } : {}),
-    });
-    lastHeard.set(account, Date.now());
-  };
+  private async sendToLane(
+    account: string,
+    seq: number,
+    items: ItemRef[],
+    resend?: LaneBatchState,
+  ): Promise<void> {
+    let result: Awaited<ReturnType<typeof enqueueToLane>> | undefined;
+    try {
+      result = await enqueueToLane({
+        batchWorkflowId: this.id,
+        chunk: seq,
+        items,
+        limits: own(this.input.accounts, account)!,
+        ...(resend ? { state: resend, resend: true } : {}),
+        ...(this.livenessOn ? { runWorkflowId: this.input.runWorkflowId } : {}),
+      });
+    } catch (err) {
+      // The lane could not be reached within the retry budget: the items stay open and the silence
+      // watchdog sends them again.
+      log.warn('could not hand a chunk to its lane; the watchdog will send it again', {
+        account,
+        error: String(err),
+      });
+    }
+    this.state.heardFrom(account, Date.now());
+    if (result?.runStopped) this.runStopped(result.runStopped, items);
+  }
 
-  // The silence watchdog's timer: at most one pending, never cancelled (see laneSilenceMs).
-  let watchdogDue: number | undefined;
-  const armWatchdog = (due: number) => {
-    if (watchdogDue !== undefined && watchdogDue <= due) return;
-    watchdogDue = due;
+  /** The run no longer runs: what was not queued ends skipped, and the batch stops like a cancel. */
+  private runStopped(status: string, notQueued: ItemRef[]): void {
+    log.warn('the run no longer runs: stopping this batch', { run: this.input.runWorkflowId, status });
+    const reason = `not deleted: run ${this.input.runWorkflowId} is ${status} (stopped from outside) before this item was sent`;
+    const at = new Date().toISOString();
+    for (const item of notQueued) this.state.accept({ ...item, outcome: 'skipped', reason, at });
+    this.cancel();
+  }
+
+  /**
+   * A waiting batch sends nothing, so it would never learn that its run was terminated: it asks every
+   * WAITING_RUN_CHECK_MS (one timer and one activity; it deletes nothing meanwhile either way).
+   */
+  private async checkWaiting(): Promise<void> {
+    if (!this.livenessOn || !this.wake || this.control !== 'waiting') return;
+    const now = Date.now();
+    this.runCheckedAt ??= now;
+    if (now < this.runCheckedAt + WAITING_RUN_CHECK_MS)
+      return this.wake.at(this.runCheckedAt + WAITING_RUN_CHECK_MS);
+    this.runCheckedAt = now;
+    const { runStopped } = await checkRun({ runWorkflowId: this.input.runWorkflowId }).catch(() => ({
+      runStopped: undefined,
+    }));
+    if (runStopped) this.runStopped(runStopped, []);
+    else this.wake.at(now + WAITING_RUN_CHECK_MS);
+  }
+
+  /** Re-sends to lanes that have been silent too long; true when it sent something. */
+  private async watchdog(): Promise<boolean> {
+    const { due, next } = this.state.silentLanes(Date.now());
+    if (due.length) {
+      await Promise.all(
+        due.map(({ account, items }) => {
+          log.warn('lane silent too long: re-sending open items', { account, items: items.length });
+          const c = this.state.sent(account, items);
+          return this.sendToLane(account, c.seq, c.items, this.laneState);
+        }),
+      );
+      return true;
+    }
+    if (next < Infinity) this.armWatchdog(next);
+    return false;
+  }
+
+  /** The watchdog's timer (see WakeUps); batches recorded before it kept one timer in view at a time. */
+  private armWatchdog(due: number): void {
+    if (this.wake) return this.wake.at(due);
+    if (this.watchdogDue !== undefined && this.watchdogDue <= due) return;
+    this.watchdogDue = due;
     sleep(Math.max(1, due - Date.now()))
       .then(() => {
-        if (watchdogDue === due) watchdogDue = undefined;
-        dirty = true;
+        if (this.watchdogDue === due) this.watchdogDue = undefined;
+        this.dirty = true;
       })
       .catch(() => undefined);
-  };
-
-  if (input.dryRun) {
-    for (const item of items)
-      accept({ ...item, outcome: 'skipped', reason: dryRunReason(item), at: new Date().toISOString() });
   }
 
-  let laneState: LaneBatchState = 'active';
-  while (outcomes.size < items.length) {
-    dirty = false;
-    if (control === 'cancelled') {
-      for (const [, list] of pending) {
-        for (const item of list.splice(0)) {
-          accept({
-            ...item,
-            outcome: 'skipped',
-            reason: 'run cancelled before this item was sent',
-            at: new Date().toISOString(),
-          });
-        }
-      }
-      if (laneState !== 'cancelled') {
-        laneState = 'cancelled';
-        await tellLanes('cancelled');
-      }
-    } else if (control === 'paused') {
-      if (laneState !== 'paused') {
-        laneState = 'paused';
-        await tellLanes('paused');
-      }
-    } else if (control === 'active') {
-      if (laneState === 'paused') {
-        laneState = 'active';
-        await tellLanes('active');
-        // Silence while paused was expected: the watchdog counts from the resume.
-        for (const a of open.keys()) lastHeard.set(a, Date.now());
-      }
-      const sends: Promise<void>[] = [];
-      for (const [account, list] of pending) {
-        const limits = input.accounts[account]!;
-        const out = open.get(account)!.size;
-        if (!list.length || out > laneWindow(limits) - chunkSize(limits)) continue;
-        sends.push(sendToLane(account, list.splice(0, chunkSize(limits))));
-      }
-      if (sends.length) {
-        await Promise.all(sends);
-        continue;
-      }
-    }
-
-    if (control === 'active' || control === 'cancelled') {
-      // The watchdog: re-send to lanes that have been silent too long (see the module comment).
-      let next = Infinity;
-      const resends: Promise<void>[] = [];
-      for (const [account, m] of open) {
-        if (!m.size) continue;
-        const due = (lastHeard.get(account) ?? Date.now()) + laneSilenceMs(input.accounts[account]!);
-        if (due <= Date.now()) {
-          log.warn('lane silent too long: re-sending open items', { account, items: m.size });
-          resends.push(sendToLane(account, [...m.values()], { state: laneState }));
-        } else next = Math.min(next, due);
-      }
-      if (resends.length) {
-        await Promise.all(resends);
-        continue;
-      }
-      if (next < Infinity) armWatchdog(next);
-    }
-
-    await sendReport(false);
-    if (outcomes.size < items.length && !dirty) await condition(() => dirty);
+  private async sendReport(force: boolean): Promise<void> {
+    const n = this.state.outcomeCount;
+    const fresh = n - this.lastReported;
+    const every = Math.max(10, Math.ceil(this.state.items.length / 10));
+    if (!force && (fresh <= 0 || (fresh < every && Date.now() - this.lastReportAt < REPORT_INTERVAL_MS)))
+      return;
+    this.lastReported = n;
+    this.lastReportAt = Date.now();
+    await getExternalWorkflowHandle(this.input.runWorkflowId)
+      .signal(batchReportSignal, this.report())
+      .catch((err: unknown) => log.warn('run did not take the batch report', { error: String(err) }));
   }
-  await sendReport(true);
-
-  return { batchWorkflowId, counts, outcomes: items.map((i) => outcomes.get(itemKey(i))!) };
 }
 
 /** A dry run says what would happen to the item; policy runs also name the deciding rule. */

@@ -40,6 +40,8 @@ export interface RunSummary {
   dryRun: boolean;
   label?: string;
   cancelled: boolean;
+  /** Why it was cancelled: the `cancel` signal's reason, a cancellation through Temporal, a guard... */
+  cancelReason?: string;
   total: number;
   counts: OutcomeCounts;
   perAccount: Record<string, AccountProgress>;
@@ -48,7 +50,7 @@ export interface RunSummary {
   firstProblems: ItemOutcome[];
   /** Policy runs: what discovery listed and planned per account. */
   plan?: AccountPlanSummary[];
-  /** Policy dry runs that would cross a guard: the violations (an executed run fails instead). */
+  /** Dry runs that would cross a guard: the violations (an executed run fails instead). */
   guardViolations?: string[];
   /** Workflow IDs of the batches: each batch's result holds its full per-item outcome list. */
   batchWorkflowIds: string[];
@@ -84,6 +86,8 @@ export interface BatchReport {
   inFlight: number;
   problems: ItemOutcome[];
   done: boolean;
+  /** Items that appear again elsewhere in the run: merged into their first occurrence, not in `total`. */
+  merged?: number;
 }
 export const batchReportSignal = defineSignal<[BatchReport]>('batchReport');
 

@@ -41,6 +41,11 @@ export interface ItemOutcome {
   code?: string;
   /** ISO time (workflow clock) when the outcome was recorded. */
   at?: string;
+  /**
+   * The same backup appears again in this run (another page or batch): the run keeps one outcome per
+   * backup, so an outcome marked this way is merged into the first one, not counted or reported again.
+   */
+  duplicate?: true;
 }
 
 export type OutcomeCounts = Record<OutcomeKind, number>;

@@ -57,6 +57,16 @@ export const cleanupRequestSchema = z
   })
   .strict()
   .superRefine((req, ctx) => {
+    if (!req.policy) {
+      // A share of what exists needs the account's listing, which only policy runs make.
+      for (const guard of ['maxFractionPerAccount', 'maxFractionPerGroup'] as const)
+        if (req.guards?.[guard] !== undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['guards', guard],
+            message: `needs a listing of the accounts, which only a policy run makes; remove it, or limit an item list with maxDeletions / maxDeletionsPerAccount`,
+          });
+    }
     if (req.policy && (req.items?.length || req.itemsToFollow)) {
       ctx.addIssue({ code: 'custom', path: ['policy'], message: 'give either items or a policy, not both' });
     } else if (!req.policy && !req.items?.length && !req.itemsToFollow) {

@@ -2,18 +2,26 @@
  * retentionCleanup: the run. Takes ONE JSON object (so the Web UI's Start Workflow form can start it),
  * validates it, resolves the accounts, splits the items into batches (child workflows of at most
  * BATCH_SIZE items), activates a few batches at a time, and returns a summary. The per-item outcome
- * list lives in the batches' results (see client/retention-client.ts, report()).
+ * list lives in the batches' results (see client/retention-client.ts, report()). Its bookkeeping is
+ * the pure run/run-batches.ts; discovery for policy runs is run/discovery.ts.
  *
- * What the run keeps is bounded by design: per batch only its size and control state (its workflow
- * ID follows from its index); the latest cumulative report only for batches still working; finished
- * batches are folded into one running total. So the continue-as-new input stays small whatever the
- * run's size (about 50 bytes per batch, i.e. per 500 items).
+ * Guards (README, "Guarantees"): the count guards (`maxDeletions`, `maxDeletionsPerAccount`, and each
+ * account's `maxDeletionsPerRun` from the worker config) are judged on what the run received, for item
+ * lists and policies alike, before any batch they concern may start: such batches wait until the run
+ * is sealed and the check passed. An executed run that crosses one stops every batch (their items end
+ * `skipped`) and fails with GuardViolation; a dry run reports the violations.
+ *
+ * Stopping: the `cancel` signal, a cancellation from the Web UI or `temporal workflow cancel`, and a
+ * cancel during discovery all end the same way: the batches stop sending, never-started items end
+ * `skipped`, deletions in progress finish, and the run completes with `cancelled: true` and its report.
  */
 import {
   ApplicationFailure,
+  CancellationScope,
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
+  isCancellation,
   ParentClosePolicy,
   patched,
   proxyActivities,
@@ -25,16 +33,13 @@ import {
   allHandlersFinished,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { checkCounts } from '../policy/guards';
 import { NON_RETRYABLE_ERROR_TYPES } from './activity-failures';
+import { accountsCovered, interleaveByAccount } from './batch-planning';
 import { ACTIVE_BATCHES, BATCH_SIZE, cleanupBatch } from './cleanup-batch';
-import {
-  accountsCovered,
-  busyAccounts,
-  gainOf,
-  interleaveByAccount,
-  nextBatchToActivate,
-} from './batch-planning';
+import { RUN_EVENTS_BEFORE_CONTINUE, shouldContinueAsNew } from './continue-as-new';
 import { batchWorkflowId } from './ids';
+import { own, uniqueBy } from './keyed';
 import {
   addItemsUpdate,
   batchControlSignal,
@@ -45,9 +50,7 @@ import {
   resumeSignal,
   sealItemsUpdate,
   type AccountPlanSummary,
-  type AccountProgress,
   type BatchControl,
-  type BatchReport,
   type RunProgress,
   type RunState,
   type RunSummary,
@@ -58,12 +61,14 @@ import {
   itemKey,
   totalOf,
   type AccountLimits,
-  type ItemOutcome,
   type ItemRef,
   type OutcomeCounts,
 } from './model';
+import { PATCHES } from './patches';
 import type { CleanupRequest } from './request';
 import type * as RequestModule from './request';
+import { discover, discoverTwice, guardViolation, type Discovered } from './run/discovery';
+import { RunBatches, type BatchEntry, type Finished } from './run/run-batches';
 import { SA } from './search-attributes';
 
 export { ACTIVE_BATCHES };
@@ -77,44 +82,28 @@ export { ACTIVE_BATCHES };
 const requestModule = (): typeof RequestModule =>
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy on purpose, see above
   require('./request') as typeof RequestModule;
-const PROBLEMS_IN_SUMMARY = 20;
-/** Continue-as-new well before the 10,240-event warning (a run spends about 50 events per batch). */
-export const HISTORY_EVENTS_BEFORE_CONTINUE = 4_000;
-/** Patch id: runs recorded before account-aware activation activate waiting batches in index order. */
-const ACCOUNT_AWARE_ACTIVATION = 'account-aware-activation';
+/** See workflows/continue-as-new.ts. */
+export const HISTORY_EVENTS_BEFORE_CONTINUE = RUN_EVENTS_BEFORE_CONTINUE;
 
-/** One batch as the run tracks it; its workflow ID is batchWorkflowId(run, index). */
-interface BatchEntry {
-  size: number;
-  control: BatchControl;
-  /** Its final report has arrived and was folded into `finished`. */
-  done?: boolean;
-  /** The latest cumulative report, kept only while the batch works. */
-  report?: BatchReport;
-  /** Indexes into the run's accounts of the accounts its items cover (see batch-planning.ts); dropped when done. */
-  accounts?: number[];
-}
-
-/** Outcome totals of the batches that are done. */
-interface Finished {
-  counts: OutcomeCounts;
-  perAccount: Record<string, OutcomeCounts>;
-  /** The first PROBLEMS_IN_SUMMARY failed/blocked items. */
-  problems: ItemOutcome[];
-}
+/** A batch whose items wait for the count guards to be judged (only ever 'waiting' until then). */
+type RunBatchEntry = BatchEntry & { held?: true };
 
 /** What continue-as-new hands to the next execution of a run: no items, only batch bookkeeping. */
 export interface RunCarry {
   request: CleanupRequest;
   accounts: Record<string, AccountLimits>;
-  batches: BatchEntry[];
+  batches: RunBatchEntry[];
   finished: Finished;
   sealed: boolean;
   state: RunState;
   startedAt: string;
   cancelled: boolean;
+  cancelReason?: string;
   plan?: AccountPlanSummary[];
   guardViolations?: string[];
+  /** Deletions requested per account (the count guards judge them). */
+  tally?: Record<string, number>;
+  guardsChecked?: boolean;
 }
 
 const { resolveAccounts } = proxyActivities<Activities>({
@@ -122,52 +111,126 @@ const { resolveAccounts } = proxyActivities<Activities>({
   retry: { maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES },
 });
 
-/** Listing a large account pages through the provider API; heartbeats show it is alive. */
-const { planAccount } = proxyActivities<Activities>({
-  startToCloseTimeout: '2h',
-  heartbeatTimeout: '2m',
-  retry: { maximumAttempts: 10, maximumInterval: '1m', nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES },
-});
-
 export async function retentionCleanup(rawRequest: unknown, carry?: RunCarry): Promise<RunSummary> {
-  const workflowId = workflowInfo().workflowId;
-  let request: CleanupRequest;
-  if (carry) {
-    request = carry.request;
-  } else {
-    const parsed = requestModule().parseCleanupRequest(rawRequest);
-    if (!parsed.ok) {
-      throw ApplicationFailure.create({
-        type: 'InvalidRequest',
-        nonRetryable: true,
-        message: `invalid cleanup request: ${parsed.problems.join('; ')}`,
-        details: parsed.problems,
-      });
-    }
-    request = parsed.value;
+  const run = new Run(carry?.request ?? parseRequest(rawRequest), carry);
+  // Cancelled from outside (Web UI, `temporal workflow cancel`): the same as the `cancel` signal. The
+  // work runs in a scope the cancellation does not interrupt, so the run still stops its batches,
+  // waits for their outcomes and returns its summary and report.
+  CancellationScope.current().cancelRequested.catch((err: unknown) => {
+    if (isCancellation(err)) run.cancel('cancelled through Temporal (Web UI or `temporal workflow cancel`)');
+  });
+  return CancellationScope.nonCancellable(() => run.run(!carry));
+}
+
+function parseRequest(raw: unknown): CleanupRequest {
+  const parsed = requestModule().parseCleanupRequest(raw);
+  if (parsed.ok) return parsed.value;
+  throw ApplicationFailure.create({
+    type: 'InvalidRequest',
+    nonRetryable: true,
+    message: `invalid cleanup request: ${parsed.problems.join('; ')}`,
+    details: parsed.problems,
+  });
+}
+
+class Run {
+  private readonly workflowId = workflowInfo().workflowId;
+  private readonly accounts: Record<string, AccountLimits>;
+  private readonly batches: RunBatches;
+  private readonly startedAt: string;
+  // A policy run is sealed once discovery has handed over every planned item.
+  private sealed: boolean;
+  private discovering = false;
+  private discoveryScope?: CancellationScope;
+  private plan?: AccountPlanSummary[];
+  private guardViolations?: string[];
+  private guardsChecked: boolean;
+  private state: RunState;
+  private cancelled: boolean;
+  private cancelReason?: string;
+  /** Set when the run must fail once its batches have stopped (a guard crossed, discovery failed). */
+  private failure?: unknown;
+  private discovered?: Discovered;
+  private dirty = false;
+
+  constructor(
+    private readonly request: CleanupRequest,
+    carry?: RunCarry,
+  ) {
+    this.accounts = carry?.accounts ?? {};
+    this.batches = new RunBatches(carry?.batches, carry?.finished, carry?.tally);
+    this.sealed = carry?.sealed ?? !(request.itemsToFollow || request.policy);
+    this.plan = carry?.plan;
+    this.guardViolations = carry?.guardViolations;
+    this.guardsChecked = carry?.guardsChecked ?? false;
+    this.state = carry?.state ?? 'starting';
+    this.cancelled = carry?.cancelled ?? false;
+    this.cancelReason = carry?.cancelReason;
+    this.startedAt = carry?.startedAt ?? new Date().toISOString();
+    this.installHandlers();
   }
 
-  const accounts: Record<string, AccountLimits> = carry?.accounts ?? {};
-  const batches: BatchEntry[] = carry?.batches ?? [];
-  const finished: Finished = carry?.finished ?? { counts: emptyCounts(), perAccount: {}, problems: [] };
-  const idOf = (n: number) => batchWorkflowId(workflowId, n);
-  const totalItems = () => batches.reduce((n, b) => n + b.size, 0);
-  // A policy run is sealed once discovery has handed over every planned item.
-  let sealed = carry?.sealed ?? !(request.itemsToFollow || request.policy);
-  let discovering = false;
-  let plan = carry?.plan;
-  let guardViolations = carry?.guardViolations;
-  let state: RunState = carry?.state ?? 'starting';
-  let cancelled = carry?.cancelled ?? false;
-  const startedAt = carry?.startedAt ?? new Date().toISOString();
-  let dirty = false;
+  cancel(reason?: string): void {
+    if (!this.cancelled) this.cancelReason = reason;
+    this.cancelled = true;
+    // A cancelled run takes no more items, so it must not wait for a seal that may never come.
+    this.sealed = true;
+    this.discoveryScope?.cancel();
+    this.dirty = true;
+  }
+
+  private idOf(n: number): string {
+    return batchWorkflowId(this.workflowId, n);
+  }
+
+  private installHandlers(): void {
+    setHandler(progressQuery, () => this.progress());
+    setHandler(batchReportSignal, (r) => {
+      const prefix = `${this.workflowId}/batch-`;
+      const n = r.batchWorkflowId.startsWith(prefix) ? Number(r.batchWorkflowId.slice(prefix.length)) : NaN;
+      if (this.batches.onReport(n, r)) this.dirty = true;
+    });
+    setHandler(pauseSignal, () => {
+      if (this.state === 'running' || this.state === 'starting') this.state = 'paused';
+      this.dirty = true;
+    });
+    setHandler(resumeSignal, () => {
+      if (this.state === 'paused') this.state = 'running';
+      this.dirty = true;
+    });
+    setHandler(cancelSignal, (arg) => this.cancel(arg?.reason ?? 'cancel signal'));
+    setHandler(
+      addItemsUpdate,
+      async ({ items }) => {
+        await this.ensureAccounts(items);
+        await this.addBatches(items);
+        return { accepted: items.length, total: this.batches.totalItems() };
+      },
+      {
+        validator: (arg) => {
+          if (this.cancelled)
+            throw new Error('this run was cancelled: no more items can be added (start a new run)');
+          if (this.sealed)
+            throw new Error('this run is sealed: no more items can be added (start a new run)');
+          const parsed = requestModule().parseItemPage(arg?.items);
+          if (!parsed.ok) throw new Error(`invalid items: ${parsed.problems.join('; ')}`);
+        },
+      },
+    );
+    setHandler(sealItemsUpdate, () => {
+      if (!this.sealed) upsertSearchAttributes([{ key: SA.total, value: this.batches.totalItems() }]);
+      this.sealed = true;
+      this.dirty = true;
+      return { total: this.batches.totalItems() };
+    });
+  }
 
   /** Resolves account names through the worker config; unknown names fail the caller, naming them. */
-  const ensureAccounts = async (items: Pick<ItemRef, 'account'>[]) => {
-    const missing = [...new Set(items.map((i) => i.account))].filter((a) => !accounts[a]);
+  private async ensureAccounts(items: Pick<ItemRef, 'account'>[]): Promise<void> {
+    const missing = [...new Set(items.map((i) => i.account))].filter((a) => !own(this.accounts, a));
     if (!missing.length) return;
     try {
-      Object.assign(accounts, await resolveAccounts({ names: missing }));
+      Object.assign(this.accounts, await resolveAccounts({ names: missing }));
     } catch (err) {
       // The activity's own message names the unknown accounts and the known ones: pass it on as is.
       throw ApplicationFailure.create({
@@ -178,285 +241,298 @@ export async function retentionCleanup(rawRequest: unknown, carry?: RunCarry): P
     }
     // Only when the set changes: one history event each, not one per page.
     upsertSearchAttributes([
-      { key: SA.accounts, value: Object.keys(accounts).sort() },
-      { key: SA.providers, value: [...new Set(Object.values(accounts).map((a) => a.provider))].sort() },
+      { key: SA.accounts, value: Object.keys(this.accounts).sort() },
+      { key: SA.providers, value: [...new Set(Object.values(this.accounts).map((a) => a.provider))].sort() },
     ]);
-  };
+  }
 
-  const addBatches = async (items: ItemRef[]) => {
+  private limitsOf(account: string): AccountLimits {
+    return own(this.accounts, account)!;
+  }
+
+  /** The count guards concern these accounts: the request has them, or an account has a ceiling. */
+  private countGuardsApply(accounts: Iterable<string>): boolean {
+    const g = this.request.guards;
+    if (g?.maxDeletions !== undefined || g?.maxDeletionsPerAccount !== undefined) return true;
+    for (const a of accounts) if (own(this.accounts, a)?.maxDeletionsPerRun !== undefined) return true;
+    return false;
+  }
+
+  private async addBatches(items: ItemRef[]): Promise<void> {
     // Merge duplicates within the page before splitting it, so a duplicate never lands in two batches.
-    const seen = new Set<string>();
-    const unique = interleaveByAccount(items.filter((i) => !seen.has(itemKey(i)) && seen.add(itemKey(i))));
+    const unique = interleaveByAccount(uniqueBy(items, itemKey));
+    this.batches.countDeletions(unique);
     for (let offset = 0; offset < unique.length; offset += BATCH_SIZE) {
       const page = unique.slice(offset, offset + BATCH_SIZE);
-      const covered = accountsCovered(page, Object.keys(accounts));
-      const n = batches.length;
-      // While discovery runs, batches wait: nothing is deleted before the whole plan passed the guards,
-      // and the listing a retried discovery re-reads stays the one it planned.
-      const control: BatchControl = cancelled
+      const covered = accountsCovered(page, Object.keys(this.accounts));
+      // Batches wait while discovery runs (nothing is deleted before the whole plan passed the guards)
+      // and, in an executed run, while count guards that concern them are not judged yet.
+      const held =
+        !this.request.dryRun &&
+        !this.guardsChecked &&
+        this.countGuardsApply(new Set(page.map((i) => i.account)));
+      const control: BatchControl = this.cancelled
         ? 'cancelled'
-        : !discovering && activeCount() < ACTIVE_BATCHES && state !== 'paused' && bringsIdleOrSealed(covered)
+        : !this.discovering &&
+            !held &&
+            this.batches.activeCount() < ACTIVE_BATCHES &&
+            this.state !== 'paused' &&
+            this.bringsIdleOrSealed(covered)
           ? 'active'
           : 'waiting';
-      batches.push({ size: page.length, control, ...(covered ? { accounts: covered } : {}) });
+      const n = this.batches.add({
+        size: page.length,
+        control,
+        ...(covered ? { accounts: covered } : {}),
+        ...(held ? { held: true } : {}),
+      } as RunBatchEntry);
       await startChild(cleanupBatch, {
-        workflowId: idOf(n),
-        args: [{ runWorkflowId: workflowId, items: page, accounts, dryRun: request.dryRun, control }],
+        workflowId: this.idOf(n),
+        args: [
+          {
+            runWorkflowId: this.workflowId,
+            items: page,
+            accounts: this.accounts,
+            dryRun: this.request.dryRun,
+            control,
+          },
+        ],
         // Batches outlive a continue-as-new of the run; they report back by signal, not by completion.
         parentClosePolicy: ParentClosePolicy.ABANDON,
-        memo: { run: workflowId, batch: n, items: page.length },
+        memo: { run: this.workflowId, batch: n, items: page.length },
       });
     }
-    dirty = true;
-  };
+    this.dirty = true;
+  }
 
-  const activeCount = () => batches.filter((b) => b.control === 'active' && !b.done).length;
-  /** While items still arrive, a new batch starts at once only if it makes idle accounts busy. */
-  const bringsIdleOrSealed = (covered: number[] | undefined) =>
-    !patched(ACCOUNT_AWARE_ACTIVATION) || sealed || gainOf(covered, busyAccounts(batches)) > 0;
+  private bringsIdleOrSealed(covered: number[] | undefined): boolean {
+    return (
+      !patched(PATCHES.accountAwareActivation) || this.sealed || this.batches.bringsIdleAccounts(covered)
+    );
+  }
 
-  const setBatchControl = async (n: number, control: BatchControl) => {
-    batches[n]!.control = control;
-    await getExternalWorkflowHandle(idOf(n))
+  private async setBatchControl(n: number, control: BatchControl): Promise<void> {
+    this.batches.entries[n]!.control = control;
+    await getExternalWorkflowHandle(this.idOf(n))
       .signal(batchControlSignal, { state: control })
       .catch(() => undefined);
-  };
+  }
 
-  const progress = (): RunProgress => {
-    const counts = addCounts(emptyCounts(), finished.counts);
-    const perAccount: Record<string, AccountProgress> = {};
-    const addAccount = (account: string, c: OutcomeCounts) => {
-      perAccount[account] ??= { provider: accounts[account]?.provider ?? 'unknown', counts: emptyCounts() };
-      addCounts(perAccount[account].counts, c);
-    };
-    for (const [account, c] of Object.entries(finished.perAccount)) addAccount(account, c);
-    let inFlight = 0;
-    for (const b of batches) {
-      if (!b.report) continue;
-      addCounts(counts, b.report.counts);
-      inFlight += b.report.inFlight;
-      for (const [account, c] of Object.entries(b.report.perAccount)) addAccount(account, c);
-    }
-    const total = totalItems();
+  private progress(): RunProgress {
+    const { counts, perAccount, inFlight } = this.batches.progress(
+      (a) => own(this.accounts, a)?.provider ?? 'unknown',
+    );
+    const total = this.batches.totalItems();
     const done = totalOf(counts);
-    const minutes = Math.max((Date.now() - Date.parse(startedAt)) / 60_000, 1 / 60);
+    const minutes = Math.max((Date.now() - Date.parse(this.startedAt)) / 60_000, 1 / 60);
     const ratePerMinute = done / minutes;
     return {
-      workflowId,
-      state,
-      dryRun: request.dryRun,
-      ...(request.label ? { label: request.label } : {}),
+      workflowId: this.workflowId,
+      state: this.state,
+      dryRun: this.request.dryRun,
+      ...(this.request.label ? { label: this.request.label } : {}),
       total,
       counts,
       done,
       inFlight,
       perAccount,
       batches: {
-        total: batches.length,
-        active: activeCount(),
-        done: batches.filter((b) => b.done).length,
+        total: this.batches.entries.length,
+        active: this.batches.activeCount(),
+        done: this.batches.entries.filter((b) => b.done).length,
       },
-      startedAt,
+      startedAt: this.startedAt,
       ratePerMinute: Math.round(ratePerMinute * 10) / 10,
-      etaSeconds: done && sealed ? Math.round(((total - done) / ratePerMinute) * 60) : null,
+      etaSeconds: done && this.sealed ? Math.round(((total - done) / ratePerMinute) * 60) : null,
     };
-  };
-
-  setHandler(progressQuery, progress);
-  setHandler(batchReportSignal, (r) => {
-    const prefix = `${workflowId}/batch-`;
-    const n = r.batchWorkflowId.startsWith(prefix) ? Number(r.batchWorkflowId.slice(prefix.length)) : NaN;
-    const b = batches[n];
-    // Reports are cumulative: a repeated or older one is ignored, and a done batch is counted once.
-    if (!b || b.done || totalOf(r.counts) < totalOf(b.report?.counts ?? emptyCounts())) return;
-    if (r.done) {
-      addCounts(finished.counts, r.counts);
-      for (const [account, c] of Object.entries(r.perAccount))
-        addCounts((finished.perAccount[account] ??= emptyCounts()), c);
-      finished.problems.push(...r.problems.slice(0, PROBLEMS_IN_SUMMARY - finished.problems.length));
-      b.done = true;
-      delete b.report;
-      delete b.accounts;
-    } else b.report = r;
-    dirty = true;
-  });
-  setHandler(pauseSignal, () => {
-    if (state === 'running' || state === 'starting') state = 'paused';
-    dirty = true;
-  });
-  setHandler(resumeSignal, () => {
-    if (state === 'paused') state = 'running';
-    dirty = true;
-  });
-  setHandler(cancelSignal, () => {
-    cancelled = true;
-    // A cancelled run takes no more items, so it must not wait for a seal that may never come.
-    sealed = true;
-    dirty = true;
-  });
-  setHandler(
-    addItemsUpdate,
-    async ({ items }) => {
-      await ensureAccounts(items);
-      await addBatches(items);
-      return { accepted: items.length, total: totalItems() };
-    },
-    {
-      validator: (arg) => {
-        if (cancelled)
-          throw new Error('this run was cancelled: no more items can be added (start a new run)');
-        if (sealed) throw new Error('this run is sealed: no more items can be added (start a new run)');
-        const parsed = requestModule().parseItemPage(arg?.items);
-        if (!parsed.ok) throw new Error(`invalid items: ${parsed.problems.join('; ')}`);
-      },
-    },
-  );
-  setHandler(sealItemsUpdate, () => {
-    if (!sealed) upsertSearchAttributes([{ key: SA.total, value: totalItems() }]);
-    sealed = true;
-    dirty = true;
-    return { total: totalItems() };
-  });
-
-  /**
-   * Policy runs: plan every account (listing through the provider API), check the guards over the
-   * whole plan, then let discovery hand the planned items over through addItems. An executed run that
-   * would cross a guard stops here, before anything is deleted; a dry run reports the violations.
-   */
-  const discover = async (policyRequest: NonNullable<CleanupRequest['policy']>) => {
-    const { accounts: names, ...policy } = policyRequest;
-    await ensureAccounts(names.map((account) => ({ account })));
-    discovering = true;
-    const now = new Date().toISOString();
-    const guards = request.guards;
-    const base = {
-      runWorkflowId: workflowId,
-      policy,
-      now,
-      dryRun: request.dryRun,
-      ...(guards ? { guards } : {}),
-    };
-    const planned = await Promise.all(
-      names.map((a) => planAccount({ ...base, limits: accounts[a]!, emit: false })),
-    );
-    plan = planned.map(({ account, listed, toDelete, kept, groups }) => ({
-      account,
-      listed,
-      toDelete,
-      kept,
-      groups,
-    }));
-    const violations = planned.flatMap((r) => r.violations.map((v) => v.message));
-    const toDelete = planned.reduce((n, r) => n + r.toDelete, 0);
-    if (guards?.maxDeletions !== undefined && toDelete > guards.maxDeletions) {
-      violations.unshift(
-        `maxDeletions: the plan would delete ${toDelete} backups over all accounts (limit ${guards.maxDeletions}); ${toDelete - guards.maxDeletions} over`,
-      );
-    }
-    if (violations.length && !request.dryRun) {
-      throw ApplicationFailure.create({
-        type: 'GuardViolation',
-        nonRetryable: true,
-        message: `stopped before deleting anything: ${violations.join('; ')}`,
-        details: violations,
-      });
-    }
-    guardViolations = violations;
-    for (const a of names) await planAccount({ ...base, limits: accounts[a]!, emit: true });
-    discovering = false;
-    sealed = true;
-    upsertSearchAttributes([{ key: SA.total, value: totalItems() }]);
-    dirty = true;
-  };
-
-  if (!carry) {
-    // Search attributes and memo at the start, so a running run can be found in the Web UI by
-    // account, provider, dry run and size; the end adds the outcome counts.
-    upsertSearchAttributes([{ key: SA.dryRun, value: request.dryRun }]);
-    upsertMemo({ label: request.label ?? '', dryRun: request.dryRun });
-    if (request.items?.length) {
-      await ensureAccounts(request.items);
-      await addBatches(request.items);
-    }
-    if (request.policy) await discover(request.policy);
-    if (sealed) upsertSearchAttributes([{ key: SA.total, value: totalItems() }]);
-    if (state === 'starting') state = 'running'; // a pause that arrived meanwhile stands
   }
 
-  for (;;) {
-    dirty = false;
+  /** Policy runs: plan every account once; the run keeps every batch waiting meanwhile. */
+  private async discover(): Promise<void> {
+    await this.ensureAccounts(this.request.policy!.accounts.map((account) => ({ account })));
+    if (this.cancelled) return; // cancelled before discovery started: nothing to list
+    this.discovering = true;
+    const planOnce = patched(PATCHES.planOnce);
+    try {
+      this.discoveryScope = new CancellationScope();
+      const d = await this.discoveryScope.run(() =>
+        (planOnce ? discover : discoverTwice)(this.workflowId, this.request, (a) => this.limitsOf(a)),
+      );
+      this.plan = d.plan;
+      this.guardViolations = d.violations;
+      if (planOnce) this.discovered = d;
+      else this.guardsChecked = true;
+    } catch (err) {
+      // A cancel ends discovery; any other failure stops the run once its batches have stopped.
+      if (!isCancellation(err)) {
+        this.failure = err;
+        this.cancel('discovery failed');
+      }
+    } finally {
+      this.discoveryScope = undefined;
+      this.discovering = false;
+    }
+    this.sealed = true;
+    upsertSearchAttributes([{ key: SA.total, value: this.batches.totalItems() }]);
+    this.dirty = true;
+  }
+
+  /**
+   * Once sealed: the count guards on what the run received, and, for a policy, that it received exactly
+   * what each account's plan holds. A crossed guard stops an executed run; a dry run reports it.
+   */
+  private checkGuards(): void {
+    if (this.guardsChecked || !this.sealed || this.discovering) return;
+    this.guardsChecked = true;
+    const ceilings = new Map<string, number>();
+    for (const [name, l] of Object.entries(this.accounts))
+      if (l.maxDeletionsPerRun !== undefined) ceilings.set(name, l.maxDeletionsPerRun);
+    const tally = this.batches.tallyMap();
+    // A policy's count guards judge its plan (an account that crossed a fraction guard emitted nothing);
+    // that the run received exactly that plan is checked below.
+    const counted = this.discovered?.planned ?? tally;
+    const violations = [
+      ...checkCounts(counted, this.request.guards ?? {}, ceilings).map((v) => v.message),
+      ...(this.guardViolations ?? []),
+    ];
+    if (!violations.length && this.discovered && !this.cancelled) {
+      for (const [account, planned] of this.discovered.planned) {
+        const received = tally.get(account) ?? 0;
+        if (received !== planned)
+          violations.push(
+            `account ${account}: its plan holds ${planned} deletions but the run received ${received}; stopped before deleting anything`,
+          );
+      }
+    }
+    this.guardViolations = violations;
+    for (const b of this.batches.entries as RunBatchEntry[]) delete b.held;
+    if (violations.length && !this.request.dryRun && !this.cancelled) {
+      this.failure = guardViolation(violations);
+      this.cancel('a guard was crossed');
+    }
+  }
+
+  /** Sends the batches their new control state: cancelled, paused, resumed, or activated. */
+  private async steer(): Promise<void> {
     const signals: Promise<void>[] = [];
-    if (cancelled && state !== 'cancelling') {
-      state = 'cancelling';
-      batches.forEach((b, n) => {
-        if (!b.done && b.control !== 'cancelled') signals.push(setBatchControl(n, 'cancelled'));
+    const entries = this.batches.entries;
+    if (this.cancelled && this.state !== 'cancelling') {
+      this.state = 'cancelling';
+      entries.forEach((b, n) => {
+        if (!b.done && b.control !== 'cancelled') signals.push(this.setBatchControl(n, 'cancelled'));
       });
-    } else if (!cancelled) {
-      batches.forEach((b, n) => {
+    } else if (!this.cancelled) {
+      entries.forEach((b, n) => {
         if (b.done) return;
-        if (state === 'paused' && b.control === 'active') signals.push(setBatchControl(n, 'paused'));
-        if (state === 'running' && b.control === 'paused') signals.push(setBatchControl(n, 'active'));
+        if (this.state === 'paused' && b.control === 'active')
+          signals.push(this.setBatchControl(n, 'paused'));
+        if (this.state === 'running' && b.control === 'paused')
+          signals.push(this.setBatchControl(n, 'active'));
       });
-      if (state === 'running' && patched(ACCOUNT_AWARE_ACTIVATION)) {
+      const held = (entries as RunBatchEntry[]).some((b) => b.held);
+      if (this.state === 'running' && patched(PATCHES.accountAwareActivation)) {
         // The waiting batch that brings the most idle accounts first (workflows/batch-planning.ts).
-        const next = () => (activeCount() < ACTIVE_BATCHES ? nextBatchToActivate(batches, !sealed) : -1);
-        for (let n = next(); n >= 0; n = next()) signals.push(setBatchControl(n, 'active'));
-      } else if (state === 'running') {
-        for (let n = 0; n < batches.length && activeCount() < ACTIVE_BATCHES; n++) {
-          if (batches[n]!.control === 'waiting') signals.push(setBatchControl(n, 'active'));
+        const next = () =>
+          held ? this.nextUnheld() : this.batches.nextToActivate(ACTIVE_BATCHES, this.sealed);
+        for (let n = next(); n >= 0; n = next()) signals.push(this.setBatchControl(n, 'active'));
+      } else if (this.state === 'running') {
+        for (let n = 0; n < entries.length && this.batches.activeCount() < ACTIVE_BATCHES; n++) {
+          if (entries[n]!.control === 'waiting' && !(entries[n] as RunBatchEntry).held)
+            signals.push(this.setBatchControl(n, 'active'));
         }
       }
     }
     await Promise.all(signals);
-    if (sealed && batches.every((b) => b.done)) break;
-
-    const info = workflowInfo();
-    if (info.continueAsNewSuggested || info.historyLength > HISTORY_EVENTS_BEFORE_CONTINUE) {
-      await condition(allHandlersFinished);
-      await continueAsNew<typeof retentionCleanup>(null, {
-        request: { ...request, items: [] },
-        ...(plan ? { plan } : {}),
-        ...(guardViolations ? { guardViolations } : {}),
-        accounts,
-        batches,
-        finished,
-        sealed,
-        state,
-        startedAt,
-        cancelled,
-      });
-    }
-    if (!dirty) await condition(() => dirty);
   }
-  await condition(allHandlersFinished);
 
-  state = 'completed';
-  const p = progress();
-  upsertSearchAttributes([
-    { key: SA.deleted, value: p.counts.deleted },
-    { key: SA.problems, value: p.counts.failed + p.counts.blocked },
-    { key: SA.total, value: p.total },
-  ]);
-  const perProvider: Record<string, OutcomeCounts> = {};
-  for (const a of Object.values(p.perAccount))
-    addCounts((perProvider[a.provider] ??= emptyCounts()), a.counts);
-  const firstProblems: ItemOutcome[] = finished.problems.slice(0, PROBLEMS_IN_SUMMARY);
-  const finishedAt = new Date().toISOString();
-  upsertMemo({ counts: p.counts, cancelled, finishedAt });
-  return {
-    workflowId,
-    dryRun: request.dryRun,
-    ...(request.label ? { label: request.label } : {}),
-    cancelled,
-    total: p.total,
-    counts: p.counts,
-    perAccount: p.perAccount,
-    perProvider,
-    firstProblems,
-    ...(plan ? { plan } : {}),
-    ...(guardViolations?.length ? { guardViolations } : {}),
-    batchWorkflowIds: batches.map((_, n) => idOf(n)),
-    startedAt,
-    finishedAt,
-  };
+  /** The next batch to activate among those not held for the guards. */
+  private nextUnheld(): number {
+    const view = new RunBatches(
+      (this.batches.entries as RunBatchEntry[]).map((b) =>
+        b.held ? { ...b, control: 'paused' as const } : b,
+      ),
+    );
+    return view.nextToActivate(ACTIVE_BATCHES, this.sealed);
+  }
+
+  async run(start: boolean): Promise<RunSummary> {
+    if (start) await this.begin();
+    for (;;) {
+      this.dirty = false;
+      this.checkGuards();
+      await this.steer();
+      if (this.sealed && this.batches.allDone()) break;
+      if (shouldContinueAsNew(HISTORY_EVENTS_BEFORE_CONTINUE)) {
+        await condition(allHandlersFinished);
+        await continueAsNew<typeof retentionCleanup>(null, this.carry());
+      }
+      if (!this.dirty) await condition(() => this.dirty);
+    }
+    await condition(allHandlersFinished);
+    if (this.failure) throw this.failure;
+    return this.finish();
+  }
+
+  /** Search attributes and memo at the start, so a running run can be found in the Web UI. */
+  private async begin(): Promise<void> {
+    upsertSearchAttributes([{ key: SA.dryRun, value: this.request.dryRun }]);
+    upsertMemo({ label: this.request.label ?? '', dryRun: this.request.dryRun });
+    if (this.request.items?.length) {
+      await this.ensureAccounts(this.request.items);
+      await this.addBatches(this.request.items);
+    }
+    if (this.request.policy) await this.discover();
+    if (this.sealed) upsertSearchAttributes([{ key: SA.total, value: this.batches.totalItems() }]);
+    if (this.state === 'starting') this.state = 'running'; // a pause that arrived meanwhile stands
+  }
+
+  private carry(): RunCarry {
+    return {
+      request: { ...this.request, items: [] },
+      ...(this.plan ? { plan: this.plan } : {}),
+      ...(this.guardViolations ? { guardViolations: this.guardViolations } : {}),
+      accounts: this.accounts,
+      batches: this.batches.entries,
+      finished: this.batches.finished,
+      sealed: this.sealed,
+      state: this.state,
+      startedAt: this.startedAt,
+      cancelled: this.cancelled,
+      ...(this.cancelReason ? { cancelReason: this.cancelReason } : {}),
+      ...(Object.keys(this.batches.tally).length ? { tally: this.batches.tally } : {}),
+      ...(this.guardsChecked ? { guardsChecked: true } : {}),
+    };
+  }
+
+  private finish(): RunSummary {
+    this.state = 'completed';
+    const p = this.progress();
+    upsertSearchAttributes([
+      { key: SA.deleted, value: p.counts.deleted },
+      { key: SA.problems, value: p.counts.failed + p.counts.blocked },
+      { key: SA.total, value: p.total },
+    ]);
+    const perProvider: Record<string, OutcomeCounts> = {};
+    for (const a of Object.values(p.perAccount))
+      addCounts((perProvider[a.provider] ??= emptyCounts()), a.counts);
+    const finishedAt = new Date().toISOString();
+    upsertMemo({ counts: p.counts, cancelled: this.cancelled, finishedAt });
+    return {
+      workflowId: this.workflowId,
+      dryRun: this.request.dryRun,
+      ...(this.request.label ? { label: this.request.label } : {}),
+      cancelled: this.cancelled,
+      ...(this.cancelled && this.cancelReason ? { cancelReason: this.cancelReason } : {}),
+      total: p.total,
+      counts: p.counts,
+      perAccount: p.perAccount,
+      perProvider,
+      firstProblems: this.batches.firstProblems(),
+      ...(this.plan ? { plan: this.plan } : {}),
+      ...(this.guardViolations?.length ? { guardViolations: this.guardViolations } : {}),
+      batchWorkflowIds: this.batches.entries.map((_, n) => this.idOf(n)),
+      startedAt: this.startedAt,
+      finishedAt,
+    };
+  }
 }

@@ -1,0 +1,38 @@
+/**
+ * Every `patched()` id the workflows use, in one place: what it gates, why, and when the old branch can
+ * be removed. A patch id is stable API: executions recorded before the change replay through the old
+ * branch (test/replay.test.ts keeps a recorded history for each). Remove a patch only when no
+ * execution recorded before it can still be open (lanes continue-as-new at least every few thousand
+ * events and exit after 5 idle minutes; runs and batches end with their run), then use
+ * `deprecatePatch()` for one release before deleting the branch.
+ */
+export const PATCHES = {
+  /** Lane: items started together go to one deleteBackups activity (before: one activity per item). */
+  groupedDeletions: 'grouped-deletions',
+  /** Lane: within a run, the oldest batch first (before: a run's batches round-robin). */
+  oldestBatchFirst: 'oldest-batch-first',
+  /** Lane: pipelined deletion groups (before: plain groups only). */
+  pipelinedGroups: 'pipelined-groups',
+  /** Lane: a pipelined group hands deletions in progress to the next at its window's end (before: it waited). */
+  pipelineHandOver: 'pipeline-hand-over',
+  /** Run: the waiting batch that brings the most idle accounts is activated first (before: index order). */
+  accountAwareActivation: 'account-aware-activation',
+  /**
+   * Lane: the cross-batch ledger (one deletion per backup across batches and runs; README "Guarantees"),
+   * the run's liveness passed to deletions, re-sent items inspected before they are requested again.
+   * Before: a batch's own keys only.
+   */
+  laneLedger: 'lane-ledger',
+  /**
+   * Batch: the run's workflow ID goes with every chunk so the enqueue activity can refuse to queue for
+   * a run that no longer runs (terminated or reset). Before: chunks were queued regardless.
+   */
+  runLiveness: 'run-liveness',
+  /**
+   * Run: discovery plans and emits each account once, and the run judges the count guards on what it
+   * received. Before: every account was planned, checked, then listed and planned again to emit.
+   */
+  planOnce: 'plan-once',
+  /** Batch: the shared wake-up timers (workflows/wake-ups.ts); before: one watchdog timer tracked at a time. */
+  sharedWakeUps: 'shared-wake-ups',
+} as const;
