@@ -27,12 +27,18 @@ describe("runs against a typo'd endpoint (real stack, dryRun: false)", () => {
   let rc: RetentionClient;
   before(async () => {
     stack = await startStack(
-      { vbs: { provider: 'vbs' }, taurusdb: { provider: 'taurusdb' }, vbspolicy: { provider: 'vbs' } },
+      {
+        vbs: { provider: 'vbs' },
+        taurusdb: { provider: 'taurusdb' },
+        vbspolicy: { provider: 'vbs' },
+        vbsmany: { provider: 'vbs', limits: { maxConcurrent: 2 } },
+      },
       { worker: false },
     );
     setEndpoint(stack, 'vbs', `${stack.sim.url}/vbs-typo`);
     setEndpoint(stack, 'taurusdb', `${stack.sim.url}/taurusdb-html`);
     setEndpoint(stack, 'vbspolicy', `${stack.sim.url}/vbs-typo`);
+    setEndpoint(stack, 'vbsmany', `${stack.sim.url}/vbs-typo`);
     await stack.startWorker();
     rc = new RetentionClient(stack.client, stack.taskQueue);
   });
@@ -77,6 +83,18 @@ describe("runs against a typo'd endpoint (real stack, dryRun: false)", () => {
       assert.equal(stack.sim.provider(name).list(stack.scope(name)).length, 6, 'nothing was deleted');
     });
   }
+
+  test("the account's circuit opens: after the first misconfiguration, queued items fail without a request", async () => {
+    const account = stack.account('vbsmany');
+    const items = Array.from({ length: 40 }, (_, i) => ({ account, id: `many-${i}` }));
+    const summary = await rc.result(await rc.start({ items, dryRun: false }));
+    assert.equal(summary.counts.failed, 40);
+    assert.equal(summary.counts.absent, 0);
+    const outcomes = await reportOf(rc, summary.workflowId);
+    const notSent = outcomes.filter((o) => /not sent: the account's circuit is open/.test(o.reason));
+    for (const o of outcomes) assert.match(o.reason, /^AccountMisconfigured: .*check accounts\..*\.endpoint/);
+    assert.ok(notSent.length >= 30, `most items were never sent (${notSent.length} of 40)`);
+  });
 
   test('a policy run fails at listing with AccountMisconfigured naming the endpoint', async () => {
     const account = stack.account('vbspolicy');

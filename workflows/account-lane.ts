@@ -39,7 +39,12 @@ import {
   setHandler,
 } from '@temporalio/workflow';
 import type { DeleteBackupInput, GroupItemResult, HandedOver } from '../activities/delete-backup';
-import { failedOutcomeFrom, RUN_STOPPED } from './activity-failures';
+import {
+  ACCOUNT_MISCONFIGURED,
+  failedOutcomeFrom,
+  isMisconfiguration,
+  RUN_STOPPED,
+} from './activity-failures';
 import { CircuitBreaker, type CarriedBreaker } from './circuit-breaker';
 import { LANE_EVENTS_BEFORE_CONTINUE, shouldContinueAsNew } from './continue-as-new';
 import { deletionActivitiesFor } from './lane/deletion-activities';
@@ -156,6 +161,8 @@ class Lane {
   /** What the last pipelined group handed over, waiting for the next (each holds its slot). */
   private readonly handed: Handed[] = [];
 
+  /** Set after a deletion found the account misconfigured (see misconfigured()). */
+  private misconfiguration?: { until: number; reason: string };
   /** Cancelled through Temporal: nothing new starts, the lane ends once its deletions finished. */
   private cancelled = false;
 
@@ -191,6 +198,39 @@ class Lane {
     this.cancelled = true;
     for (const b of this.queues.batches.values()) this.setState(b, 'cancelled', LANE_CANCELLED);
     this.dirty = true;
+  }
+
+  /**
+   * A deletion found the account misconfigured (README, "Guarantees": a misconfiguration never reads as
+   * success): every deletion would fail the same way, so the account's circuit opens: queued items
+   * fail at once with the same reason, and so does every item that arrives within
+   * MISCONFIGURED_COOL_DOWN_MS; after it, the next items try the provider again (a fixed config).
+   */
+  private misconfigured(reason: string): void {
+    const now = Date.now();
+    if (!this.misconfiguration || this.misconfiguration.until <= now)
+      log.warn(
+        `account ${this.account} is misconfigured: failing its queued deletions without sending them`,
+        {
+          account: this.account,
+          reason,
+        },
+      );
+    this.misconfiguration = { until: now + MISCONFIGURED_COOL_DOWN_MS, reason };
+    this.failQueuedAsMisconfigured();
+  }
+
+  private failQueuedAsMisconfigured(): void {
+    const m = this.misconfiguration;
+    if (!m || m.until <= Date.now()) return;
+    for (const b of this.queues.batches.values())
+      for (const item of b.items.splice(0))
+        this.record(b, {
+          ...item,
+          outcome: 'failed',
+          reason: `${m.reason} (not sent: the account's circuit is open)`,
+          code: ACCOUNT_MISCONFIGURED,
+        });
   }
 
   /** Every batch of `run` stops here: its run no longer runs (a deletion of it found out). */
@@ -292,6 +332,7 @@ class Lane {
     this.completed++;
     if (this.ledgerOn) this.deliverJoined(outcome);
     if (outcome.code === RUN_STOPPED) this.stopRun(b.run);
+    if (this.ledgerOn && isMisconfiguration(outcome)) this.misconfigured(outcome.reason);
   }
 
   private deliverJoined(outcome: Outcome): void {
@@ -706,6 +747,7 @@ class Lane {
     for (;;) {
       this.dirty = false;
       this.draining = shouldContinueAsNew(continueAfterEvents);
+      this.failQueuedAsMisconfigured();
       const picks = this.draining ? [] : this.pick();
       // Handed-over deletions go on at once, draining or not: they hold slots until they end.
       if (picks.length || this.handed.length) this.start(picks);
@@ -741,6 +783,8 @@ class Lane {
   }
 }
 
+/** How long a misconfigured account's circuit stays open before the next items try again. */
+export const MISCONFIGURED_COOL_DOWN_MS = 60_000;
 const CANCELLED = 'run cancelled before this item was started';
 const LANE_CANCELLED = "not started: the account's lane was cancelled (Web UI or `temporal workflow cancel`)";
 const RUN_GONE = 'not started: its run no longer runs (terminated or reset from outside)';

@@ -36,6 +36,14 @@ export function outcomeBase(item: ItemRef): Pick<ItemOutcome, 'account' | 'id' |
  * The outcome of an item whose deletion activity gave up: after the retry budget, at the deadline,
  * or at once for a non-retryable error. The provider code travels in the failure's details.
  */
+/** Failure type of a configuration error (a 404 without the provider's marker, a wrong IAM endpoint...). */
+export const ACCOUNT_MISCONFIGURED = 'AccountMisconfigured';
+
+/** The outcome says the account is misconfigured: every deletion on it would fail the same way. */
+export function isMisconfiguration(o: Pick<ItemOutcome, 'outcome' | 'reason'>): boolean {
+  return o.outcome === 'failed' && o.reason.startsWith(`${ACCOUNT_MISCONFIGURED}:`);
+}
+
 export function failedOutcomeFrom(item: ItemRef, err: unknown): Omit<ItemOutcome, 'at'> {
   const base = outcomeBase(item);
   const cause = err instanceof ActivityFailure ? err.cause : err;
