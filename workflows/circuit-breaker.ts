@@ -1,5 +1,5 @@
 /**
- * The failure circuit breaker of one account (issue 5, promise 6): when too many of the account's
+ * The failure circuit breaker of one account (README, "Guarantees": guards hold on every run): when too many of the account's
  * recent deletions fail, its lane stops starting new ones for a cool-down, then lets a single probe
  * through. Queued items are never failed or skipped by the breaker: they wait.
  *

@@ -70,7 +70,7 @@ export function itemKey(item: Pick<ItemRef, 'account' | 'id' | 'checkpointId'>):
 
 /**
  * The limits of one account as the workflows see them: everything but credentials and endpoints,
- * which never leave the worker (promise 5).
+ * which never leave the worker (README, "Guarantees": credentials stay in the worker).
  */
 export interface AccountLimits {
   name: string;

@@ -50,7 +50,7 @@ export const cleanupRequestSchema = z
     policy: policyRequestSchema.optional(),
     /** Limits checked before anything is deleted; a run that would cross one stops. */
     guards: guardsSchema.optional(),
-    /** Nothing is deleted unless this is explicitly false (promise 6). */
+    /** Nothing is deleted unless this is explicitly false (README, "Guarantees": nothing deleted unless asked). */
     dryRun: z.boolean({ error: 'expected true or false' }).default(true),
     /** Free text shown in the Web UI memo and reports. */
     label: z.string().max(200).optional(),
