@@ -17,6 +17,7 @@ import { RetentionClient } from '../client/retention-client';
 import { accountLimits } from '../worker/config';
 import { accountLane } from '../workflows/account-lane';
 import { laneWorkflowId } from '../workflows/ids';
+import { retentionCleanup } from '../workflows/retention-cleanup';
 import { enqueueSignal, laneStatusQuery, type EnqueueRequest } from '../workflows/messages';
 import { assertOneOutcomeEach, measureExecutions, reportOf, sleep, waitFor } from './helpers/runs';
 import { csbsItems, csbsRef, spawnWorkerProcess, startStack, vbsBackups, type Stack, type WorkerProcess } from './helpers/stack';
@@ -124,9 +125,15 @@ describe('account lanes: one concurrency window across runs and worker processes
     const backups = vbsBackups(8, 'again');
     stack.sim.seed('vbs', scope, backups);
     const limits = accountLimits(account, stack.loaded.config.accounts[account]!);
-    // As the enqueue activity sends it; the batch does not exist, so the lane's outcome signals fail
-    // (and are logged): only the lane's own bookkeeping is under test here.
-    const chunk: EnqueueRequest = { batchWorkflowId: 'no-such-run/batch-00000', chunk: 0, items: backups.map((b) => ({ account, id: b.id })), limits };
+    // As the enqueue activity sends it, for a run that is running (deletions check that) but a batch
+    // that does not exist, so the lane's outcome signals fail (and are logged): only the lane's own
+    // bookkeeping is under test here.
+    const run = await stack.client.workflow.start(retentionCleanup, {
+      workflowId: `again-run-${Date.now()}`,
+      taskQueue: stack.taskQueue,
+      args: [{ itemsToFollow: true, dryRun: false }],
+    });
+    const chunk: EnqueueRequest = { batchWorkflowId: `${run.workflowId}/batch-00099`, chunk: 0, items: backups.map((b) => ({ account, id: b.id })), limits };
     const send = (req: EnqueueRequest) =>
       stack.client.workflow.signalWithStart(accountLane, {
         workflowId: laneWorkflowId(account),
@@ -147,6 +154,7 @@ describe('account lanes: one concurrency window across runs and worker processes
     await sleep(1_500);
     assert.deepEqual(calls(), backups.map(() => 1), 'no second delete call for any backup');
     assert.equal((await lane.query(laneStatusQuery)).completedThisExecution, 8);
+    await run.terminate('test done');
   });
 
   test('a lane continuing-as-new every few items, giving queued items back: one outcome each, none deleted twice', async () => {
