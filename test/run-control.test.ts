@@ -170,14 +170,17 @@ describe('run control', () => {
   test('re-running a request after a partial run touches only what is left; the rest reports absent', async () => {
     const a = stack.account('other');
     const scope = stack.scope('other');
-    const backups = vbsBackups(60, 'rerun');
+    const backups = vbsBackups(150, 'rerun');
     stack.sim.seed('vbs', scope, backups);
     const items = backups.map((x) => ({ account: a, id: x.id }));
     const request = { items, dryRun: false, label: 'partial, then again' };
+    // Slow deletions: 5 at once at 1 s each cannot finish 150 items before the cancel lands.
+    stack.sim.setTimings({ deleteMs: { vbs: 1_000 } });
     const first = await rc.start(request);
     await waitFor('some deletions', async () => (await rc.getProgress(first)).done >= 10);
     await rc.cancel(first, 'stopped halfway');
     const partial = await rc.result(first);
+    stack.sim.setTimings({ deleteMs: { vbs: 300 } });
     assert.ok(partial.counts.skipped > 0, 'the first run left items undone');
 
     const second = await rc.start(request);
