@@ -42,6 +42,20 @@ export class Counters {
     return (this.intervals.get(account) ?? []).map((i) => i.start).sort((a, b) => a - b);
   }
 
+  /**
+   * Deletions in progress (accepted, not finished) at any instant of [from, to] (ms epoch), over the
+   * accounts whose key (`${provider}:${scope}`) starts with `prefix`: the deletions in flight during a
+   * crash, which bound the repeats a crash may cause (README "Guarantees", "One deletion per backup").
+   */
+  inProgressDuring(from: number, to: number, prefix = ''): number {
+    let n = 0;
+    for (const [account, list] of this.intervals) {
+      if (!account.startsWith(prefix)) continue;
+      for (const i of list) if (i.start <= to && i.end > from) n++;
+    }
+    return n;
+  }
+
   /** Maximum overlap of [start, end) intervals: the most deletions in progress at any instant. */
   maxConcurrent(account: string): number {
     const events: Array<[number, number]> = [];
