@@ -10,17 +10,12 @@ import { RetentionClient } from '../client/retention-client';
 import { spawnWorkerProcess, startStack, type WorkerProcess } from './helpers/stack';
 
 test('Veeam: crash between the accepted deleteBackups and its heartbeat must not start a second session', async () => {
-  const stack = await startStack(
-    { veeam: { provider: 'veeam' } },
-    { worker: false, sim: { timings: { deleteMs: { veeam: 2_000 } } } },
-  );
+  const stack = await startStack({ veeam: { provider: 'veeam' } }, { worker: false, sim: { timings: { deleteMs: { veeam: 2_000 } } } });
   const workers: WorkerProcess[] = [];
   try {
     const scope = stack.scope('veeam');
     const vm = 'vm-window-1';
-    stack.sim.seed('veeam', scope, [
-      { id: vm, restorePoints: [{ id: 'rp-1', pointInTime: '2025-01-01T00:00:00Z' }] },
-    ]);
+    stack.sim.seed('veeam', scope, [{ id: vm, restorePoints: [{ id: 'rp-1', pointInTime: '2025-01-01T00:00:00Z' }] }]);
     const first = await spawnWorkerProcess(stack, { identity: 'window-worker-1' });
     workers.push(first);
     // The moment the appliance creates the session, before its answer is written: the worker dies.
@@ -36,9 +31,7 @@ test('Veeam: crash between the accepted deleteBackups and its heartbeat must not
     workers.push(await spawnWorkerProcess(stack, { identity: 'window-worker-2' }));
     const summary = await rc.result(id);
     const key = `veeam:${scope}:${vm}`;
-    console.log(
-      `outcome ${JSON.stringify(summary.counts)}; sessionsPerVm ${counters.sessionsPerVm.get(key)}; deleteCalls ${counters.deleteCalls.get(key)}`,
-    );
+    console.log(`outcome ${JSON.stringify(summary.counts)}; sessionsPerVm ${counters.sessionsPerVm.get(key)}; deleteCalls ${counters.deleteCalls.get(key)}`);
     assert.equal(counters.sessionsPerVm.get(key), 1, 'one deletion session for the VM, never a second');
     assert.equal(counters.deleteCalls.get(key), 1, 'deleteBackups was posted once');
     assert.deepEqual(summary.counts, { deleted: 1, absent: 0, blocked: 0, failed: 0, skipped: 0 });
