@@ -20,7 +20,7 @@ import { laneWorkflowId } from '../workflows/ids';
 import { retentionCleanup } from '../workflows/retention-cleanup';
 import { enqueueSignal, laneStatusQuery, type EnqueueRequest } from '../workflows/messages';
 import { assertNoRepeats } from './helpers/deletes';
-import { assertOneOutcomeEach, measureExecutions, reportOf, sleep, waitFor } from './helpers/runs';
+import { assertOneOutcomeEach, measureExecutions, reportOf, waitFor } from './helpers/runs';
 import {
   csbsItems,
   csbsRef,
@@ -195,7 +195,12 @@ describe('account lanes: one concurrency window across runs and worker processes
     });
     await send(chunk); // a retried enqueue: same chunk number
     await send({ ...chunk, chunk: 1, resend: true, state: 'active' }); // a re-send racing the outcomes
-    await sleep(1_500);
+    // No fixed wait: a query after the two signals sees the lane's state after them (Temporal answers a
+    // query once the signals' workflow task is done). Nothing queued and nothing in flight there means
+    // the lane scheduled no deletion for them, so no delete request can still be on its way.
+    const afterResend = await lane.query(laneStatusQuery);
+    assert.equal(afterResend.inFlight, 0, 'the re-sent chunk started no deletion');
+    assert.deepEqual(afterResend.queued, {}, 'the re-sent chunk queued nothing');
     assert.deepEqual(
       calls(),
       backups.map(() => 1),
