@@ -51,6 +51,8 @@ const ANSWER_FIELD = {
 
 export class DeleteRequests {
   private readonly byKey = new Map<string, DeleteRequestCounts>();
+  /** When each request arrived (ms epoch), per key: what a client's waits look like from here. */
+  private readonly times = new Map<string, number[]>();
 
   /** Records one delete request for `key`, answered `answer`. */
   record(key: string, answer: DeleteAnswer): void {
@@ -76,6 +78,14 @@ export class DeleteRequests {
     }
     c.total++;
     c[ANSWER_FIELD[answer]]++;
+    const t = this.times.get(key) ?? [];
+    t.push(Date.now());
+    this.times.set(key, t);
+  }
+
+  /** Arrival times (ms epoch) of the delete requests for `key`, oldest first. */
+  timesOf(key: string): number[] {
+    return [...(this.times.get(key) ?? [])];
   }
 
   get(key: string): DeleteRequestCounts | undefined {
@@ -96,6 +106,7 @@ export class DeleteRequests {
 
   reset(): void {
     this.byKey.clear();
+    this.times.clear();
   }
 }
 

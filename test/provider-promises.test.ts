@@ -3,6 +3,7 @@
  * worker and the simulator:
  *  - the workflow's own `dryRun` default: a start that leaves `dryRun` out (as the Web UI's Start
  *    Workflow form does when the field is not typed) deletes nothing, checked by what the provider saw;
+ *  - the Retry-After delay as the simulator observes it, in both the seconds and the HTTP-date form;
  *  - a malformed provider answer ends the item `failed` with `InvalidProviderResponse`, naming the field,
  *    and never `deleted` (README "Guarantees", "A misconfiguration never reads as success").
  */
@@ -22,6 +23,7 @@ describe('promises end to end', () => {
       {
         dry: { provider: 'vbs', limits: { maxConcurrent: 3, pollInterval: '100ms' } },
         bad: { provider: 'vbs', limits: { maxConcurrent: 3, pollInterval: '100ms' } },
+        ra: { provider: 'vbs', limits: { maxConcurrent: 3, pollInterval: '100ms' } },
       },
       { sim: { timings: { deleteMs: { vbs: 200 } } } },
     );
@@ -82,4 +84,48 @@ describe('promises end to end', () => {
       stack.sim.setFaults([]);
     }
   });
+
+  for (const form of ['seconds', 'HTTP-date'] as const) {
+    test(`Retry-After in the ${form} form: the provider sees the next delete no earlier than it asked`, async () => {
+      const scope = stack.scope('ra');
+      const backups = vbsBackups(1, `ra-${form === 'seconds' ? 's' : 'd'}`);
+      stack.sim.seed('vbs', scope, backups);
+      const id = backups[0]!.id;
+      const key = `vbs:${scope}:${id}`;
+      // Computed when the 429 is answered: the HTTP-date 3 s ahead (second resolution, so 2-3 s).
+      let notBefore = 0;
+      const retryAfter = form === 'seconds' ? '2' : new Date(Date.now() + 3_000).toUTCString();
+      stack.sim.setFaults([
+        {
+          provider: 'vbs',
+          method: 'DELETE',
+          path: `/backups/${id}$`,
+          times: 1,
+          fault: { kind: 'status', status: 429, retryAfter },
+        },
+      ]);
+      try {
+        const runId = await rc.start({ items: [{ account: stack.account('ra'), id }], dryRun: false });
+        const summary = await rc.result(runId);
+        assert.equal(summary.counts.deleted, 1, JSON.stringify(summary.counts));
+      } finally {
+        stack.sim.setFaults([]);
+      }
+      const [throttled, next] = stack.sim.ctx.counters.deleteRequests.timesOf(key);
+      assert.ok(
+        throttled && next,
+        `two delete requests seen (${stack.sim.ctx.counters.deleteRequests.timesOf(key).length})`,
+      );
+      notBefore = form === 'seconds' ? throttled + 2_000 : Date.parse(retryAfter);
+      const waited = next - throttled;
+      console.log(`Retry-After ${retryAfter}: the next delete came ${waited} ms after the 429`);
+      // Same machine, same clock: only timer granularity (a few ms) may bring it in earlier.
+      assert.ok(
+        next >= notBefore - 50,
+        `the next delete came ${notBefore - next} ms before Retry-After allowed`,
+      );
+      assert.deepEqual(deleteRequests(stack.sim, key)[key]?.faults, 1);
+      assert.equal(deleteRequests(stack.sim, key)[key]?.afterAcceptance, 0);
+    });
+  }
 });
