@@ -27,8 +27,8 @@ describe('a terminated Veeam lane', () => {
           limits: { maxConcurrent: LIMIT, pollInterval: '200ms', deletionDeadline: '60s' },
         },
       },
-      // Sessions long enough that some run when the lane is terminated and still run at the re-send.
-      { sim: { timings: { deleteMs: { veeam: 4_000 } } } },
+      // Sessions longer than the 15 s of silence before the re-send: the old lane's sessions still run then.
+      { sim: { timings: { deleteMs: { veeam: 18_000 } } } },
     );
     rc = new RetentionClient(stack.client, stack.taskQueue);
   });
@@ -41,7 +41,7 @@ describe('a terminated Veeam lane', () => {
   test('the run completes with one outcome per VM after the lane is terminated', async () => {
     const scope = stack.scope('vbr');
     const account = stack.account('vbr');
-    const vms = Array.from({ length: 8 }, (_, i) => ({
+    const vms = Array.from({ length: 4 }, (_, i) => ({
       id: `term-vm-${i}`,
       restorePoints: [{ id: `term-vm-${i}-rp`, pointInTime: '2025-01-01T00:00:00Z' }],
     }));
@@ -84,7 +84,17 @@ describe('a terminated Veeam lane', () => {
     },
   );
 
-  test("the concurrency limit holds while the old lane's activities drain", () => {
-    assert.ok(maxConcurrent <= LIMIT, `${maxConcurrent} sessions at once, limit ${LIMIT}`);
-  });
+  // PRODUCT BUG (README "Guarantees", account concurrency; issue 17 item 2, "concurrency held while the
+  // old lane's activities drain"): the new lane does not count the sessions the terminated lane's
+  // activities still run, so the account had 4 sessions at once with limit 2 (sessions of 18 s, longer
+  // than the 15 s before the re-send). Todo until the new lane learns what is still in flight.
+  test(
+    "the concurrency limit holds while the old lane's activities drain",
+    {
+      todo: "product bug: the new lane ignores the terminated lane's sessions still running (4 at once, limit 2)",
+    },
+    () => {
+      assert.ok(maxConcurrent <= LIMIT, `${maxConcurrent} sessions at once, limit ${LIMIT}`);
+    },
+  );
 });
