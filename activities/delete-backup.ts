@@ -5,7 +5,9 @@
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { ItemOutcome, ItemRef } from '../workflows/model';
-import { outcomeBase, RUN_STOPPED, truncateReason } from '../workflows/activity-failures';
+import { FAILURE } from '../contract/failure-types';
+import { outcomeBase, truncateReason } from '../contract/outcome-shape';
+import { BUSY_RETRY_DELAY_MS, isRetryableKind } from '../contract/retry-rules';
 import type { CallContext, DeletionHandle, Observation, ProviderAdapter } from './providers/adapter';
 import { isProviderError, ProviderError, type ProviderErrorKind } from './provider-error';
 import { jitter, PollSchedule } from './deletion-timing';
@@ -53,7 +55,7 @@ export type RequestGate = (runWorkflowId: string) => Promise<string | undefined>
 
 /** The outcome of an item not requested because its run no longer runs (the lane stops that run's items). */
 function notRequested(item: ItemRef, why: string): Outcome {
-  return { ...outcomeBase(item), outcome: 'skipped', reason: truncateReason(why), code: RUN_STOPPED };
+  return { ...outcomeBase(item), outcome: 'skipped', reason: truncateReason(why), code: FAILURE.RunStopped };
 }
 
 export async function deleteBackupWith(
@@ -162,11 +164,11 @@ async function requestOnce(
       return await requestDeletion(adapter, item, call);
     } catch (err) {
       if (!isProviderError(err)) throw err;
-      const retryable = err.kind === 'transient' || err.kind === 'busy';
+      const retryable = isRetryableKind(err.kind);
       if (!retryable || ++failures > REQUEST_RETRIES_IN_ATTEMPT) {
         const failure = toFailure(err);
         throw ApplicationFailure.create({
-          type: failure.type ?? 'ProviderRejected',
+          type: failure.type ?? FAILURE.ProviderRejected,
           message: retryable ? `${err.message} (after ${failures} tries)` : err.message,
           details: failure.details as unknown[],
           nonRetryable: true,
@@ -215,7 +217,7 @@ async function watchUnanswered(
         reason: truncateReason(
           `a worker stopped while the delete request was in flight and it is still there after ${Math.round(watchMs / 1000)} s; look for a running deletion on the provider before running it again (a second request would start a second deletion)`,
         ),
-        code: 'UnansweredRequest',
+        code: FAILURE.UnansweredRequest,
       };
     await ctx.sleep(jitter(Math.max(pollIntervalMs, 1_000)));
   }
@@ -311,7 +313,7 @@ export async function deleteBackupsWith(
   if (adapter.neverRepeatDelete)
     // The lane never groups these (workflows/model.ts NEVER_REPEAT_DELETE): a group records its requests only after them.
     throw ApplicationFailure.create({
-      type: 'AccountConfigError',
+      type: FAILURE.AccountConfigError,
       message:
         "deleteBackups: this provider's deletes must never be repeated; they run one item per activity",
       nonRetryable: true,
@@ -612,25 +614,25 @@ export function toFailure(err: ProviderError): ApplicationFailure {
         type: err.kind === 'busy' ? 'ProviderBusy' : 'ProviderTransient',
         message: err.message,
         details,
-        nextRetryDelay: err.info.retryAfterMs ?? (err.kind === 'busy' ? 5_000 : undefined),
+        nextRetryDelay: err.info.retryAfterMs ?? (err.kind === 'busy' ? BUSY_RETRY_DELAY_MS : undefined),
       });
     case 'misconfigured':
       return ApplicationFailure.create({
-        type: 'AccountMisconfigured',
+        type: FAILURE.AccountMisconfigured,
         message: err.message,
         details,
         nonRetryable: true,
       });
     case 'malformed':
       return ApplicationFailure.create({
-        type: 'InvalidProviderResponse',
+        type: FAILURE.InvalidProviderResponse,
         message: err.message,
         details,
         nonRetryable: true,
       });
     default:
       return ApplicationFailure.create({
-        type: 'ProviderRejected',
+        type: FAILURE.ProviderRejected,
         message: err.message,
         details,
         nonRetryable: true,

@@ -20,6 +20,7 @@ import { planAccountWith, type PlanAccountInput, type PlanAccountResult } from '
 import { isProviderError } from './provider-error';
 import type { AdapterRegistry } from './providers/registry';
 import { RunLiveness, runStoppedReason } from './run-liveness';
+import { FAILURE } from '../contract/failure-types';
 
 export interface ActivityDeps {
   loaded: LoadedConfig;
@@ -47,7 +48,7 @@ export function createActivities(deps: ActivityDeps) {
       const unknown = names.filter((n) => !accountOf(config, n));
       if (unknown.length) {
         throw ApplicationFailure.create({
-          type: 'UnknownAccount',
+          type: FAILURE.UnknownAccount,
           nonRetryable: true,
           message: `unknown account(s) ${unknown.map((n) => `"${n}"`).join(', ')}: the worker config defines ${Object.keys(
             accounts,

@@ -39,12 +39,8 @@ import {
   setHandler,
 } from '@temporalio/workflow';
 import type { DeleteBackupInput, GroupItemResult, HandedOver } from '../activities/delete-backup';
-import {
-  ACCOUNT_MISCONFIGURED,
-  failedOutcomeFrom,
-  isMisconfiguration,
-  RUN_STOPPED,
-} from './activity-failures';
+import { FAILURE } from '../contract/failure-types';
+import { failedOutcomeFrom, isMisconfiguration } from './activity-failures';
 import { CircuitBreaker, type CarriedBreaker } from './circuit-breaker';
 import { LANE_EVENTS_BEFORE_CONTINUE, shouldContinueAsNew } from './continue-as-new';
 import { deletionActivitiesFor } from './lane/deletion-activities';
@@ -229,7 +225,7 @@ class Lane {
           ...item,
           outcome: 'failed',
           reason: `${m.reason} (not sent: the account's circuit is open)`,
-          code: ACCOUNT_MISCONFIGURED,
+          code: FAILURE.AccountMisconfigured,
         });
   }
 
@@ -331,7 +327,7 @@ class Lane {
     this.record(b, outcome);
     this.completed++;
     if (this.ledgerOn) this.deliverJoined(outcome);
-    if (outcome.code === RUN_STOPPED) this.stopRun(b.run);
+    if (outcome.code === FAILURE.RunStopped) this.stopRun(b.run);
     if (this.ledgerOn && isMisconfiguration(outcome)) this.misconfigured(outcome.reason);
   }
 

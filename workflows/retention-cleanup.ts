@@ -34,7 +34,8 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { checkCounts } from '../policy/guards';
-import { NON_RETRYABLE_ERROR_TYPES } from './activity-failures';
+import { RESOLVE_ACCOUNTS_RETRY } from '../contract/retry-rules';
+import { FAILURE } from '../contract/failure-types';
 import { accountsCovered, interleaveByAccount } from './batch-planning';
 import { ACTIVE_BATCHES, BATCH_SIZE, cleanupBatch } from './cleanup-batch';
 import { RUN_EVENTS_BEFORE_CONTINUE, shouldContinueAsNew } from './continue-as-new';
@@ -108,7 +109,7 @@ export interface RunCarry {
 
 const { resolveAccounts } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
-  retry: { maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES },
+  retry: RESOLVE_ACCOUNTS_RETRY,
 });
 
 export async function retentionCleanup(rawRequest: unknown, carry?: RunCarry): Promise<RunSummary> {
@@ -126,7 +127,7 @@ function parseRequest(raw: unknown): CleanupRequest {
   const parsed = requestModule().parseCleanupRequest(raw);
   if (parsed.ok) return parsed.value;
   throw ApplicationFailure.create({
-    type: 'InvalidRequest',
+    type: FAILURE.InvalidRequest,
     nonRetryable: true,
     message: `invalid cleanup request: ${parsed.problems.join('; ')}`,
     details: parsed.problems,
@@ -234,7 +235,7 @@ class Run {
     } catch (err) {
       // The activity's own message names the unknown accounts and the known ones: pass it on as is.
       throw ApplicationFailure.create({
-        type: 'UnknownAccount',
+        type: FAILURE.UnknownAccount,
         nonRetryable: true,
         message: err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err),
       });

@@ -13,7 +13,7 @@ import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import type { PlanAccountResult } from '../../activities/discover';
 import type { Guards } from '../../policy';
-import { NON_RETRYABLE_ERROR_TYPES } from '../activity-failures';
+import { PLAN_ACCOUNT_RETRY } from '../../contract/retry-rules';
 import type { AccountPlanSummary } from '../messages';
 import type { AccountLimits } from '../model';
 import type { CleanupRequest } from '../request';
@@ -22,7 +22,7 @@ import type { CleanupRequest } from '../request';
 const { planAccount } = proxyActivities<Activities>({
   startToCloseTimeout: '2h',
   heartbeatTimeout: '2m',
-  retry: { maximumAttempts: 10, maximumInterval: '1m', nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES },
+  retry: PLAN_ACCOUNT_RETRY,
 });
 
 export interface Discovered {
