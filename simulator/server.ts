@@ -129,7 +129,7 @@ export class Simulator {
             ? this.ctx.issueHuaweiToken(simReq)
             : json(404, { error: { code: 404, message: 'not found' } })
           : await this.provider(provider).handle(simReq);
-      writeResponse(res, out);
+      writeResponse(res, decision.kind === 'rewrite' ? decision.rewrite(out) : out);
     } catch (err) {
       writeResponse(res, json(500, { message: `simulator bug: ${(err as Error).stack ?? String(err)}` }));
     }
