@@ -122,7 +122,7 @@ export async function deleteBackupWith(
         continue;
       } else throw toFailure(err);
     }
-    const outcome = outcomeOf(item, seen);
+    const outcome = outcomeOf(item, seen, progress.handle);
     if (acceptedAt) polls.observed(polledAt - acceptedAt, seen.state !== 'pending');
     if (outcome) return outcome;
     progress = { ...progress, lastStatus: (seen as { status: string }).status };
@@ -442,7 +442,7 @@ export async function deleteBackupsWith(
         seen = { state: 'gone' };
       }
       if (over) return; // handed over meanwhile: the next group reports it
-      const outcome = outcomeOf(item, seen);
+      const outcome = outcomeOf(item, seen, e.accepted.handle);
       if (since !== undefined) polls.observed(polledAt - since, seen.state !== 'pending');
       if (outcome) {
         if (since !== undefined) longestMs = Math.max(longestMs, polledAt - since);
@@ -563,11 +563,17 @@ async function requestDeletion(
 }
 
 /** The outcome an observation ends with, or undefined while the deletion is still pending. */
-function outcomeOf(item: ItemRef, seen: Observation): Outcome | undefined {
+function outcomeOf(item: ItemRef, seen: Observation, handle?: DeletionHandle): Outcome | undefined {
   const base = outcomeBase(item);
+  // An accepted answer that did not match its documented shape is said in the reason (not a failure).
+  const note = handle?.note ? `; ${handle.note}` : '';
   switch (seen.state) {
     case 'gone':
-      return { ...base, outcome: 'deleted', reason: 'provider confirmed the deletion' };
+      return {
+        ...base,
+        outcome: 'deleted',
+        reason: truncateReason(`provider confirmed the deletion${note}`),
+      };
     case 'failed':
       return {
         ...base,

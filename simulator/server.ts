@@ -119,8 +119,9 @@ export class Simulator {
       const deleteKeys = deleteKeysOf(provider, simReq);
       const decision = this.faults.decide(provider, simReq);
       if (decision.delayMs) await new Promise((r) => setTimeout(r, decision.delayMs));
-      if (decision.kind !== 'none') {
-        // Count deletes that never reached the provider logic too: the caller did send them.
+      if (decision.kind === 'respond' || decision.kind === 'reset') {
+        // Count deletes that never reached the provider logic too: the caller did send them. (A
+        // `rewrite` reaches it, and the provider counts it as it answers.)
         for (const k of deleteKeys) this.ctx.counters.deleteRequest(k, 'fault');
       }
       if (decision.kind === 'reset') {
@@ -137,7 +138,7 @@ export class Simulator {
       // Authentication refuses before the provider's delete logic runs: count those deletes here.
       if (out.status === 401 || out.status === 403)
         for (const k of deleteKeys) this.ctx.counters.deleteRequest(k, 'refused');
-      writeResponse(res, out);
+      writeResponse(res, decision.kind === 'rewrite' ? decision.rewrite(out) : out);
     } catch (err) {
       writeResponse(res, json(500, { message: `simulator bug: ${(err as Error).stack ?? String(err)}` }));
     }
