@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { RetentionClient } from '../client/retention-client';
 import type { FaultRule } from '../simulator/faults';
 import { startStack, type Stack } from './helpers/stack';
+import { assertNoRepeats } from './helpers/deletes';
 import { assertOneOutcomeEach, reportOf, resultWithin } from './helpers/runs';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -98,6 +99,7 @@ describe('an accepted delete whose answer fails validation keeps its handle (rea
     }
     assert.equal(summary.counts.deleted, items.length);
 
+    assertNoRepeats(stack.sim, '', 'no delete request after an odd acceptance');
     const counters = stack.sim.ctx.counters;
     for (const id of vms) assert.equal(counters.sessionsPerVm.get(`veeam:${veeam.scope}:${id}`), 1, id);
     for (const id of jsaIds) assert.equal(counters.deleteCalls.get(`jsa:${jsa.scope}:${id}`), 1, String(id));
