@@ -44,6 +44,7 @@ import {
   type ProviderKind,
 } from '../workflows/model';
 import { interleaveByAccount } from '../workflows/batch-planning';
+import { CANCEL_ALLOWANCE_S, Misuse, type MisuseFigures } from './chaos-misuse';
 
 const ROOT = resolve(__dirname, '..');
 const CREDENTIALS = {
@@ -138,7 +139,10 @@ export interface ChaosResult {
   repeats: number;
   /** The bound on them: deletions in progress during each chaos event (from its start to recovery), summed. */
   repeatBound: number;
+  /** Over every run, the twin's included. */
   veeamVmsWithSecondSession: number;
+  /** The twin run and the run cancelled through Temporal (bench/chaos-misuse.ts). */
+  misuse: MisuseFigures;
   notRequestedSurvivors: number;
   notRequested: number;
   untruthfulOutcomes: number;
@@ -626,6 +630,17 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
     const accounts = planAccounts(o.accounts, o.items, suffix);
     const world = buildWorld(sim, accounts);
     const providers = [...new Set(accounts.map((a) => a.provider))].sort();
+    const misuse = new Misuse(
+      sim,
+      {
+        vbs: accounts.find((a) => a.provider === 'vbs')!,
+        veeamItems: world.items.filter((i) => {
+          const e = world.expected.get(itemKey(i))!;
+          return e.provider === 'veeam' && e.kind === 'deletable';
+        }),
+      },
+      suffix,
+    );
     // When each deletion was accepted (ms since the run started), to tell which chaos event a repeated
     // acceptance followed.
     const acceptedAt = new Map<string, number[]>();
@@ -673,6 +688,8 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
     );
     const sinceRun = () => (performance.now() - runT0) / 1000;
     log(`run ${workflowId} started with dryRun false`);
+    await misuse.start(rc, suffix);
+    log(`misuse: twin run and a run to cancel through Temporal started (${misuse.runs.join(', ')})`);
 
     const accepted = () => {
       const a = sim.ctx.counters.acceptedDeletes;
@@ -706,6 +723,12 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
       15_000,
     );
     cleanups.push(async () => clearInterval(ticker));
+
+    const cancelled = misuse.cancelWhenStarted(
+      sinceRun,
+      () => !!closed,
+      async (id) => void (await retry(() => rc.handle(id).cancel())),
+    );
 
     // ---- chaos ----
     const plan = [
@@ -756,6 +779,8 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
     await closedP;
     clearInterval(ticker);
     const runS = sinceRun();
+    await cancelled;
+    for (const id of misuse.runs) await retry(() => rc.result(id)).catch(() => undefined);
     // The report and the checks below read an undisturbed simulator.
     const faultHits: Record<string, number> = {};
     for (const r of sim.faults.list() as Array<FaultRule & { hits: number }>) {
@@ -778,6 +803,18 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
             return out;
           })
         : [];
+    const misuseFigures = await misuse.check(
+      (id) =>
+        retry(async () => {
+          const out: ItemOutcome[] = [];
+          for await (const x of rc.report(id)) out.push(x);
+          return out;
+        }),
+      (provider, scope, id) => survivors(sim, provider, scope).has(id),
+      (account) => accounts.find((a) => a.name === account)!.scope,
+      (simKey) => acceptedAt.get(simKey)?.[0],
+    );
+    failures.push(...Misuse.failures(misuseFigures));
     await supervisor.stop();
 
     // ---- figures and assertions ----
@@ -801,7 +838,10 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
     const exactlyOnce = [...world.expected.keys()].filter((k) => times.get(k) === 1).length;
 
     const snap = sim.ctx.counters.snapshot();
-    const requestedSimKeys = new Set([...world.expected.values()].map((v) => v.simKey));
+    const requestedSimKeys = new Set([
+      ...[...world.expected.values()].map((v) => v.simKey),
+      ...misuse.cancelledSimKeys,
+    ]);
     const deleteCallsOutsideRequest = Object.keys(snap.deleteCalls).filter((k) => !requestedSimKeys.has(k));
     const acceptedTwice = Object.entries(snap.acceptedDeletes).filter(([, n]) => n > 1);
     const secondSessions = Object.entries(snap.sessionsPerVm).filter(([, n]) => n > 1);
@@ -942,6 +982,7 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
       repeats,
       repeatBound,
       veeamVmsWithSecondSession: secondSessions.length,
+      misuse: misuseFigures,
       notRequestedSurvivors,
       notRequested: world.notRequested.length,
       untruthfulOutcomes: untruthful.length,
@@ -1023,9 +1064,19 @@ export function renderChaos(r: ChaosResult): string {
       check(r.repeats <= r.repeatBound),
     ],
     [
-      'Veeam VMs with a second deletion session',
+      'Veeam VMs with a second deletion session (over every run, the twin included)',
       String(r.veeamVmsWithSecondSession),
       check(r.veeamVmsWithSecondSession === 0),
+    ],
+    [
+      'twin run: the same Veeam VMs again, some repeated in its addItems page: items without one true outcome',
+      `${r.misuse.twinProblems.length} of ${r.misuse.twinItems}`,
+      check(r.misuse.twinProblems.length === 0),
+    ],
+    [
+      `run cancelled through Temporal at ${r.misuse.cancelAtS?.toFixed(1) ?? '-'} s: deletions accepted after the group window (${CANCEL_ALLOWANCE_S} s)`,
+      `${r.misuse.acceptedAfterCancelWindow.length} (${r.misuse.cancelledSkipped} of ${r.misuse.cancelledItems} skipped)`,
+      check(r.misuse.acceptedAfterCancelWindow.length === 0 && r.misuse.cancelledProblems.length === 0),
     ],
     [
       'accounts above their concurrency limit',
