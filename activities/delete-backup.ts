@@ -11,6 +11,7 @@ import { BUSY_RETRY_DELAY_MS, isRetryableKind } from '../contract/retry-rules';
 import type { CallContext, DeletionHandle, Observation, ProviderAdapter } from './providers/adapter';
 import { isProviderError, ProviderError, type ProviderErrorKind } from './provider-error';
 import { jitter, PollSchedule } from './deletion-timing';
+import type { HeartbeatRecorded } from './heartbeat-recorded';
 import { rateWaitMs } from '../workflows/rate-window';
 
 export interface DeleteBackupInput {
@@ -61,7 +62,8 @@ function notRequested(item: ItemRef, why: string): Outcome {
 export async function deleteBackupWith(
   adapter: ProviderAdapter,
   input: DeleteBackupInput,
-  gate?: RequestGate,
+  gate: RequestGate | undefined,
+  recorded: HeartbeatRecorded,
 ): Promise<Outcome> {
   const ctx = Context.current();
   const { item } = input;
@@ -84,7 +86,7 @@ export async function deleteBackupWith(
     const stopped = input.runWorkflowId && gate ? await gate(input.runWorkflowId) : undefined;
     if (stopped && saved?.phase !== 'requesting') return notRequested(item, stopped);
     const requested = never
-      ? await requestOnce(adapter, item, input.pollIntervalMs, call)
+      ? await requestOnce(adapter, item, input.pollIntervalMs, call, recorded)
       : await requestDeletion(adapter, item, call).catch((err: unknown) => {
           throw isProviderError(err) ? toFailure(err) : err;
         });
@@ -130,8 +132,6 @@ export async function deleteBackupWith(
   }
 }
 
-/** Time given to the "requesting" heartbeat to reach the server before a never-repeat delete is sent. */
-const REQUESTING_HEAD_START_MS = 300;
 /** Answered failures of a never-repeat delete retried inside the attempt (see requestOnce). */
 const REQUEST_RETRIES_IN_ATTEMPT = 20;
 /**
@@ -144,8 +144,9 @@ export function unansweredWatchMs(pollIntervalMs: number): number {
 
 /**
  * The delete of a provider that must never receive it twice (Veeam). "requesting" is recorded in the
- * first heartbeat (sent at once) and given a head start before the request goes out, so a worker that
- * dies mid-request leaves that record and the retry watches instead of requesting again
+ * first heartbeat (sent at once) and the request goes out only once the server holds it
+ * (heartbeat-recorded.ts), so a worker that dies mid-request leaves that record and the retry watches
+ * instead of requesting again
  * (watchUnanswered). For the same reason an answered failure is retried here, inside the attempt, and
  * never left to a Temporal retry: a new attempt would find "requesting" and could not tell a refused
  * request from one whose answer was lost. When the answers keep failing, the activity fails for good.
@@ -155,10 +156,13 @@ async function requestOnce(
   item: ItemRef,
   pollIntervalMs: number,
   call: CallContext,
+  recorded: HeartbeatRecorded,
 ): Promise<{ outcome: Outcome } | { accepted: AcceptedDeletion }> {
   const ctx = Context.current();
   ctx.heartbeat({ phase: 'requesting' });
-  await ctx.sleep(REQUESTING_HEAD_START_MS);
+  // Should the record never arrive, the attempt fails with nothing sent; if it arrives late after all,
+  // the retry finds "requesting" and watches (the safe side: at worst a person checks).
+  await recorded();
   for (let failures = 0; ;) {
     try {
       return await requestDeletion(adapter, item, call);

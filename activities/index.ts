@@ -19,6 +19,7 @@ import {
 import { planAccountWith, type PlanAccountInput, type PlanAccountResult } from './discover';
 import { isProviderError } from './provider-error';
 import type { AdapterRegistry } from './providers/registry';
+import { heartbeatRecordedVia } from './heartbeat-recorded';
 import { RunLiveness, runStoppedReason } from './run-liveness';
 import { FAILURE } from '../contract/failure-types';
 
@@ -40,6 +41,7 @@ export function createActivities(deps: ActivityDeps) {
     const status = await liveness.stopped(run);
     return status ? runStoppedReason(run, status) : undefined;
   };
+  const recorded = heartbeatRecordedVia(deps.client);
   return {
     /** Non-secret limits of the named accounts; unknown names fail at once, listing the known ones. */
     async resolveAccounts({ names }: { names: string[] }): Promise<Record<string, AccountLimits>> {
@@ -89,7 +91,7 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     async deleteBackup(input: DeleteBackupInput) {
-      return deleteBackupWith(adapterOf(input.item.account), input, gate);
+      return deleteBackupWith(adapterOf(input.item.account), input, gate, recorded);
     },
 
     /** Several items of one account started together (the lane's fast path, see delete-backup.ts). */

@@ -7,15 +7,21 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RetentionClient } from '../client/retention-client';
-import { spawnWorkerProcess, startStack, type WorkerProcess } from './helpers/stack';
+import { startSlowLink } from './helpers/slow-link';
+import { spawnWorkerProcess, startStack, temporalAddress, type WorkerProcess } from './helpers/stack';
 
 test('Veeam: crash between the accepted deleteBackups and its heartbeat must not start a second session', async () => {
-  const stack = await startStack({ veeam: { provider: 'veeam' } }, { worker: false, sim: { timings: { deleteMs: { veeam: 2_000 } } } });
+  const stack = await startStack(
+    { veeam: { provider: 'veeam' } },
+    { worker: false, sim: { timings: { deleteMs: { veeam: 2_000 } } } },
+  );
   const workers: WorkerProcess[] = [];
   try {
     const scope = stack.scope('veeam');
     const vm = 'vm-window-1';
-    stack.sim.seed('veeam', scope, [{ id: vm, restorePoints: [{ id: 'rp-1', pointInTime: '2025-01-01T00:00:00Z' }] }]);
+    stack.sim.seed('veeam', scope, [
+      { id: vm, restorePoints: [{ id: 'rp-1', pointInTime: '2025-01-01T00:00:00Z' }] },
+    ]);
     const first = await spawnWorkerProcess(stack, { identity: 'window-worker-1' });
     workers.push(first);
     // The moment the appliance creates the session, before its answer is written: the worker dies.
@@ -31,12 +37,57 @@ test('Veeam: crash between the accepted deleteBackups and its heartbeat must not
     workers.push(await spawnWorkerProcess(stack, { identity: 'window-worker-2' }));
     const summary = await rc.result(id);
     const key = `veeam:${scope}:${vm}`;
-    console.log(`outcome ${JSON.stringify(summary.counts)}; sessionsPerVm ${counters.sessionsPerVm.get(key)}; deleteCalls ${counters.deleteCalls.get(key)}`);
+    console.log(
+      `outcome ${JSON.stringify(summary.counts)}; sessionsPerVm ${counters.sessionsPerVm.get(key)}; deleteCalls ${counters.deleteCalls.get(key)}`,
+    );
     assert.equal(counters.sessionsPerVm.get(key), 1, 'one deletion session for the VM, never a second');
     assert.equal(counters.deleteCalls.get(key), 1, 'deleteBackups was posted once');
     assert.deepEqual(summary.counts, { deleted: 1, absent: 0, blocked: 0, failed: 0, skipped: 0 });
   } finally {
     for (const w of workers) await w.stop();
+    await stack.stop();
+  }
+});
+
+// Found by the chaos run on a loaded machine: "requesting" was sent 300 ms before the POST, but had not
+// reached the server when the worker died, so the retry found no record and posted a second session.
+// Here the worker's link to Temporal holds every byte for 1.5 s (and drops what it holds when the
+// worker dies): the POST must wait until the server has the record, whatever the link's speed.
+test('Veeam: a slow link to Temporal: the POST waits until the server holds "requesting"; one session', async () => {
+  const stack = await startStack(
+    { veeam: { provider: 'veeam' } },
+    { worker: false, sim: { timings: { deleteMs: { veeam: 2_000 } } } },
+  );
+  const link = await startSlowLink(temporalAddress(), 1_500);
+  const workers: WorkerProcess[] = [];
+  try {
+    const scope = stack.scope('veeam');
+    const vm = 'vm-slow-link-1';
+    stack.sim.seed('veeam', scope, [
+      { id: vm, restorePoints: [{ id: 'rp-1', pointInTime: '2025-01-01T00:00:00Z' }] },
+    ]);
+    const first = await spawnWorkerProcess(stack, {
+      identity: 'slow-link-worker-1',
+      env: { TEMPORAL_ADDRESS: link.address },
+    });
+    workers.push(first);
+    const counters = stack.sim.ctx.counters;
+    const bump = counters.bump.bind(counters);
+    counters.bump = (map, key, by) => {
+      bump(map, key, by);
+      if (map === counters.sessionsPerVm && !first.child.killed) first.child.kill('SIGKILL');
+    };
+    const rc = new RetentionClient(stack.client, stack.taskQueue);
+    const id = await rc.start({ items: [{ account: stack.account('veeam'), id: vm }], dryRun: false });
+    assert.equal(await first.exited, 'SIGKILL');
+    workers.push(await spawnWorkerProcess(stack, { identity: 'slow-link-worker-2' }));
+    const summary = await rc.result(id);
+    const key = `veeam:${scope}:${vm}`;
+    assert.equal(counters.sessionsPerVm.get(key), 1, 'one deletion session for the VM, never a second');
+    assert.deepEqual(summary.counts, { deleted: 1, absent: 0, blocked: 0, failed: 0, skipped: 0 });
+  } finally {
+    for (const w of workers) await w.stop();
+    await link.close();
     await stack.stop();
   }
 });
