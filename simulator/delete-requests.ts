@@ -53,6 +53,12 @@ export class DeleteRequests {
   private readonly byKey = new Map<string, DeleteRequestCounts>();
   /** When each request arrived (ms epoch), per key: what a client's waits look like from here. */
   private readonly times = new Map<string, number[]>();
+  /**
+   * Keys in the order their deletions were first accepted: the provider's own sequence, so tests can
+   * judge fairness and pauses by what happened in between, not by wall-clock windows a slow machine
+   * stretches.
+   */
+  private readonly acceptances: string[] = [];
 
   /** Records one delete request for `key`, answered `answer`. */
   record(key: string, answer: DeleteAnswer): void {
@@ -76,6 +82,7 @@ export class DeleteRequests {
       if (answer === 'notFound') c.notFoundAfterAcceptance++;
       if (answer === 'busy') c.busyAfterAcceptance++;
     }
+    if (answer === 'accepted' && c.accepted === 0) this.acceptances.push(key);
     c.total++;
     c[ANSWER_FIELD[answer]]++;
     const t = this.times.get(key) ?? [];
@@ -86,6 +93,11 @@ export class DeleteRequests {
   /** Arrival times (ms epoch) of the delete requests for `key`, oldest first. */
   timesOf(key: string): number[] {
     return [...(this.times.get(key) ?? [])];
+  }
+
+  /** Keys (those starting with `prefix`) in the order their deletions were first accepted. */
+  acceptanceOrder(prefix = ''): string[] {
+    return this.acceptances.filter((k) => k.startsWith(prefix));
   }
 
   get(key: string): DeleteRequestCounts | undefined {
@@ -107,6 +119,7 @@ export class DeleteRequests {
   reset(): void {
     this.byKey.clear();
     this.times.clear();
+    this.acceptances.length = 0;
   }
 }
 

@@ -14,8 +14,9 @@ import { temporal } from '@temporalio/proto';
 import { RetentionClient } from '../client/retention-client';
 import { PIPELINE_WINDOW_MS } from '../workflows/account-lane';
 import { laneWorkflowId } from '../workflows/ids';
+import { laneStatusQuery } from '../workflows/messages';
 import { assertNoRepeats } from './helpers/deletes';
-import { assertOneOutcomeEach, reportOf, sleep, waitFor } from './helpers/runs';
+import { assertOneOutcomeEach, reportOf, waitFor } from './helpers/runs';
 import { startStack, vbsBackups, type Stack } from './helpers/stack';
 
 const E = temporal.api.enums.v1.EventType;
@@ -144,7 +145,11 @@ describe('pipelined deletion groups', () => {
     await waitFor('deletions under way', async () => counters.starts(`vbs:${scope}`).length >= 30, 60_000);
     await rc.pause(runId, 'test');
     const pausedAt = Date.now();
-    await sleep(PIPELINE_WINDOW_MS + 3_000);
+    // Resume once the pause has taken effect: the lane has nothing in flight (an event, not a sleep).
+    await waitFor('the lane quiet after the pause', async () => {
+      const lane = stack.client.workflow.getHandle(laneWorkflowId(account));
+      return (await lane.query(laneStatusQuery)).inFlight === 0 ? true : undefined;
+    });
     const resumedAt = Date.now();
     await rc.resume(runId);
     // The pause reaches the lane through the run and its batch (well under a second here); a group
