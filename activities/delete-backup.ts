@@ -12,7 +12,7 @@ import type { CallContext, DeletionHandle, Observation, ProviderAdapter } from '
 import { isProviderError, ProviderError, type ProviderErrorKind } from './provider-error';
 import { jitter, PollSchedule } from './deletion-timing';
 import type { HeartbeatRecorded } from './heartbeat-recorded';
-import { rateWaitMs } from '../workflows/rate-window';
+import { rateWaitMs } from '../contract/rate-window';
 
 export interface DeleteBackupInput {
   item: ItemRef;

@@ -18,9 +18,9 @@ import {
   type GuardViolation,
   type RetentionPolicyInput,
 } from '../policy';
-import { addItemsUpdate } from '../workflows/messages';
+import { addItemsUpdate } from '../contract/messages';
 import type { AccountLimits, ItemRef } from '../workflows/model';
-import { MAX_ITEMS_PER_PAGE } from '../workflows/request';
+import { MAX_ITEMS_PER_PAGE } from '../contract/request';
 import type { ProviderAdapter } from './providers/adapter';
 import { listAll } from './listing';
 import { FAILURE } from '../contract/failure-types';

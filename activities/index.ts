@@ -5,9 +5,9 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { accountLimits, accountOf, type LoadedConfig } from '../worker/config';
-import { accountLane } from '../workflows/account-lane';
-import { laneWorkflowId } from '../workflows/ids';
-import { enqueueSignal, type EnqueueRequest } from '../workflows/messages';
+import type { accountLane } from '../workflows/account-lane';
+import { laneWorkflowId } from '../contract/ids';
+import { enqueueSignal, type EnqueueRequest } from '../contract/messages';
 import type { AccountLimits } from '../workflows/model';
 import {
   deleteBackupsWith,
@@ -74,7 +74,8 @@ export function createActivities(deps: ActivityDeps) {
       if (stopped) return { runStopped: stopped };
       const configured = accountOf(deps.loaded.config, req.limits.name);
       const limits = configured ? accountLimits(req.limits.name, configured) : req.limits;
-      await deps.client.workflow.signalWithStart(accountLane, {
+      // By name: activities import only types from workflows/ (the workflow code stays in the bundle).
+      await deps.client.workflow.signalWithStart<typeof accountLane, [EnqueueRequest]>('accountLane', {
         workflowId: laneWorkflowId(limits.name),
         taskQueue: deps.taskQueue,
         args: [{ account: limits.name, limits }],

@@ -34,7 +34,7 @@ import type { FaultRule } from '../simulator/faults';
 import { quietLogger } from '../scripts/quiet-logger';
 import { Simulator } from '../simulator/server';
 import type { VeeamVm } from '../simulator/veeam';
-import type { RunSummary } from '../workflows/messages';
+import type { RunSummary } from '../contract/messages';
 import {
   itemKey,
   OUTCOMES,

@@ -8,8 +8,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { RetentionClient } from '../client/retention-client';
-import { laneWorkflowId } from '../workflows/ids';
-import { laneStatusQuery, type LaneStatus } from '../workflows/messages';
+import { laneWorkflowId } from '../contract/ids';
+import { laneStatusQuery, type LaneStatus } from '../contract/messages';
 import { assertNoRepeats } from './helpers/deletes';
 import { assertOneOutcomeEach, reportOf, resultWithin, waitFor } from './helpers/runs';
 import { captureWorkerLogs, startStack, vbsBackups, type Stack } from './helpers/stack';

@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { temporal } from '@temporalio/proto';
 import { RetentionClient } from '../client/retention-client';
-import { laneWorkflowId } from '../workflows/ids';
+import { laneWorkflowId } from '../contract/ids';
 import { assertNoRepeats } from './helpers/deletes';
 import { assertOneOutcomeEach, reportOf } from './helpers/runs';
 import { startStack, vbsBackups, type Stack } from './helpers/stack';

@@ -16,9 +16,9 @@ import { after, before, describe, test } from 'node:test';
 import { RetentionClient } from '../client/retention-client';
 import { accountLimits } from '../worker/config';
 import { accountLane } from '../workflows/account-lane';
-import { laneWorkflowId } from '../workflows/ids';
+import { laneWorkflowId } from '../contract/ids';
 import { retentionCleanup } from '../workflows/retention-cleanup';
-import { enqueueSignal, laneStatusQuery, type EnqueueRequest } from '../workflows/messages';
+import { enqueueSignal, laneStatusQuery, type EnqueueRequest } from '../contract/messages';
 import { assertNoRepeats } from './helpers/deletes';
 import { assertOneOutcomeEach, measureExecutions, reportOf, waitFor } from './helpers/runs';
 import {

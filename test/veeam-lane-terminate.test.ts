@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { RetentionClient } from '../client/retention-client';
-import { laneWorkflowId } from '../workflows/ids';
+import { laneWorkflowId } from '../contract/ids';
 import { describeRepeats, repeatsOf } from './helpers/deletes';
 import { assertOneOutcomeEach, reportOf, resultWithin, waitFor } from './helpers/runs';
 import { startStack, type Stack } from './helpers/stack';

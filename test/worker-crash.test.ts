@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { RetentionClient } from '../client/retention-client';
-import { laneWorkflowId } from '../workflows/ids';
+import { laneWorkflowId } from '../contract/ids';
 import { assertNoRepeats, assertRepeatsAtMost } from './helpers/deletes';
 import {
   assertOneOutcomeEach,

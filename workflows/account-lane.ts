@@ -57,11 +57,11 @@ import {
   type EnqueueRequest,
   type LaneBatchState,
   type LaneStatus,
-} from './messages';
+} from '../contract/messages';
 import { groupBy } from './keyed';
 import { itemKey, NEVER_REPEAT_DELETE, type AccountLimits, type ItemOutcome, type ItemRef } from './model';
 import { PATCHES } from './patches';
-import { rateWaitMs } from './rate-window';
+import { rateWaitMs } from '../contract/rate-window';
 import { WakeUps } from './wake-ups';
 
 export type { CarriedBatch, CarriedItem } from './lane/queues';

@@ -32,7 +32,7 @@ import {
 import type { Activities } from '../activities';
 import { LANE_CALL_RETRY } from '../contract/retry-rules';
 import { ACTIVE_BATCHES, BatchItems, chunkSize, laneSilenceMs, laneWindow } from './batch/batch-items';
-import { laneWorkflowId } from './ids';
+import { laneWorkflowId } from '../contract/ids';
 import { own } from './keyed';
 import {
   batchControlSignal,
@@ -44,7 +44,7 @@ import {
   type BatchControl,
   type BatchReport,
   type LaneBatchState,
-} from './messages';
+} from '../contract/messages';
 import type { AccountLimits, ItemOutcome, ItemRef, OutcomeCounts } from './model';
 import { PATCHES } from './patches';
 import { WakeUps } from './wake-ups';

@@ -39,7 +39,7 @@ import { FAILURE } from '../contract/failure-types';
 import { accountsCovered, interleaveByAccount } from './batch-planning';
 import { ACTIVE_BATCHES, BATCH_SIZE, cleanupBatch } from './cleanup-batch';
 import { RUN_EVENTS_BEFORE_CONTINUE, shouldContinueAsNew } from './continue-as-new';
-import { batchWorkflowId } from './ids';
+import { batchWorkflowId } from '../contract/ids';
 import { own, uniqueBy } from './keyed';
 import {
   addItemsUpdate,
@@ -55,7 +55,7 @@ import {
   type RunProgress,
   type RunState,
   type RunSummary,
-} from './messages';
+} from '../contract/messages';
 import {
   addCounts,
   emptyCounts,
@@ -66,8 +66,8 @@ import {
   type OutcomeCounts,
 } from './model';
 import { PATCHES } from './patches';
-import type { CleanupRequest } from './request';
-import type * as RequestModule from './request';
+import type { CleanupRequest } from '../contract/request';
+import type * as RequestModule from '../contract/request';
 import { discover, discoverTwice, guardViolation, type Discovered } from './run/discovery';
 import { RunBatches, type BatchEntry, type Finished } from './run/run-batches';
 import { SA } from './search-attributes';
@@ -82,7 +82,7 @@ export { ACTIVE_BATCHES };
  */
 const requestModule = (): typeof RequestModule =>
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy on purpose, see above
-  require('./request') as typeof RequestModule;
+  require('../contract/request') as typeof RequestModule;
 /** See workflows/continue-as-new.ts. */
 export const HISTORY_EVENTS_BEFORE_CONTINUE = RUN_EVENTS_BEFORE_CONTINUE;
 

@@ -4,7 +4,7 @@
  */
 import type { z } from 'zod';
 import type { BackupRecord, ItemRef } from '../../workflows/model';
-import { formatPath } from '../../workflows/validation';
+import { formatPath } from '../../contract/validation';
 import type { AccountConfig, LoadedConfig } from '../../worker/config';
 import { redactUrl, truncate, type HttpClient, type HttpResponse } from '../http';
 import { ProviderError } from '../provider-error';
