@@ -7,12 +7,13 @@ import type { Client } from '@temporalio/client';
 import { accountLimits, accountOf, type LoadedConfig } from '../worker/config';
 import { accountLane } from '../workflows/account-lane';
 import { laneWorkflowId } from '../workflows/ids';
-import { enqueueSignal, type EnqueueRequest } from '../workflows/messages';
-import type { AccountLimits } from '../workflows/model';
+import { acceptedSignal, enqueueSignal, type EnqueueRequest } from '../workflows/messages';
+import { itemKey, type AccountLimits } from '../workflows/model';
 import {
   deleteBackupsWith,
   deleteBackupWith,
   toFailure,
+  type AcceptanceReport,
   type DeleteBackupInput,
   type DeleteBackupsInput,
 } from './delete-backup';
@@ -39,6 +40,11 @@ export function createActivities(deps: ActivityDeps) {
     const status = await liveness.stopped(run);
     return status ? runStoppedReason(run, status) : undefined;
   };
+  // The batch keeps the handle of an accepted deletion across a lane terminate (cleanup-batch.ts).
+  const report: AcceptanceReport = async (batchWorkflowId, item, handle) =>
+    deps.client.workflow
+      .getHandle(batchWorkflowId)
+      .signal(acceptedSignal, { accepted: [{ key: itemKey(item), handle }] });
   return {
     /** Non-secret limits of the named accounts; unknown names fail at once, listing the known ones. */
     async resolveAccounts({ names }: { names: string[] }): Promise<Record<string, AccountLimits>> {
@@ -88,7 +94,7 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     async deleteBackup(input: DeleteBackupInput) {
-      return deleteBackupWith(adapterOf(input.item.account), input, gate);
+      return deleteBackupWith(adapterOf(input.item.account), input, gate, report);
     },
 
     /** Several items of one account started together (the lane's fast path, see delete-backup.ts). */

@@ -35,6 +35,7 @@ import { ACTIVE_BATCHES, BatchItems, chunkSize, laneSilenceMs, laneWindow } from
 import { laneWorkflowId } from './ids';
 import { own } from './keyed';
 import {
+  acceptedSignal,
   batchControlSignal,
   batchProgressQuery,
   batchReportSignal,
@@ -117,6 +118,11 @@ class Batch {
       for (const o of outcomes) this.state.accept(o, now);
       this.dirty = true;
     });
+    // No state change that the loop acts on: the handles wait for a re-send (README, "Guarantees": one
+    // deletion per backup).
+    setHandler(acceptedSignal, ({ accepted }) => {
+      for (const note of accepted) this.state.acceptedDeletion(note);
+    });
     setHandler(returnItemsSignal, ({ items }) => {
       this.state.returned(items, Date.now());
       this.dirty = true;
@@ -196,6 +202,8 @@ class Batch {
     resend?: LaneBatchState,
   ): Promise<void> {
     let result: Awaited<ReturnType<typeof enqueueToLane>> | undefined;
+    // A re-send carries what the provider already accepted: a restarted lane observes those deletions.
+    const accepted = resend ? this.state.handlesOf(items) : [];
     try {
       result = await enqueueToLane({
         batchWorkflowId: this.id,
@@ -203,6 +211,7 @@ class Batch {
         items,
         limits: own(this.input.accounts, account)!,
         ...(resend ? { state: resend, resend: true } : {}),
+        ...(accepted.length ? { accepted } : {}),
         ...(this.livenessOn ? { runWorkflowId: this.input.runWorkflowId } : {}),
       });
     } catch (err) {
