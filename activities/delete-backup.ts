@@ -10,7 +10,7 @@ import type { CallContext, DeletionHandle, Observation, ProviderAdapter } from '
 import { isProviderError, ProviderError, type ProviderErrorKind } from './provider-error';
 import { jitter, PollSchedule } from './deletion-timing';
 import { rateWaitMs } from '../workflows/rate-window';
-import { inspectResent, RESENT_GONE, RESENT_OBSERVED } from './resent-items';
+import { inspectResent, RESENT_GONE, RESENT_OBSERVED, RETRY_GONE } from './resent-items';
 
 export interface DeleteBackupInput {
   item: ItemRef;
@@ -336,6 +336,9 @@ type GroupEntry = (
  */
 export const HAND_OFF_AFTER_POLLS = 2;
 
+/** Items a retried group reads at once before requesting (see deleteBackupsWith). */
+const INSPECT_AT_ONCE = 10;
+
 /** A group's heartbeat calls within this long are one call (see `save` in deleteBackupsWith). */
 const GROUP_HEARTBEAT_COALESCE_MS = 200;
 
@@ -497,6 +500,23 @@ export async function deleteBackupsWith(
       save();
     }
   };
+
+  // A retried attempt (the worker was lost): the earlier one may have had items accepted whose record
+  // never reached a heartbeat (a later item's acceptance goes with the next one, see below). Each item
+  // without a record is read first, like a re-sent item (README, "Guarantees": one deletion per backup).
+  if (ctx.info.attempt > 1) {
+    const unrecorded = items.flatMap((_, i) => (entries[i] ? [] : [i]));
+    for (let k = 0; k < unrecorded.length; k += INSPECT_AT_ONCE)
+      await Promise.all(
+        unrecorded.slice(k, k + INSPECT_AT_ONCE).map(async (i) => {
+          // Unreadable: requested as before (the provider answers a repeat as busy or not found).
+          const seen = await inspectResent(adapter, items[i]!, call).catch(() => 'present' as const);
+          if (seen === 'gone')
+            entries[i] = { outcome: { ...outcomeBase(items[i]!), outcome: 'absent', reason: RETRY_GONE } };
+          else if (seen === 'deleting') entries[i] = { accepted: { handle: {} } };
+        }),
+      );
+  }
 
   // The items started at once (the admitted ones an earlier attempt did not request) are requested
   // together and recorded in ONE heartbeat, the first of the attempt, which is sent at once; every

@@ -7,6 +7,8 @@
  *  - `gone`: deleted earlier (the earlier lane's acknowledgement was lost with it): `absent`, not requested;
  *  - `deleting`: a deletion runs already: observed to its end, not requested;
  *  - `present`: nothing was started (or it failed): requested as usual.
+ * A retried deletion group reads the same way the items it has no record of (its worker was lost
+ * between an acceptance and the heartbeat that records it; activities/delete-backup.ts).
  * Veeam shows no running deletion without its session id (no session listing, providers.md §4): a
  * re-sent VM with a recorded session is observed through it (the batch keeps the handle); one without
  * is `present` while anything of it is listed.
@@ -35,3 +37,5 @@ export const RESENT_GONE =
   'gone when the restarted lane looked before requesting: deleted earlier (presumably by the account lane that was stopped before it could report; acknowledgement lost); not requested again';
 export const RESENT_OBSERVED =
   'deletion accepted earlier (by the account lane that was stopped) observed to its end; not requested again';
+export const RETRY_GONE =
+  'gone when a retried attempt looked before requesting: deleted earlier (presumably by the attempt whose worker was lost before it recorded the answer); not requested again';
