@@ -10,13 +10,16 @@
  * across batches and runs (lane/ledger.ts), the size of pipelined groups (lane/pipeline-depth.ts), the
  * circuit breaker (circuit-breaker.ts).
  *
- * Exactly one outcome per item rests on three rules here:
+ * Exactly one outcome per item, and one deletion per backup, rest on four rules here:
  *  - an item is "held" from the moment it is queued until its outcome has been signalled to its batch;
  *    a held item that arrives again (a retried enqueue, or a batch's re-enqueue after a silence) is
  *    ignored, and so is one whose outcome was signalled moments ago (that signal may still be in flight);
  *  - a batch's chunk numbers are remembered for MEMORY_TTL_MS after its last chunk, beyond the moment
  *    its queue empties and across continue-as-new, so a retried enqueue activity that re-delivers an
  *    old chunk never deletes its items a second time;
+ *  - an item re-sent by its batch that the lane does not hold (an earlier lane was terminated or reset)
+ *    is never requested blindly: a deletion the provider accepted is observed through the handle the
+ *    batch kept, holding a slot; any other is read at the provider first (activities/resent-items.ts);
  *  - continue-as-new waits until nothing is in flight and every outcome has been signalled, then hands
  *    the queued items, the chunk memory and the ledger to the next execution. What it carries is
  *    bounded (CARRY_BUDGET_BYTES): beyond it, the newest queued items go back to their batches (never

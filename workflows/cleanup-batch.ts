@@ -9,7 +9,10 @@
  * for the items it held. So the batch watches each lane it has items in: after laneSilenceMs without
  * any outcome from it, it re-sends its open items for that account (signal-with-start, so a lane that
  * is gone is started again). A live lane ignores every item it already holds, so the re-send is
- * harmless; it costs one activity and one signal per silence period.
+ * harmless; it costs one activity and one signal per silence period. A new lane holds nothing, so the
+ * re-send carries the handles the deletion activities reported (acceptedSignal: Veeam session ids),
+ * and the lane observes those deletions or reads the provider before requesting anything (README,
+ * "Guarantees": one deletion per backup).
  *
  * Stopping (README, "Guarantees": Temporal's own controls stop deletions): the run's `cancel`, a
  * cancellation of this batch from the Web UI or `temporal workflow cancel`, and a run that no longer
