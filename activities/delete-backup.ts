@@ -13,6 +13,7 @@ import { isProviderError, ProviderError, type ProviderErrorKind } from './provid
 import { jitter, PollSchedule } from './deletion-timing';
 import type { HeartbeatRecorded } from './heartbeat-recorded';
 import { rateWaitMs } from '../contract/rate-window';
+import { inspectResent, RESENT_GONE, RESENT_OBSERVED, RETRY_GONE } from './resent-items';
 
 export interface DeleteBackupInput {
   item: ItemRef;
@@ -23,7 +24,25 @@ export interface DeleteBackupInput {
   groupError?: GroupRequestError;
   /** The run that wants it deleted: nothing is requested once that run is no longer running. */
   runWorkflowId?: string;
+  /**
+   * The item was re-sent by its batch to a lane that did not hold it (the earlier lane was stopped):
+   * with `accepted`, that deletion is observed; without, the provider is asked what is left of the
+   * backup before anything is requested (activities/resent-items.ts).
+   */
+  resent?: true;
+  /**
+   * The batch that wants the item deleted, told the handle as soon as the provider accepts (providers
+   * whose deletes must never repeat): it keeps the handle across a lane terminate (acceptedSignal).
+   */
+  reportAcceptedTo?: string;
 }
+
+/** Tells a batch that the provider accepted an item's deletion (activities/index.ts signals it). */
+export type AcceptanceReport = (
+  batchWorkflowId: string,
+  item: ItemRef,
+  handle: DeletionHandle,
+) => Promise<void>;
 
 /** A provider error as a group hands it on (plain data: it travels through the lane's history). */
 export interface GroupRequestError {
@@ -64,19 +83,43 @@ export async function deleteBackupWith(
   input: DeleteBackupInput,
   gate: RequestGate | undefined,
   recorded: HeartbeatRecorded,
+  report?: AcceptanceReport,
 ): Promise<Outcome> {
   const ctx = Context.current();
   const { item } = input;
   const call = { signal: ctx.cancellationSignal };
+  const tellBatch = async (handle: DeletionHandle) => {
+    if (!report || !input.reportAcceptedTo) return;
+    // A batch that is gone has nobody left to re-send for: the deletion goes on regardless.
+    await report(input.reportAcceptedTo, item, handle).catch((err: unknown) =>
+      ctx.log.warn('could not tell the batch about an accepted deletion', { error: String(err) }),
+    );
+  };
 
   const saved = ctx.info.heartbeatDetails as DeletionProgress | { phase: 'requesting' } | undefined;
   const never = adapter.neverRepeatDelete;
   // A request that may have reached the provider without its answer being recorded: never sent again.
   if (saved?.phase === 'requesting' && never) return watchUnanswered(never, item, input.pollIntervalMs, call);
   let progress = saved?.phase === 'accepted' ? saved : undefined;
+  // A retry of an accepted deletion tells the batch again: the first attempt may have died before it did.
+  if (progress) await tellBatch(progress.handle);
   /** Set when this attempt's own request was accepted: its deletion time teaches the first poll. */
   let acceptedAt: number | undefined;
+  /** Set when the deletion observed here was accepted before this lane had the item (a re-send). */
+  let earlier = !!input.resent && !!input.accepted;
   if (!progress && input.accepted) progress = { phase: 'accepted', ...input.accepted };
+  if (!progress && input.resent) {
+    // README, "Guarantees": one deletion per backup. The lane that had it may have had it deleted.
+    const seen = await inspectResent(adapter, item, call).catch((err: unknown) => {
+      throw isProviderError(err) ? toFailure(err) : err;
+    });
+    if (seen === 'gone') return { ...outcomeBase(item), outcome: 'absent', reason: RESENT_GONE };
+    if (seen === 'deleting') {
+      progress = { phase: 'accepted', handle: {} };
+      earlier = true;
+      ctx.heartbeat(progress);
+    }
+  }
   if (!progress) {
     // Temporal then treats the group's failed request as this activity's first failed attempt: the same
     // backoff, Retry-After, retry budget and typed failure as a request made here, without a new call.
@@ -95,6 +138,7 @@ export async function deleteBackupWith(
     // Recorded at once when it is the first heartbeat (not throttled), before any wait.
     ctx.heartbeat(progress);
     acceptedAt = Date.now();
+    await tellBatch(progress.handle);
   }
 
   let pollFailures = 0;
@@ -126,6 +170,7 @@ export async function deleteBackupWith(
     }
     const outcome = outcomeOf(item, seen, progress.handle);
     if (acceptedAt) polls.observed(polledAt - acceptedAt, seen.state !== 'pending');
+    if (outcome?.outcome === 'deleted' && earlier) return { ...outcome, reason: RESENT_OBSERVED };
     if (outcome) return outcome;
     progress = { ...progress, lastStatus: (seen as { status: string }).status };
     ctx.heartbeat(progress);
@@ -297,6 +342,9 @@ type GroupEntry = (
  */
 export const HAND_OFF_AFTER_POLLS = 2;
 
+/** Items a retried group reads at once before requesting (see deleteBackupsWith). */
+const INSPECT_AT_ONCE = 10;
+
 /** A group's heartbeat calls within this long are one call (see `save` in deleteBackupsWith). */
 const GROUP_HEARTBEAT_COALESCE_MS = 200;
 
@@ -458,6 +506,23 @@ export async function deleteBackupsWith(
       save();
     }
   };
+
+  // A retried attempt (the worker was lost): the earlier one may have had items accepted whose record
+  // never reached a heartbeat (a later item's acceptance goes with the next one, see below). Each item
+  // without a record is read first, like a re-sent item (README, "Guarantees": one deletion per backup).
+  if (ctx.info.attempt > 1) {
+    const unrecorded = items.flatMap((_, i) => (entries[i] ? [] : [i]));
+    for (let k = 0; k < unrecorded.length; k += INSPECT_AT_ONCE)
+      await Promise.all(
+        unrecorded.slice(k, k + INSPECT_AT_ONCE).map(async (i) => {
+          // Unreadable: requested as before (the provider answers a repeat as busy or not found).
+          const seen = await inspectResent(adapter, items[i]!, call).catch(() => 'present' as const);
+          if (seen === 'gone')
+            entries[i] = { outcome: { ...outcomeBase(items[i]!), outcome: 'absent', reason: RETRY_GONE } };
+          else if (seen === 'deleting') entries[i] = { accepted: { handle: {} } };
+        }),
+      );
+  }
 
   // The items started at once (the admitted ones an earlier attempt did not request) are requested
   // together and recorded in ONE heartbeat, the first of the attempt, which is sent at once; every

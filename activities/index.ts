@@ -7,12 +7,13 @@ import type { Client } from '@temporalio/client';
 import { accountLimits, accountOf, type LoadedConfig } from '../worker/config';
 import type { accountLane } from '../workflows/account-lane';
 import { laneWorkflowId } from '../contract/ids';
-import { enqueueSignal, type EnqueueRequest } from '../contract/messages';
-import type { AccountLimits } from '../workflows/model';
+import { acceptedSignal, enqueueSignal, type EnqueueRequest } from '../contract/messages';
+import { itemKey, type AccountLimits } from '../workflows/model';
 import {
   deleteBackupsWith,
   deleteBackupWith,
   toFailure,
+  type AcceptanceReport,
   type DeleteBackupInput,
   type DeleteBackupsInput,
 } from './delete-backup';
@@ -42,6 +43,11 @@ export function createActivities(deps: ActivityDeps) {
     return status ? runStoppedReason(run, status) : undefined;
   };
   const recorded = heartbeatRecordedVia(deps.client);
+  // The batch keeps the handle of an accepted deletion across a lane terminate (cleanup-batch.ts).
+  const report: AcceptanceReport = async (batchWorkflowId, item, handle) =>
+    deps.client.workflow
+      .getHandle(batchWorkflowId)
+      .signal(acceptedSignal, { accepted: [{ key: itemKey(item), handle }] });
   return {
     /** Non-secret limits of the named accounts; unknown names fail at once, listing the known ones. */
     async resolveAccounts({ names }: { names: string[] }): Promise<Record<string, AccountLimits>> {
@@ -92,7 +98,7 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     async deleteBackup(input: DeleteBackupInput) {
-      return deleteBackupWith(adapterOf(input.item.account), input, gate, recorded);
+      return deleteBackupWith(adapterOf(input.item.account), input, gate, recorded, report);
     },
 
     /** Several items of one account started together (the lane's fast path, see delete-backup.ts). */

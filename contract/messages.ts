@@ -103,6 +103,17 @@ export const batchProgressQuery = defineQuery<BatchReport>('batchProgress');
  * through continue-as-new small). The batch sends them again later; they never reached the provider.
  */
 export const returnItemsSignal = defineSignal<[{ items: ItemRef[] }]>('returnItems');
+/**
+ * Deletion activity → batch: the provider accepted these deletions (key, handle). The batch is the
+ * durable owner of its items and outlives a lane terminate, so it remembers each open item's handle
+ * and sends it with a re-send: the next lane observes that deletion instead of requesting another
+ * (README, "Guarantees": one deletion per backup). Sent for providers whose deletes must never repeat.
+ */
+export interface AcceptedDeletionNote {
+  key: string;
+  handle: Record<string, string>;
+}
+export const acceptedSignal = defineSignal<[{ accepted: AcceptedDeletionNote[] }]>('accepted');
 
 // ---- lane (accountLane) ----
 
@@ -121,6 +132,11 @@ export interface EnqueueRequest {
   state?: LaneBatchState;
   /** True when the batch re-sends items it already sent (after a long silence from the lane). */
   resend?: boolean;
+  /**
+   * With a re-send: the items whose deletion a provider already accepted, with its handle (see
+   * acceptedSignal). A lane that does not hold such an item observes that deletion, never requests it.
+   */
+  accepted?: AcceptedDeletionNote[];
 }
 export const enqueueSignal = defineSignal<[EnqueueRequest]>('enqueue');
 export type LaneBatchState = 'active' | 'paused' | 'cancelled';

@@ -115,6 +115,23 @@ describe('lane queues', () => {
     const more = q.giveBack(10_000);
     assert.equal([...more.values()].flat().length, 4, 'everything left when the budget needs it');
   });
+
+  // README "Guarantees", one deletion per backup: a re-sent item to inspect must not lose its mark
+  // across continue-as-new (it would then be requested blindly), nor when given back to its batch.
+  test('re-sent items to inspect keep their mark across continue-as-new and when given back', () => {
+    const q = new LaneQueues(A);
+    const b = queue(q, batchId('run-a', 0), ['r1', 'r2']);
+    b.inspect.add(itemKey(item('r1')));
+    b.inspect.add(itemKey(item('r2')));
+    q.giveBack(1); // r2 goes back to the batch, which sends it again later
+    const again = new LaneQueues(A, JSON.parse(JSON.stringify(q.carry())));
+    const c = again.batches.get(batchId('run-a', 0))!;
+    assert.deepEqual(c.items, [item('r1')]);
+    assert.deepEqual([...c.inspect].sort(), [itemKey(item('r1')), itemKey(item('r2'))]);
+    const plain = new LaneQueues(A);
+    queue(plain, batchId('run-b', 0), ['p1']);
+    assert.equal('inspect' in plain.carry()[0]!, false, 'nothing carried when nothing is to inspect');
+  });
 });
 
 describe('lane ledger: one deletion per backup across batches and runs', () => {

@@ -70,31 +70,20 @@ describe('a terminated Veeam lane', () => {
     maxConcurrent = stack.sim.ctx.counters.maxConcurrent(`veeam:${scope}`);
   });
 
-  // PRODUCT BUG (README "Guarantees", "One deletion per backup"; issue 12 item 4, "not from a batch
-  // re-sending to a restarted lane"): the batch re-sends the VMs whose sessions the terminated lane had
-  // started, and the new lane POSTs deleteBackups again: a second job session for each (observed: the 2
-  // VMs in flight at the terminate, each `accepted 2x`). Kept as a todo so the assertion runs and reports
-  // until the re-sent items join the recorded sessions; do not weaken it.
-  test(
-    'no second deleteBackups POST for any VM, and no other delete request after acceptance',
-    { todo: 'product bug: a re-send after a lane terminate starts a second Veeam session' },
-    () => {
-      assert.deepEqual(secondPosts, [], 'a VM got a second deletion session');
-      assert.deepEqual(repeats, {}, 'delete requests after acceptance');
-    },
-  );
+  // README "Guarantees", "One deletion per backup" (issue 12 item 4, "not from a batch re-sending to a
+  // restarted lane"): the batch re-sends the VMs whose sessions the terminated lane had started, with
+  // the session ids the deletion activities told it; the new lane observes those sessions. Before the
+  // fix: a second job session for each of the 2 VMs in flight at the terminate (`accepted 2x`).
+  test('no second deleteBackups POST for any VM, and no other delete request after acceptance', () => {
+    assert.deepEqual(secondPosts, [], 'a VM got a second deletion session');
+    assert.deepEqual(repeats, {}, 'delete requests after acceptance');
+  });
 
-  // PRODUCT BUG (README "Guarantees", account concurrency; issue 17 item 2, "concurrency held while the
-  // old lane's activities drain"): the new lane does not count the sessions the terminated lane's
-  // activities still run, so the account had 4 sessions at once with limit 2 (sessions of 18 s, longer
-  // than the 15 s before the re-send). Todo until the new lane learns what is still in flight.
-  test(
-    "the concurrency limit holds while the old lane's activities drain",
-    {
-      todo: "product bug: the new lane ignores the terminated lane's sessions still running (4 at once, limit 2)",
-    },
-    () => {
-      assert.ok(maxConcurrent <= LIMIT, `${maxConcurrent} sessions at once, limit ${LIMIT}`);
-    },
-  );
+  // README "Guarantees", the concurrency limit (issue 17 item 2, "concurrency held while the old lane's
+  // activities drain"): the new lane counts the re-sent sessions it observes as in flight, so nothing
+  // new starts beside them. Before the fix: 4 sessions at once with limit 2 (sessions of 18 s, longer
+  // than the 15 s before the re-send).
+  test("the concurrency limit holds while the old lane's activities drain", () => {
+    assert.ok(maxConcurrent <= LIMIT, `${maxConcurrent} sessions at once, limit ${LIMIT}`);
+  });
 });

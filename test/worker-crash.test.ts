@@ -138,22 +138,17 @@ describe('worker and lane loss', () => {
     assert.deepEqual(stack.sim.provider('vbs').list(scope), []);
   });
 
-  // PRODUCT BUG (README "Guarantees", "One deletion per backup"; issue 12 item 4, "not from a batch
-  // re-sending to a restarted lane"): the batch re-sends items whose deletion the terminated lane had
-  // already seen through, and the new lane, without the old one's ledger, deletes them again (answered
-  // 404, reported deleted/absent). Observed: 12 repeats, all 404 after acceptance. No crash happens
-  // here, so the bound is 0. Kept as a todo so the assertion runs and reports until the lane's ledger
-  // survives a terminate (or the batch re-sends only what has no outcome); do not weaken it.
-  test(
-    'a terminated lane: no delete request after acceptance when the batch re-sends',
-    { todo: 'product bug: re-sent items already deleted are deleted again (404 after acceptance)' },
-    () => {
-      assert.ok(lostLaneScope, 'the terminated-lane test ran');
-      assertNoRepeats(
-        stack.sim,
-        `vbs:${lostLaneScope}:`,
-        'no delete request after acceptance when the lane is restarted',
-      );
-    },
-  );
+  // README "Guarantees", "One deletion per backup" (issue 12 item 4, "not from a batch re-sending to a
+  // restarted lane"): the batch re-sends items whose deletion the terminated lane had already seen
+  // through; the new lane, without the old one's ledger, asks the provider what is left before any
+  // request (gone: `absent`, not requested). No crash happens here, so the bound is 0. Before the fix:
+  // 12 repeats, all 404 after acceptance.
+  test('a terminated lane: no delete request after acceptance when the batch re-sends', () => {
+    assert.ok(lostLaneScope, 'the terminated-lane test ran');
+    assertNoRepeats(
+      stack.sim,
+      `vbs:${lostLaneScope}:`,
+      'no delete request after acceptance when the lane is restarted',
+    );
+  });
 });

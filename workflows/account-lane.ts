@@ -10,13 +10,16 @@
  * across batches and runs (lane/ledger.ts), the size of pipelined groups (lane/pipeline-depth.ts), the
  * circuit breaker (circuit-breaker.ts).
  *
- * Exactly one outcome per item rests on three rules here:
+ * Exactly one outcome per item, and one deletion per backup, rest on four rules here:
  *  - an item is "held" from the moment it is queued until its outcome has been signalled to its batch;
  *    a held item that arrives again (a retried enqueue, or a batch's re-enqueue after a silence) is
  *    ignored, and so is one whose outcome was signalled moments ago (that signal may still be in flight);
  *  - a batch's chunk numbers are remembered for MEMORY_TTL_MS after its last chunk, beyond the moment
  *    its queue empties and across continue-as-new, so a retried enqueue activity that re-delivers an
  *    old chunk never deletes its items a second time;
+ *  - an item re-sent by its batch that the lane does not hold (an earlier lane was terminated or reset)
+ *    is never requested blindly: a deletion the provider accepted is observed through the handle the
+ *    batch kept, holding a slot; any other is read at the provider first (activities/resent-items.ts);
  *  - continue-as-new waits until nothing is in flight and every outcome has been signalled, then hands
  *    the queued items, the chunk memory and the ledger to the next execution. What it carries is
  *    bounded (CARRY_BUDGET_BYTES): beyond it, the newest queued items go back to their batches (never
@@ -135,8 +138,10 @@ class Lane {
   private concurrencyOverride?: number;
   private readonly queues: LaneQueues;
   private readonly ledger: LaneLedger;
-  /** Ledger, run liveness and inspection of re-sent items (patch 'lane-ledger'); off for older lanes. */
+  /** Ledger and run liveness (patch 'lane-ledger'); off for older lanes. */
   private readonly ledgerOn: boolean;
+  /** Re-sent items observed or inspected (patch 'resent-items'), decided at the first re-send. */
+  private resentOn?: boolean;
   private breaker?: CircuitBreaker;
   private readonly wakeUps = new WakeUps(() => (this.dirty = true));
   private readonly depth = new PipelineDepth();
@@ -275,6 +280,7 @@ class Lane {
     if (this.cancelled) this.setState(b, 'cancelled', LANE_CANCELLED);
     else if (req.state) this.setState(b, req.state);
     let ignored = 0;
+    const handles = new Map((req.accepted ?? []).map((n) => [n.key, n.handle]));
     for (const item of req.items) {
       const key = itemKey(item);
       if (this.queues.holds(b, key)) {
@@ -283,6 +289,17 @@ class Lane {
       }
       b.held.add(key);
       const known = this.ledgerOn ? this.ledger.answerFor(item, b.run, Date.now()) : undefined;
+      // Re-sent and not held here: this lane was started after the one that had it (README,
+      // "Guarantees": one deletion per backup). A deletion the provider accepted is observed at once,
+      // cancelled or not (it runs whatever we do); the others are inspected before any request.
+      if (!known && req.resend && this.resentItems()) {
+        const handle = handles.get(key);
+        if (handle) {
+          this.observeAccepted(b, item, handle);
+          continue;
+        }
+        b.inspect.add(key);
+      }
       if (b.state === 'cancelled') this.record(b, skipped(item, b.stopReason ?? CANCELLED));
       else if (known) this.record(b, known);
       else b.items.push(item);
@@ -293,6 +310,28 @@ class Lane {
         items: req.items.length,
         alreadyHeld: ignored,
       });
+  }
+
+  private resentItems(): boolean {
+    return (this.resentOn ??= this.ledgerOn && patched(PATCHES.resentItems));
+  }
+
+  /**
+   * A re-sent item whose deletion the provider accepted before this lane had it (its handle came back
+   * through the batch): it is observed through that handle, never requested again, and it takes a slot
+   * at once, beyond the window if need be, because it runs at the provider whatever the lane does: the
+   * account's concurrency counts it, so nothing new starts beside it (README, "Guarantees": the
+   * concurrency limit).
+   */
+  private observeAccepted(b: LaneBatch, item: ItemRef, handle: Record<string, string>): void {
+    const d = this.ledger.begin(item, b.id, b.run, Date.now());
+    if (d.kind === 'answer') return this.record(b, d.outcome);
+    if (d.kind === 'join') {
+      b.inFlight++;
+      return;
+    }
+    this.take(b);
+    this.runOne(b, item, { accepted: { handle }, resent: true });
   }
 
   private configureBreaker(): void {
@@ -444,8 +483,14 @@ class Lane {
       const next = this.nextToStart(now);
       if (!next) break;
       this.breaker?.started(itemKey(next.item), now);
-      picks.push(next);
       this.recentStarts.push(now);
+      if (next.b.inspect.delete(itemKey(next.item))) {
+        // A re-sent item: alone, the provider asked first (activities/resent-items.ts).
+        this.take(next.b);
+        this.runOne(next.b, next.item, { resent: true });
+        continue;
+      }
+      picks.push(next);
     }
     return picks;
   }
@@ -463,10 +508,19 @@ class Lane {
   private runOne(
     b: LaneBatch,
     item: ItemRef,
-    from: Pick<DeleteBackupInput, 'accepted' | 'groupError'> = {},
+    from: Pick<DeleteBackupInput, 'accepted' | 'groupError' | 'resent'> = {},
   ): void {
+    // Deletes that must never repeat: the batch keeps the accepted handle across a lane terminate.
+    const report =
+      this.ledgerOn && NEVER_REPEAT_DELETE.has(this.limits.provider) ? { reportAcceptedTo: b.id } : {};
     this.activities()
-      .deleteBackup({ item, pollIntervalMs: this.limits.pollIntervalMs, ...from, ...this.runOf(b) })
+      .deleteBackup({
+        item,
+        pollIntervalMs: this.limits.pollIntervalMs,
+        ...from,
+        ...this.runOf(b),
+        ...report,
+      })
       .then(
         (outcome) => this.finish(b, outcome),
         (err: unknown) => this.finish(b, failedOutcomeFrom(item, err)),
@@ -565,6 +619,12 @@ class Lane {
     while (extras.length < want && this.queues.startable()) {
       const next = this.nextToStart(Date.now());
       if (!next) break;
+      if (next.b.inspect.has(itemKey(next.item))) {
+        // A re-sent item starts alone (pick()): back to the front of its queue, not begun.
+        this.ledger.abandon(next.item);
+        next.b.items.unshift(next.item);
+        break;
+      }
       extras.push(next);
     }
     for (const p of picks) this.take(p.b);

@@ -9,7 +9,10 @@
  * for the items it held. So the batch watches each lane it has items in: after laneSilenceMs without
  * any outcome from it, it re-sends its open items for that account (signal-with-start, so a lane that
  * is gone is started again). A live lane ignores every item it already holds, so the re-send is
- * harmless; it costs one activity and one signal per silence period.
+ * harmless; it costs one activity and one signal per silence period. A new lane holds nothing, so the
+ * re-send carries the handles the deletion activities reported (acceptedSignal: Veeam session ids),
+ * and the lane observes those deletions or reads the provider before requesting anything (README,
+ * "Guarantees": one deletion per backup).
  *
  * Stopping (README, "Guarantees": Temporal's own controls stop deletions): the run's `cancel`, a
  * cancellation of this batch from the Web UI or `temporal workflow cancel`, and a run that no longer
@@ -35,6 +38,7 @@ import { ACTIVE_BATCHES, BatchItems, chunkSize, laneSilenceMs, laneWindow } from
 import { laneWorkflowId } from '../contract/ids';
 import { own } from './keyed';
 import {
+  acceptedSignal,
   batchControlSignal,
   batchProgressQuery,
   batchReportSignal,
@@ -110,6 +114,11 @@ class Batch {
       const now = Date.now();
       for (const o of outcomes) this.state.accept(o, now);
       this.dirty = true;
+    });
+    // No state change that the loop acts on: the handles wait for a re-send (README, "Guarantees": one
+    // deletion per backup).
+    setHandler(acceptedSignal, ({ accepted }) => {
+      for (const note of accepted) this.state.acceptedDeletion(note);
     });
     setHandler(returnItemsSignal, ({ items }) => {
       this.state.returned(items, Date.now());
@@ -190,6 +199,8 @@ class Batch {
     resend?: LaneBatchState,
   ): Promise<void> {
     let result: Awaited<ReturnType<typeof enqueueToLane>> | undefined;
+    // A re-send carries what the provider already accepted: a restarted lane observes those deletions.
+    const accepted = resend ? this.state.handlesOf(items) : [];
     try {
       result = await enqueueToLane({
         batchWorkflowId: this.id,
@@ -197,6 +208,7 @@ class Batch {
         items,
         limits: own(this.input.accounts, account)!,
         ...(resend ? { state: resend, resend: true } : {}),
+        ...(accepted.length ? { accepted } : {}),
         ...(this.livenessOn ? { runWorkflowId: this.input.runWorkflowId } : {}),
       });
     } catch (err) {

@@ -33,6 +33,15 @@ export const PATCHES = {
    * received. Before: every account was planned, checked, then listed and planned again to emit.
    */
   planOnce: 'plan-once',
+  /**
+   * Lane: an item a batch re-sends that the lane does not hold (it was started after the lane that
+   * had it: terminated, reset) is never requested blindly: with the handle the batch kept it is
+   * observed (taking a slot at once), without one it starts alone and the provider is asked first
+   * (activities/resent-items.ts). Before: re-sent items were queued and requested like new ones.
+   * Decided at the first re-send, so a lane that never sees one records no marker. Removable once no
+   * lane recorded before it can be open (lanes exit after 5 idle minutes).
+   */
+  resentItems: 'resent-items',
   /** Batch: the shared wake-up timers (workflows/wake-ups.ts); before: one watchdog timer tracked at a time. */
   sharedWakeUps: 'shared-wake-ups',
 } as const;

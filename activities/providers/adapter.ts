@@ -61,6 +61,11 @@ export interface ProviderAdapter {
    * still there?
    */
   readonly neverRepeatDelete?: { stillThere(item: ItemRef, ctx: CallContext): Promise<boolean> };
+  /**
+   * The `pending` statuses observeDeletion reports while a deletion runs (as opposed to a backup at
+   * rest): a re-sent item in one of them is observed, never requested again (activities/resent-items.ts).
+   */
+  readonly deletingStatuses?: ReadonlySet<string>;
 }
 
 /** The configured account an adapter speaks for, named in configuration errors. */

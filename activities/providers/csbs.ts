@@ -81,6 +81,8 @@ export const CSBS_DIALECT: HuaweiDialect = {
 };
 
 export class CsbsAdapter implements ProviderAdapter {
+  /** Queued or running deletions (see activities/resent-items.ts). */
+  readonly deletingStatuses: ReadonlySet<string> = new Set(['waiting_delete', 'deleting']);
   private readonly ref: AccountRef;
 
   constructor(

@@ -102,6 +102,8 @@ export function jsaErrorCode(res: HttpResponse): { code?: number; message?: stri
 const CONTENT_RANGE = /^items\s+(\d+)-(-?\d+)\/(\d+|\*)$/i;
 
 export class JsaAdapter implements ProviderAdapter {
+  /** See activities/resent-items.ts. */
+  readonly deletingStatuses: ReadonlySet<string> = new Set<string>(JSA_DELETING);
   private readonly base: string;
   private readonly ref: AccountRef;
 

@@ -64,6 +64,11 @@ export function isAutomated(b: Pick<TaurusBackup, 'type'>): boolean {
 }
 
 export class TaurusDbAdapter implements ProviderAdapter {
+  /**
+   * Undocumented: TaurusDB mostly lists a backup with its prior status until its deletion completes, so a
+   * re-sent item whose deletion runs may read as at rest (see activities/resent-items.ts).
+   */
+  readonly deletingStatuses: ReadonlySet<string> = new Set(['DELETING']);
   private readonly ref: AccountRef;
 
   constructor(

@@ -61,6 +61,8 @@ export const VBS_DIALECT: HuaweiDialect = {
 };
 
 export class VbsAdapter implements ProviderAdapter {
+  /** VBS shows a backup being deleted as `deleting` (see activities/resent-items.ts). */
+  readonly deletingStatuses: ReadonlySet<string> = new Set(['deleting']);
   private readonly ref: AccountRef;
 
   constructor(

@@ -3,7 +3,7 @@
  * outcome yet), exactly one outcome per item, cumulative counts, and when a silent lane gets its open
  * items again. Pure and deterministic (the caller passes `now`); unit-tested in test/batch-items.test.ts.
  */
-import type { BatchReport } from '../../contract/messages';
+import type { AcceptedDeletionNote, BatchReport } from '../../contract/messages';
 import {
   emptyCounts,
   itemKey,
@@ -60,6 +60,11 @@ export class BatchItems {
   private readonly chunkSeq = new Map<string, number>();
   /** account → last word from its lane (an outcome or a returned item), or the last enqueue */
   private readonly lastHeard = new Map<string, number>();
+  /**
+   * key → the handle of a deletion the provider accepted, for open items (see acceptedSignal): sent
+   * with a re-send so a restarted lane observes that deletion instead of requesting another.
+   */
+  private readonly handles = new Map<string, Record<string, string>>();
 
   constructor(
     input: ItemRef[],
@@ -97,6 +102,7 @@ export class BatchItems {
     if (item.plan) o = { ...o, plan: item.plan };
     this.outcomes.set(key, o);
     this.open.get(o.account)?.delete(key);
+    this.handles.delete(key);
     if (o.duplicate) {
       this.merged++;
       return true;
@@ -108,6 +114,26 @@ export class BatchItems {
     if ((o.outcome === 'failed' || o.outcome === 'blocked') && this.problems.length < PROBLEMS_REPORTED)
       this.problems.push(o);
     return true;
+  }
+
+  /**
+   * A deletion activity says the provider accepted an item's deletion. Not a word from the lane (the
+   * activity may outlive a terminated lane), so the silence watchdog is not reset. Kept only while the
+   * item is open (sent, no outcome).
+   */
+  acceptedDeletion(note: AcceptedDeletionNote): void {
+    const item = this.expected.get(note.key);
+    if (!item || this.outcomes.has(note.key) || !this.open.get(item.account)?.has(note.key)) return;
+    this.handles.set(note.key, note.handle);
+  }
+
+  /** The recorded handles of these items (those that have one), for a re-send. */
+  handlesOf(items: ItemRef[]): AcceptedDeletionNote[] {
+    return items.flatMap((item) => {
+      const key = itemKey(item);
+      const handle = this.handles.get(key);
+      return handle ? [{ key, handle }] : [];
+    });
   }
 
   /** Items a lane gave back unstarted: pending again (at the front, in their order), sent later. */

@@ -38,6 +38,12 @@ export interface LaneBatch {
   recent: { at: number; keys: Set<string> }[];
   /** Why it was stopped, when not by its run's own cancel (its run is gone, the lane was cancelled). */
   stopReason?: string;
+  /**
+   * Keys of re-sent items this lane did not hold (an earlier lane may have had them deleted): each
+   * starts alone and the provider is asked what is left before anything is requested
+   * (activities/resent-items.ts). Removed when the item starts.
+   */
+  inspect: Set<string>;
 }
 
 /** An item taken from its batch's queue to start. */
@@ -57,6 +63,8 @@ export interface CarriedBatch {
   items?: CarriedItem[];
   /** Keys signalled within RECENT_TTL_MS before the hand-over. */
   recent?: { at: number; keys: string[] }[];
+  /** Keys of re-sent items not started yet, to inspect before requesting (LaneBatch.inspect). */
+  inspect?: string[];
 }
 
 export const carriedItem = (i: ItemRef): CarriedItem => (i.checkpointId ? [i.id, i.checkpointId] : [i.id]);
@@ -80,6 +88,7 @@ export class LaneQueues {
         b.held.add(itemKey(item));
       }
       b.recent = (c.recent ?? []).map((r) => ({ at: r.at, keys: new Set(r.keys) }));
+      b.inspect = new Set(c.inspect ?? []);
     }
   }
 
@@ -98,6 +107,7 @@ export class LaneQueues {
         inFlight: 0,
         outbox: [],
         recent: [],
+        inspect: new Set(),
       };
       this.batches.set(batchWorkflowId, b);
     }
@@ -189,6 +199,7 @@ export class LaneQueues {
       touchedAt: b.touchedAt,
       ...(b.items.length ? { items: b.items.map(carriedItem) } : {}),
       ...(b.recent.length ? { recent: b.recent.map((r) => ({ at: r.at, keys: [...r.keys] })) } : {}),
+      ...(b.inspect.size ? { inspect: [...b.inspect] } : {}),
     }));
   }
 
