@@ -4,7 +4,7 @@
  * transient error while polling) resumes observing instead of calling delete again (promise 3).
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { ItemOutcome, ItemRef } from '../workflows/model';
+import type { ItemOutcome, ItemRef } from '../contract/model';
 import { FAILURE } from '../contract/failure-types';
 import { outcomeBase, truncateReason } from '../contract/outcome-shape';
 import { BUSY_RETRY_DELAY_MS, isRetryableKind } from '../contract/retry-rules';
@@ -363,7 +363,7 @@ export async function deleteBackupsWith(
 ): Promise<GroupItemResult[]> {
   const ctx = Context.current();
   if (adapter.neverRepeatDelete)
-    // The lane never groups these (workflows/model.ts NEVER_REPEAT_DELETE): a group records its requests only after them.
+    // The lane never groups these (contract/model.ts NEVER_REPEAT_DELETE): a group records its requests only after them.
     throw ApplicationFailure.create({
       type: FAILURE.AccountConfigError,
       message:

@@ -19,7 +19,7 @@ import {
   type RetentionPolicyInput,
 } from '../policy';
 import { addItemsUpdate } from '../contract/messages';
-import type { AccountLimits, ItemRef } from '../workflows/model';
+import type { AccountLimits, ItemRef } from '../contract/model';
 import { MAX_ITEMS_PER_PAGE } from '../contract/request';
 import type { ProviderAdapter } from './providers/adapter';
 import { listAll } from './listing';

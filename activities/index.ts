@@ -8,7 +8,7 @@ import { accountLimits, accountOf, type LoadedConfig } from '../worker/config';
 import type { accountLane } from '../workflows/account-lane';
 import { laneWorkflowId } from '../contract/ids';
 import { acceptedSignal, enqueueSignal, type EnqueueRequest } from '../contract/messages';
-import { itemKey, type AccountLimits } from '../workflows/model';
+import { itemKey, type AccountLimits } from '../contract/model';
 import {
   deleteBackupsWith,
   deleteBackupWith,

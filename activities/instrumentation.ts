@@ -18,7 +18,7 @@ import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import type { LoadedConfig } from '../worker/config';
 import type { RetentionMetrics } from '../worker/metrics';
 import { runWorkflowIdOf } from '../contract/ids';
-import type { ItemOutcome } from '../workflows/model';
+import type { ItemOutcome } from '../contract/model';
 
 /** What an activity works on, as far as its input tells (duck-typed, so new activities need no change here). */
 export interface ActivitySubject {

@@ -14,7 +14,7 @@
  * created) is merged by id before planning, and each repeat is logged.
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { AccountLimits, BackupRecord } from '../workflows/model';
+import type { AccountLimits, BackupRecord } from '../contract/model';
 import type { ListPage, ProviderAdapter } from './providers/adapter';
 import { isProviderError } from './provider-error';
 import { toFailure } from './delete-backup';

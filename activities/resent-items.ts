@@ -13,7 +13,7 @@
  * re-sent VM with a recorded session is observed through it (the batch keeps the handle); one without
  * is `present` while anything of it is listed.
  */
-import type { ItemRef } from '../workflows/model';
+import type { ItemRef } from '../contract/model';
 import type { CallContext, ProviderAdapter } from './providers/adapter';
 
 export type Inspection = 'gone' | 'deleting' | 'present';

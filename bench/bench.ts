@@ -27,7 +27,7 @@ import { DevServer, freePort } from '../scripts/dev-server';
 import { Simulator } from '../simulator/server';
 import { parseWorkerConfig } from '../worker/config';
 import { METRIC_NAMES } from '../worker/metrics';
-import type { ItemRef } from '../workflows/model';
+import type { ItemRef } from '../contract/model';
 import { countHistories, historyLengths, type HistoryTotals } from './history';
 import { runPlainScript } from './plain-script';
 import { judge, writeResults, type Figure } from './report';
@@ -161,7 +161,9 @@ async function spawnChild(
   // A child that dies mid-benchmark would leave the bench waiting for runs nobody works on: fail loudly.
   void exited.then(() => {
     if (stopping || !ready) return;
-    console.error(`\n${what} exited unexpectedly (code ${child.exitCode}, signal ${child.signalCode}); its last output:\n${tail}`);
+    console.error(
+      `\n${what} exited unexpectedly (code ${child.exitCode}, signal ${child.signalCode}); its last output:\n${tail}`,
+    );
     process.exit(1);
   });
   await within(
@@ -443,7 +445,9 @@ async function main(): Promise<void> {
     setPhase('throughput');
     sim.setTimings({ deleteMs: { vbs: 0 } });
     sim.ctx.counters.reset();
-    const zlItems = interleaveByAccount(seed(sim, groups.zl.names, spread(sizes.throughput, ACCOUNTS), 'zl-d'));
+    const zlItems = interleaveByAccount(
+      seed(sim, groups.zl.names, spread(sizes.throughput, ACCOUNTS), 'zl-d'),
+    );
     const zl = await durableRun('throughput', zlItems, 1_800_000);
     const durableThroughput = sizes.throughput / (zl.ms / 1000);
     log(`durable throughput at zero latency: ${durableThroughput.toFixed(1)} items/s`);
@@ -705,7 +709,6 @@ async function main(): Promise<void> {
     await cleanup();
   }
 }
-
 
 main().then(
   () => process.exit(0),

@@ -14,7 +14,7 @@
 import type { RetentionClient } from '../client/retention-client';
 import type { Simulator } from '../simulator/server';
 import { PIPELINE_WINDOW_MS } from '../workflows/account-lane';
-import { itemKey, type ItemOutcome, type ItemRef, type ProviderKind } from '../workflows/model';
+import { itemKey, type ItemOutcome, type ItemRef, type ProviderKind } from '../contract/model';
 
 /** A deletion accepted this long after the cancel may still have been handed to a group before it. */
 export const CANCEL_ALLOWANCE_S = (PIPELINE_WINDOW_MS + 3_000) / 1000;

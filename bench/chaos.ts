@@ -42,7 +42,7 @@ import {
   type ItemRef,
   type OutcomeKind,
   type ProviderKind,
-} from '../workflows/model';
+} from '../contract/model';
 import { interleaveByAccount } from '../workflows/batch-planning';
 import { CANCEL_ALLOWANCE_S, Misuse, type MisuseFigures } from './chaos-misuse';
 

@@ -10,7 +10,7 @@ import { isProviderError } from '../activities/provider-error';
 import type { ProviderAdapter } from '../activities/providers/adapter';
 import { AdapterRegistry } from '../activities/providers/registry';
 import { accountLimits, type LoadedConfig } from '../worker/config';
-import { emptyCounts, type ItemRef, type OutcomeCounts, type OutcomeKind } from '../workflows/model';
+import { emptyCounts, type ItemRef, type OutcomeCounts, type OutcomeKind } from '../contract/model';
 
 export interface PlainResult {
   makespanMs: number;

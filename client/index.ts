@@ -67,7 +67,7 @@ export {
   type OutcomeCounts,
   type OutcomeKind,
   type ProviderKind,
-} from '../workflows/model';
+} from '../contract/model';
 export type { AccountProgress, RunProgress, RunState, RunSummary } from '../contract/messages';
 export type { BatchResult } from '../workflows/cleanup-batch';
 export { TASK_QUEUE, batchWorkflowId } from '../contract/ids';

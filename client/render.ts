@@ -4,7 +4,7 @@
  * client's types; no I/O.
  */
 import type { AccountProgress, RunProgress, RunSummary } from '../contract/messages';
-import { OUTCOMES, totalOf, type ItemOutcome, type OutcomeCounts } from '../workflows/model';
+import { OUTCOMES, totalOf, type ItemOutcome, type OutcomeCounts } from '../contract/model';
 import type { ScheduleInfo, ScheduleListEntry, ScheduledRun } from './schedules';
 
 const numberFormat = new Intl.NumberFormat('en-US');

@@ -5,7 +5,7 @@
  */
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
-import type { ItemOutcome } from '../workflows/model';
+import type { ItemOutcome } from '../contract/model';
 
 export type ReportFormat = 'jsonl' | 'csv';
 export const REPORT_FORMATS: readonly ReportFormat[] = ['jsonl', 'csv'];

@@ -3,7 +3,7 @@
  * workflow (contract/request.ts), except that the client accepts any number of items: it sends them
  * in pages of MAX_ITEMS_PER_PAGE (so every page is validated here, with item indexes of the whole list).
  */
-import { itemKey, type ItemRef } from '../workflows/model';
+import { itemKey, type ItemRef } from '../contract/model';
 import {
   MAX_ITEMS_PER_PAGE,
   parseCleanupRequest,

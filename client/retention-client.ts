@@ -24,7 +24,7 @@ import {
   type RunProgress,
   type RunSummary,
 } from '../contract/messages';
-import type { ItemOutcome, ItemRef } from '../workflows/model';
+import type { ItemOutcome, ItemRef } from '../contract/model';
 import { MAX_ITEMS_PER_PAGE, type CleanupRequestInput } from '../contract/request';
 import { retentionCleanup } from '../workflows/retention-cleanup';
 import { dataConverterFromEnv } from '../codec/data-converter';

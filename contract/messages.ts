@@ -4,7 +4,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { CircuitBreakerStatus } from '../workflows/circuit-breaker';
-import type { AccountLimits, ItemOutcome, ItemRef, OutcomeCounts } from '../workflows/model';
+import type { AccountLimits, ItemOutcome, ItemRef, OutcomeCounts } from './model';
 
 // ---- run (retentionCleanup) ----
 

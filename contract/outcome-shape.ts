@@ -1,5 +1,5 @@
 /** Pure helpers for the shape of an item's outcome, shared by the workflows and the activities. */
-import type { ItemOutcome, ItemRef } from '../workflows/model';
+import type { ItemOutcome, ItemRef } from './model';
 
 const MAX_REASON = 300;
 

@@ -1,4 +1,4 @@
-import type { BackupRecord } from '../workflows/model';
+import type { BackupRecord } from '../contract/model';
 
 /**
  * The provider's reason a backup cannot be deleted, or undefined when it can. Anything but an

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { itemKey, type BackupRecord, type ItemRef } from '../workflows/model';
+import { itemKey, type BackupRecord, type ItemRef } from '../contract/model';
 import { compareStrings } from './order';
 
 /**

@@ -1,4 +1,4 @@
-import type { BackupRecord } from '../workflows/model';
+import type { BackupRecord } from '../contract/model';
 
 /**
  * The one order every part of the planner uses: account, group, newest first, then backupId.

@@ -1,4 +1,4 @@
-import type { ItemRef } from '../workflows/model';
+import type { ItemRef } from '../contract/model';
 
 /** The parts of a backup a reviewer needs to recognise it in a plan. */
 export interface PlannedRecord {

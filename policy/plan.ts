@@ -1,4 +1,4 @@
-import { itemKey, type BackupRecord, type ItemRef } from '../workflows/model';
+import { itemKey, type BackupRecord, type ItemRef } from '../contract/model';
 import { keep, type Decided, type PlanContext } from './context';
 import { cutoffBefore } from './duration';
 import { compareNewestFirst, compareStrings, withTime, type Timed } from './order';

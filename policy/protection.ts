@@ -1,4 +1,4 @@
-import type { BackupRecord } from '../workflows/model';
+import type { BackupRecord } from '../contract/model';
 import { compareStrings } from './order';
 import { matchesGlob } from './glob';
 import type { RetentionPolicy } from './schema';

@@ -3,7 +3,7 @@
  * including the cases an operator meets (already gone, blocked, automated backups). Used by
  * `npm run demo` and `retention-cleanup simulate --seed-demo`. Kept in step with config/demo.yaml.
  */
-import type { ItemRef } from '../workflows/model';
+import type { ItemRef } from '../contract/model';
 import type { Simulator } from './server';
 
 export interface DemoAccount {

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { breakerThreshold, CircuitBreaker } from '../workflows/circuit-breaker';
-import type { OutcomeKind } from '../workflows/model';
+import type { OutcomeKind } from '../contract/model';
 
 const COOL = 60_000;
 const cfg = { failureRate: 0.5, window: 4, coolDownMs: COOL };

@@ -11,7 +11,7 @@ import type { Observation } from '../activities/providers/adapter';
 import { CsbsAdapter, csbsAdapterFactory } from '../activities/providers/csbs';
 import { APIG_THROTTLE_DELAY_MS, HuaweiSession } from '../activities/providers/huawei';
 import { RetentionClient } from '../client/retention-client';
-import type { BackupRecord, ItemOutcome } from '../workflows/model';
+import type { BackupRecord, ItemOutcome } from '../contract/model';
 import { parseWorkerConfig, type HuaweiAccountConfig } from '../worker/config';
 import { CsbsSim, type CsbsCheckpointItem } from '../simulator/csbs';
 import { Simulator } from '../simulator/server';

@@ -18,7 +18,7 @@ import type { VeeamVm } from '../simulator/veeam';
 import { PIPELINE_WINDOW_MS } from '../workflows/account-lane';
 import { batchWorkflowId, laneWorkflowId } from '../contract/ids';
 import { addItemsUpdate, laneStatusQuery, sealItemsUpdate } from '../contract/messages';
-import type { ItemRef } from '../workflows/model';
+import type { ItemRef } from '../contract/model';
 import { retentionCleanup } from '../workflows/retention-cleanup';
 import { assertNoRepeats } from './helpers/deletes';
 import { assertOneOutcomeEach, reportOf, resultWithin, waitFor } from './helpers/runs';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { BackupRecord, ItemRef } from '../workflows/model';
+import type { BackupRecord, ItemRef } from '../contract/model';
 import {
   checkGuards,
   groupOfFromRecords,

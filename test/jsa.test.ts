@@ -13,7 +13,7 @@ import { JsaAdapter } from '../activities/providers/jsa';
 import { AdapterRegistry } from '../activities/providers/registry';
 import type { JsaBackup, JsaSim } from '../simulator/jsa';
 import { Simulator } from '../simulator/server';
-import type { ItemOutcome, ItemRef } from '../workflows/model';
+import type { ItemOutcome, ItemRef } from '../contract/model';
 import { parseWorkerConfig } from '../worker/config';
 import { assertNoRepeats } from './helpers/deletes';
 import { startStack, TEST_CREDENTIAL_ENV, type Stack } from './helpers/stack';

@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import { FINISHED_TTL_MS, LaneLedger, MAX_FINISHED } from '../workflows/lane/ledger';
 import { MAX_PIPELINED_ITEMS, PipelineDepth } from '../workflows/lane/pipeline-depth';
 import { LaneQueues, MEMORY_TTL_MS, RECENT_TTL_MS } from '../workflows/lane/queues';
-import { itemKey, type ItemRef } from '../workflows/model';
+import { itemKey, type ItemRef } from '../contract/model';
 
 const A = 'acct';
 const item = (id: string, checkpointId?: string): ItemRef => ({

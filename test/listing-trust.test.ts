@@ -14,7 +14,7 @@ import { FAILURE } from '../contract/failure-types';
 import type { ListPage } from '../activities/providers/adapter';
 import { AdapterRegistry } from '../activities/providers/registry';
 import type { VeeamVm } from '../simulator/veeam';
-import type { BackupRecord } from '../workflows/model';
+import type { BackupRecord } from '../contract/model';
 import { captureWorkerLogs, startStack, type Stack } from './helpers/stack';
 import { reportOf } from './helpers/runs';
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { RetentionClient } from '../client/retention-client';
-import type { ItemOutcome } from '../workflows/model';
+import type { ItemOutcome } from '../contract/model';
 import { startStack, type Stack } from './helpers/stack';
 
 const DAY = 86_400_000;

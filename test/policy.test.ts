@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { itemKey, type BackupRecord, type ProviderKind } from '../workflows/model';
+import { itemKey, type BackupRecord, type ProviderKind } from '../contract/model';
 import {
   PolicyError,
   isoWeekKey,

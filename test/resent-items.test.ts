@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import type { Observation, ProviderAdapter } from '../activities/providers/adapter';
 import { inspectResent } from '../activities/resent-items';
 import { BatchItems } from '../workflows/batch/batch-items';
-import { itemKey, type AccountLimits, type ItemRef } from '../workflows/model';
+import { itemKey, type AccountLimits, type ItemRef } from '../contract/model';
 
 const A = 'acct';
 const item = (id: string): ItemRef => ({ account: A, id });

@@ -10,7 +10,7 @@ import { ProviderError } from '../activities/provider-error';
 import { APIG_THROTTLE_DELAY_MS, HuaweiSession } from '../activities/providers/huawei';
 import { TaurusDbAdapter, taurusDbAdapterFactory } from '../activities/providers/taurusdb';
 import { RetentionClient } from '../client/retention-client';
-import type { BackupRecord, ItemOutcome } from '../workflows/model';
+import type { BackupRecord, ItemOutcome } from '../contract/model';
 import { parseWorkerConfig, type HuaweiAccountConfig } from '../worker/config';
 import { Simulator } from '../simulator/server';
 import type { TaurusBackup, TaurusDbSim } from '../simulator/taurusdb';

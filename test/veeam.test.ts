@@ -13,7 +13,7 @@ import { AdapterRegistry } from '../activities/providers/registry';
 import { classifyVeeam, VeeamAdapter, VeeamSession } from '../activities/providers/veeam';
 import { Simulator } from '../simulator/server';
 import type { VeeamSim, VeeamVm } from '../simulator/veeam';
-import type { BackupRecord, ItemOutcome, ItemRef } from '../workflows/model';
+import type { BackupRecord, ItemOutcome, ItemRef } from '../contract/model';
 import { parseWorkerConfig } from '../worker/config';
 import { assertNoRepeats } from './helpers/deletes';
 import { startStack, TEST_CREDENTIAL_ENV, type Stack } from './helpers/stack';

@@ -9,7 +9,7 @@ import { dirname, resolve } from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { CSBS_MAX_CONCURRENT_DELETIONS } from '../activities/providers/csbs';
-import { PROVIDERS, type AccountLimits, type ProviderKind } from '../workflows/model';
+import { PROVIDERS, type AccountLimits, type ProviderKind } from '../contract/model';
 import { accountNameSchema } from '../contract/request';
 import { describeZodIssues } from '../contract/validation';
 import { SecretsFile } from './secrets-file';

@@ -11,7 +11,7 @@ import type { Logger } from '@temporalio/common';
 import { certificateProblem, redactUrl } from '../activities/http';
 import { isProviderError, type ProviderError } from '../activities/provider-error';
 import { AdapterRegistry } from '../activities/providers/registry';
-import type { ProviderKind } from '../workflows/model';
+import type { ProviderKind } from '../contract/model';
 import { ConfigError, type AccountConfig, type LoadedConfig } from './config';
 
 export const PROBE_TIMEOUT_MS = 15_000;

@@ -62,7 +62,13 @@ import {
   type LaneStatus,
 } from '../contract/messages';
 import { groupBy } from './keyed';
-import { itemKey, NEVER_REPEAT_DELETE, type AccountLimits, type ItemOutcome, type ItemRef } from './model';
+import {
+  itemKey,
+  NEVER_REPEAT_DELETE,
+  type AccountLimits,
+  type ItemOutcome,
+  type ItemRef,
+} from '../contract/model';
 import { PATCHES } from './patches';
 import { rateWaitMs } from '../contract/rate-window';
 import { WakeUps } from './wake-ups';

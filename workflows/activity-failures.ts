@@ -1,7 +1,7 @@
 import { ActivityFailure, ApplicationFailure, TimeoutFailure } from '@temporalio/workflow';
 import { FAILURE } from '../contract/failure-types';
 import { outcomeBase, truncateReason } from '../contract/outcome-shape';
-import type { ItemOutcome, ItemRef } from './model';
+import type { ItemOutcome, ItemRef } from '../contract/model';
 
 /** The outcome says the account is misconfigured: every deletion on it would fail the same way. */
 export function isMisconfiguration(o: Pick<ItemOutcome, 'outcome' | 'reason'>): boolean {

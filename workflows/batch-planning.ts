@@ -7,7 +7,7 @@
  * accounts and leave the others idle until their batches come up.
  */
 import { groupBy } from './keyed';
-import type { ItemRef } from './model';
+import type { ItemRef } from '../contract/model';
 
 /** Most account indexes a batch records; a batch covering more counts as covering "many" (none preferred). */
 export const MAX_TRACKED_ACCOUNTS = 32;

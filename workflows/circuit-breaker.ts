@@ -15,7 +15,7 @@
  * Pure and deterministic: the caller passes `now` (workflow time in ms); no Date, timers or Node
  * built-ins here, so the lane workflow can use it and replay gives the same answers.
  */
-import type { CircuitBreakerConfig, OutcomeKind } from './model';
+import type { CircuitBreakerConfig, OutcomeKind } from '../contract/model';
 
 export type { CircuitBreakerConfig };
 

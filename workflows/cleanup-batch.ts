@@ -49,7 +49,7 @@ import {
   type BatchReport,
   type LaneBatchState,
 } from '../contract/messages';
-import type { AccountLimits, ItemOutcome, ItemRef, OutcomeCounts } from './model';
+import type { AccountLimits, ItemOutcome, ItemRef, OutcomeCounts } from '../contract/model';
 import { PATCHES } from './patches';
 import { WakeUps } from './wake-ups';
 

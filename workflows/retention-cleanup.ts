@@ -64,7 +64,7 @@ import {
   type AccountLimits,
   type ItemRef,
   type OutcomeCounts,
-} from './model';
+} from '../contract/model';
 import { PATCHES } from './patches';
 import type { CleanupRequest } from '../contract/request';
 import type * as RequestModule from '../contract/request';

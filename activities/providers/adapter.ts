@@ -3,7 +3,7 @@
  * classify its answers; the generic deletion activity (activities/delete-backup.ts) drives them.
  */
 import type { z } from 'zod';
-import type { BackupRecord, ItemRef } from '../../workflows/model';
+import type { BackupRecord, ItemRef } from '../../contract/model';
 import { formatPath } from '../../contract/validation';
 import type { AccountConfig, LoadedConfig } from '../../worker/config';
 import { redactUrl, truncate, type HttpClient, type HttpResponse } from '../http';

@@ -7,7 +7,7 @@
  * CSBS.3001, failed at `error` with extend_info.fail_op = delete.
  */
 import { z } from 'zod';
-import type { ItemRef } from '../../workflows/model';
+import type { ItemRef } from '../../contract/model';
 import type { AccountConfig, HuaweiAccountConfig } from '../../worker/config';
 import type { HttpResponse } from '../http';
 import { ProviderError } from '../provider-error';

@@ -11,7 +11,7 @@
  * in some other state JSA will not delete from. requestDeletion looks at the backup to tell which.
  */
 import { z } from 'zod';
-import type { BackupRecord, ItemRef } from '../../workflows/model';
+import type { BackupRecord, ItemRef } from '../../contract/model';
 import type { AccountConfig, LoadedConfig } from '../../worker/config';
 import { classifyStatus, truncate, type HttpClient, type HttpResponse } from '../http';
 import { ProviderError } from '../provider-error';

@@ -6,7 +6,7 @@
  * calling delete.
  */
 import { z } from 'zod';
-import type { ItemRef } from '../../workflows/model';
+import type { ItemRef } from '../../contract/model';
 import type { AccountConfig, HuaweiAccountConfig } from '../../worker/config';
 import type { HttpResponse } from '../http';
 import { ProviderError } from '../provider-error';

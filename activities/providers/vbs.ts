@@ -5,7 +5,7 @@
  * (upstream Cinder); a backup with dependent incrementals, or used to create an image, is blocked.
  */
 import { z } from 'zod';
-import type { ItemRef } from '../../workflows/model';
+import type { ItemRef } from '../../contract/model';
 import type { AccountConfig, HuaweiAccountConfig } from '../../worker/config';
 import type { HttpResponse } from '../http';
 import { ProviderError } from '../provider-error';

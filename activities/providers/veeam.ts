@@ -11,7 +11,7 @@
  * (GET /api/v1/jobSessions/{id}) and never posts again.
  */
 import { z } from 'zod';
-import type { BackupRecord, ItemRef } from '../../workflows/model';
+import type { BackupRecord, ItemRef } from '../../contract/model';
 import type { AccountConfig, LoadedConfig } from '../../worker/config';
 import { classifyStatus, type HttpClient, type HttpResponse } from '../http';
 import { ListingCheck } from '../listing';

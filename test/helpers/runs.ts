@@ -8,7 +8,7 @@ import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { RetentionClient } from '../../client/retention-client';
 import type { RunSummary } from '../../contract/messages';
-import { itemKey, type ItemOutcome, type ItemRef } from '../../workflows/model';
+import { itemKey, type ItemOutcome, type ItemRef } from '../../contract/model';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

@@ -11,7 +11,7 @@ import {
   type ItemOutcome,
   type ItemRef,
   type OutcomeCounts,
-} from '../model';
+} from '../../contract/model';
 
 /** Batches feeding lanes at once per run: bounds what one run holds in the lanes. */
 export const ACTIVE_BATCHES = 4;

@@ -6,7 +6,7 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { deletionRetry } from '../../contract/retry-rules';
-import type { AccountLimits } from '../model';
+import type { AccountLimits } from '../../contract/model';
 
 type DeletionActivities = Pick<Activities, 'deleteBackup' | 'deleteBackups'>;
 

@@ -13,8 +13,8 @@
  * A joined outcome of the SAME run is marked `duplicate` (the run merges it: one outcome per item).
  * Pure and deterministic; carried across continue-as-new (only the finished part: nothing runs then).
  */
-import type { ItemOutcome, ItemRef } from '../model';
-import { itemKey } from '../model';
+import type { ItemOutcome, ItemRef } from '../../contract/model';
+import { itemKey } from '../../contract/model';
 
 /** How long a confirmed deletion is remembered: longer than any batch's re-send after silence (<= 10 min). */
 export const FINISHED_TTL_MS = 30 * 60_000;

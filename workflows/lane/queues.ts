@@ -10,7 +10,7 @@
  */
 import { runWorkflowIdOf } from '../../contract/ids';
 import type { LaneBatchState } from '../../contract/messages';
-import { itemKey, type ItemOutcome, type ItemRef } from '../model';
+import { itemKey, type ItemOutcome, type ItemRef } from '../../contract/model';
 
 /** How long a batch's chunk numbers and state are remembered after it was last heard from. */
 export const MEMORY_TTL_MS = 30 * 60_000;

@@ -15,7 +15,7 @@ import type { PlanAccountResult } from '../../activities/discover';
 import type { Guards } from '../../policy';
 import { PLAN_ACCOUNT_RETRY } from '../../contract/retry-rules';
 import type { AccountPlanSummary } from '../../contract/messages';
-import type { AccountLimits } from '../model';
+import type { AccountLimits } from '../../contract/model';
 import type { CleanupRequest } from '../../contract/request';
 
 /** Listing a large account pages through the provider API; heartbeats show it is alive. */

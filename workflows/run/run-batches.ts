@@ -15,7 +15,7 @@ import {
   type ItemOutcome,
   type ItemRef,
   type OutcomeCounts,
-} from '../model';
+} from '../../contract/model';
 
 const PROBLEMS_IN_SUMMARY = 20;
 
