@@ -9,6 +9,7 @@ import { accountLane } from '../workflows/account-lane';
 import { laneWorkflowId } from '../workflows/ids';
 import { enqueueSignal, type EnqueueRequest } from '../workflows/messages';
 import type { AccountLimits } from '../workflows/model';
+import { laneDetails, laneSummary } from '../workflows/user-metadata';
 import {
   deleteBackupsWith,
   deleteBackupWith,
@@ -75,6 +76,9 @@ export function createActivities(deps: ActivityDeps) {
         workflowId: laneWorkflowId(limits.name),
         taskQueue: deps.taskQueue,
         args: [{ account: limits.name, limits }],
+        // Shown only when this call starts the lane (signal-with-start keeps a running lane's own).
+        staticSummary: laneSummary(limits),
+        staticDetails: laneDetails(limits),
         signal: enqueueSignal,
         signalArgs: [{ ...chunk, limits }],
       });

@@ -67,6 +67,9 @@ import { itemKey, NEVER_REPEAT_DELETE, type AccountLimits, type ItemOutcome, typ
 import { PATCHES } from './patches';
 import { rateWaitMs } from './rate-window';
 import { WakeUps } from './wake-ups';
+import { described } from './handler-descriptions';
+import { deleteGroupSummary, deleteOneSummary, durationText } from './user-metadata';
+import { CurrentDetails, renderLaneDetails } from './current-details';
 
 export type { CarriedBatch, CarriedItem } from './lane/queues';
 export { MAX_PIPELINED_ITEMS };
@@ -165,6 +168,7 @@ class Lane {
   private misconfiguration?: { until: number; reason: string };
   /** Cancelled through Temporal: nothing new starts, the lane ends once its deletions finished. */
   private cancelled = false;
+  private readonly details = new CurrentDetails();
 
   constructor(private readonly input: LaneInput) {
     this.account = input.account;
@@ -175,13 +179,17 @@ class Lane {
     this.ledger = new LaneLedger(this.ledgerOn ? input.carried?.finished : []);
     if (this.limits.circuitBreaker)
       this.breaker = new CircuitBreaker(this.limits.circuitBreaker, input.carried?.breaker);
-    setHandler(enqueueSignal, (req) => this.enqueue(req));
-    setHandler(laneBatchStateSignal, ({ batchWorkflowId, state }) => {
-      const b = this.queues.batch(batchWorkflowId, Date.now());
-      b.touchedAt = Date.now();
-      this.setState(b, state);
-      this.dirty = true;
-    });
+    setHandler(enqueueSignal, (req) => this.enqueue(req), described('enqueue'));
+    setHandler(
+      laneBatchStateSignal,
+      ({ batchWorkflowId, state }) => {
+        const b = this.queues.batch(batchWorkflowId, Date.now());
+        b.touchedAt = Date.now();
+        this.setState(b, state);
+        this.dirty = true;
+      },
+      described('batchState'),
+    );
     setHandler(
       setConcurrencyUpdate,
       ({ concurrency: n }) => {
@@ -189,9 +197,9 @@ class Lane {
         this.dirty = true;
         return { concurrency: this.concurrency(), max: this.limits.maxConcurrent };
       },
-      { validator: (arg) => this.validateConcurrency(arg?.concurrency) },
+      { ...described('setConcurrency'), validator: (arg) => this.validateConcurrency(arg?.concurrency) },
     );
-    setHandler(laneStatusQuery, () => this.status());
+    setHandler(laneStatusQuery, () => this.status(), described('laneStatus'));
   }
 
   cancel(): void {
@@ -262,6 +270,26 @@ class Lane {
       completedThisExecution: this.completed,
       ...(this.breaker ? { circuitBreaker: this.breaker.status(Date.now()) } : {}),
     };
+  }
+
+  /** The Web UI's "current details" of the lane (workflows/current-details.ts); no history cost. */
+  private showDetails(): void {
+    const breaker = this.breaker?.state(Date.now()) ?? 'none';
+    const shape = `${this.cancelled}|${this.hasWork()}|${this.inFlight === 0}|${breaker}|${this.concurrency()}`;
+    this.details.refresh(shape, () =>
+      renderLaneDetails(this.status(), {
+        idle: !this.hasWork(),
+        cancelled: this.cancelled,
+        ...(this.misconfiguration && this.misconfiguration.until > Date.now()
+          ? {
+              misconfigured: {
+                reason: this.misconfiguration.reason,
+                until: new Date(this.misconfiguration.until).toISOString(),
+              },
+            }
+          : {}),
+      }),
+    );
   }
 
   // ---- what batches send ----
@@ -470,7 +498,9 @@ class Lane {
     from: Pick<DeleteBackupInput, 'accepted' | 'groupError'> = {},
   ): void {
     this.activities()
-      .deleteBackup({ item, pollIntervalMs: this.limits.pollIntervalMs, ...from, ...this.runOf(b) })
+      .deleteBackup.executeWithOptions({ summary: deleteOneSummary(item, from.accepted !== undefined) }, [
+        { item, pollIntervalMs: this.limits.pollIntervalMs, ...from, ...this.runOf(b) },
+      ])
       .then(
         (outcome) => this.finish(b, outcome),
         (err: unknown) => this.finish(b, failedOutcomeFrom(item, err)),
@@ -522,11 +552,13 @@ class Lane {
   /** A plain group: every item requested at once, then observed together. */
   private startGroup(group: Started[]): void {
     this.activities()
-      .deleteBackups({
-        items: group.map((p) => p.item),
-        pollIntervalMs: this.limits.pollIntervalMs,
-        ...this.runOf(group[0]!.b),
-      })
+      .deleteBackups.executeWithOptions({ summary: deleteGroupSummary(this.account, group.length) }, [
+        {
+          items: group.map((p) => p.item),
+          pollIntervalMs: this.limits.pollIntervalMs,
+          ...this.runOf(group[0]!.b),
+        },
+      ])
       .then(
         (results) => group.forEach(({ b, item }, k) => this.afterGroup(b, item, results[k])),
         (err: unknown) => group.forEach(({ b, item }) => this.finish(b, failedOutcomeFrom(item, err))),
@@ -584,20 +616,22 @@ class Lane {
     // Not while the lane drains for continue-as-new: then the group sees its deletions to the end.
     const handOver = !this.draining && handOverRules;
     this.activities()
-      .deleteBackups({
-        items: all.map((p) => p.item),
-        pollIntervalMs: this.limits.pollIntervalMs,
-        pipeline: {
-          slots,
-          startWithinMs: this.pipelineWindowMs(),
-          requestsPerSecond: this.limits.requestsPerSecond,
-          // Without the picks' own entries: the group records when their requests actually go out.
-          recentStarts: this.recentStarts.slice(0, this.recentStarts.length - picks.length),
-          ...(handOver ? { handOver } : {}),
-          ...(resumed.length ? { resumed: resumed.map((h) => h.handed) } : {}),
+      .deleteBackups.executeWithOptions({ summary: deleteGroupSummary(this.account, all.length, true) }, [
+        {
+          items: all.map((p) => p.item),
+          pollIntervalMs: this.limits.pollIntervalMs,
+          pipeline: {
+            slots,
+            startWithinMs: this.pipelineWindowMs(),
+            requestsPerSecond: this.limits.requestsPerSecond,
+            // Without the picks' own entries: the group records when their requests actually go out.
+            recentStarts: this.recentStarts.slice(0, this.recentStarts.length - picks.length),
+            ...(handOver ? { handOver } : {}),
+            ...(resumed.length ? { resumed: resumed.map((h) => h.handed) } : {}),
+          },
+          ...this.runOf(all[0]!.b),
         },
-        ...this.runOf(all[0]!.b),
-      })
+      ])
       .then(
         (results) => {
           done();
@@ -754,6 +788,8 @@ class Lane {
       this.flushDue(this.draining);
       this.queues.prune(Date.now());
       if (this.ledgerOn) this.ledger.prune(Date.now());
+
+      this.showDetails();
 
       if (this.cancelled && !this.hasWork()) {
         await Promise.all([...this.sends]);

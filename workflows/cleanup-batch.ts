@@ -48,6 +48,7 @@ import {
 import type { AccountLimits, ItemOutcome, ItemRef, OutcomeCounts } from './model';
 import { PATCHES } from './patches';
 import { WakeUps } from './wake-ups';
+import { described } from './handler-descriptions';
 
 export { ACTIVE_BATCHES, chunkSize, laneSilenceMs, laneWindow };
 
@@ -112,20 +113,32 @@ class Batch {
   constructor(private readonly input: BatchInput) {
     this.control = input.control;
     this.state = new BatchItems(input.items, (a) => own(input.accounts, a)!);
-    setHandler(outcomesSignal, ({ outcomes }) => {
-      const now = Date.now();
-      for (const o of outcomes) this.state.accept(o, now);
-      this.dirty = true;
-    });
-    setHandler(returnItemsSignal, ({ items }) => {
-      this.state.returned(items, Date.now());
-      this.dirty = true;
-    });
-    setHandler(batchControlSignal, ({ state }) => {
-      if (this.control !== 'cancelled') this.control = state;
-      this.dirty = true;
-    });
-    setHandler(batchProgressQuery, () => this.report());
+    setHandler(
+      outcomesSignal,
+      ({ outcomes }) => {
+        const now = Date.now();
+        for (const o of outcomes) this.state.accept(o, now);
+        this.dirty = true;
+      },
+      described('outcomes'),
+    );
+    setHandler(
+      returnItemsSignal,
+      ({ items }) => {
+        this.state.returned(items, Date.now());
+        this.dirty = true;
+      },
+      described('returnItems'),
+    );
+    setHandler(
+      batchControlSignal,
+      ({ state }) => {
+        if (this.control !== 'cancelled') this.control = state;
+        this.dirty = true;
+      },
+      described('batchControl'),
+    );
+    setHandler(batchProgressQuery, () => this.report(), described('batchProgress'));
   }
 
   cancel(): void {
