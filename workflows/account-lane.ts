@@ -68,7 +68,14 @@ import { PATCHES } from './patches';
 import { rateWaitMs } from './rate-window';
 import { WakeUps } from './wake-ups';
 import { described } from './handler-descriptions';
-import { deleteGroupSummary, deleteOneSummary, durationText } from './user-metadata';
+import {
+  breakerCoolDownSummary,
+  deleteGroupSummary,
+  deleteOneSummary,
+  flushSummary,
+  idleExitSummary,
+  rateWaitSummary,
+} from './user-metadata';
 import { CurrentDetails, renderLaneDetails } from './current-details';
 
 export type { CarriedBatch, CarriedItem } from './lane/queues';
@@ -465,12 +472,15 @@ class Lane {
       if (this.breaker && !this.breaker.canStart(now)) {
         // Open: queued items wait (never failed or skipped); wake up when the cool-down ends. While
         // the half-open probe is in flight there is nothing to wake for: its outcome wakes the loop.
-        if (this.breaker.state(now) === 'open') this.wakeUps.at(this.breaker.openUntil!);
+        if (this.breaker.state(now) === 'open') {
+          const until = this.breaker.openUntil!;
+          this.wakeUps.at(until, breakerCoolDownSummary(until - now));
+        }
         break;
       }
       const wait = rateWaitMs(this.recentStarts, this.limits.requestsPerSecond, now);
       if (wait > 0) {
-        this.wakeUps.at(now + wait);
+        this.wakeUps.at(now + wait, rateWaitSummary(wait));
         break;
       }
       const next = this.nextToStart(now);
@@ -708,7 +718,7 @@ class Lane {
       const nothingLeft = b.items.length === 0 && b.inFlight === 0;
       const due = (b.oldestOutboxAt ?? now) + FLUSH_AFTER_MS;
       if (force || nothingLeft || b.outbox.length >= LANE_FLUSH_SIZE || due <= now) this.flush(b);
-      else this.wakeUps.at(due);
+      else this.wakeUps.at(due, flushSummary(due - now));
     }
   }
 
@@ -812,7 +822,7 @@ class Lane {
           if (!this.dirty && !this.hasWork()) return;
           continue;
         }
-        this.wakeUps.at(idleSince + IDLE_EXIT_MS);
+        this.wakeUps.at(idleSince + IDLE_EXIT_MS, idleExitSummary(idleSince + IDLE_EXIT_MS - Date.now()));
       }
       if (!this.dirty) await condition(() => this.dirty);
     }

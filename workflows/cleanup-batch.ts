@@ -49,6 +49,7 @@ import type { AccountLimits, ItemOutcome, ItemRef, OutcomeCounts } from './model
 import { PATCHES } from './patches';
 import { WakeUps } from './wake-ups';
 import { described } from './handler-descriptions';
+import { laneSilenceSummary, waitingRunCheckSummary } from './user-metadata';
 
 export { ACTIVE_BATCHES, chunkSize, laneSilenceMs, laneWindow };
 
@@ -248,13 +249,16 @@ class Batch {
     const now = Date.now();
     this.runCheckedAt ??= now;
     if (now < this.runCheckedAt + WAITING_RUN_CHECK_MS)
-      return this.wake.at(this.runCheckedAt + WAITING_RUN_CHECK_MS);
+      return this.wake.at(
+        this.runCheckedAt + WAITING_RUN_CHECK_MS,
+        waitingRunCheckSummary(this.runCheckedAt + WAITING_RUN_CHECK_MS - now),
+      );
     this.runCheckedAt = now;
     const { runStopped } = await checkRun({ runWorkflowId: this.input.runWorkflowId }).catch(() => ({
       runStopped: undefined,
     }));
     if (runStopped) this.runStopped(runStopped, []);
-    else this.wake.at(now + WAITING_RUN_CHECK_MS);
+    else this.wake.at(now + WAITING_RUN_CHECK_MS, waitingRunCheckSummary(WAITING_RUN_CHECK_MS));
   }
 
   /** Re-sends to lanes that have been silent too long; true when it sent something. */
@@ -276,10 +280,11 @@ class Batch {
 
   /** The watchdog's timer (see WakeUps); batches recorded before it kept one timer in view at a time. */
   private armWatchdog(due: number): void {
-    if (this.wake) return this.wake.at(due);
+    const summary = laneSilenceSummary(due - Date.now());
+    if (this.wake) return this.wake.at(due, summary);
     if (this.watchdogDue !== undefined && this.watchdogDue <= due) return;
     this.watchdogDue = due;
-    sleep(Math.max(1, due - Date.now()))
+    sleep(Math.max(1, due - Date.now()), { summary })
       .then(() => {
         if (this.watchdogDue === due) this.watchdogDue = undefined;
         this.dirty = true;

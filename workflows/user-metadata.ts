@@ -167,3 +167,17 @@ export function durationText(ms: number): string {
   if (ms >= 1000) return `${Math.round(ms / 100) / 10}s`;
   return `${Math.round(ms)}ms`;
 }
+
+// ---- timers: what the Web UI shows on each TimerStarted event ----
+
+/** "circuit open: cool-down 5m" */
+export const breakerCoolDownSummary = (ms: number) => `circuit open: cool-down ${durationText(ms)}`;
+/** "request rate: next delete call in 200ms" */
+export const rateWaitSummary = (ms: number) => `request rate: next delete call in ${durationText(ms)}`;
+export const flushSummary = (ms: number) => `send finished items to their batches in ${durationText(ms)}`;
+export const idleExitSummary = (ms: number) =>
+  `idle: the lane ends in ${durationText(ms)} unless work arrives`;
+export const laneSilenceSummary = (ms: number) =>
+  `lane watchdog: look for silent lanes in ${durationText(ms)}`;
+export const waitingRunCheckSummary = (ms: number) =>
+  `waiting for a slot: check in ${durationText(ms)} that the run still lives`;
