@@ -474,7 +474,10 @@ class Lane {
         // the half-open probe is in flight there is nothing to wake for: its outcome wakes the loop.
         if (this.breaker.state(now) === 'open') {
           const until = this.breaker.openUntil!;
-          this.wakeUps.at(until, breakerCoolDownSummary(until - now));
+          this.wakeUps.at(
+            until,
+            breakerCoolDownSummary(this.limits.circuitBreaker?.coolDownMs ?? until - now, until),
+          );
         }
         break;
       }

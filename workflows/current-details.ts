@@ -57,7 +57,7 @@ function etaText(seconds: number | null): string {
 }
 
 /** Table cells must not break the table: no pipes or new lines from provider messages. */
-const cell = (s: string) => s.replace(/[|\r\n]+/g, ' ').slice(0, 160);
+const cell = (s: string) => s.replace(/[|\r\n]+/g, ' ').replace(/\s+/g, ' ').slice(0, 160);
 
 export function renderRunDetails(p: RunProgress, x: RunDetailsExtras): string {
   const state = STATE_TEXT[p.state] ?? p.state;
@@ -85,17 +85,20 @@ export function renderRunDetails(p: RunProgress, x: RunDetailsExtras): string {
       '',
     );
   lines.push(
-    '| account | provider | deleted | absent | blocked | failed | skipped |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
+    // The batches report items in flight per run, not per account: only the total row has it.
+    '| account | provider | deleted | absent | blocked | failed | skipped | in flight |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
   );
   for (const [account, a] of Object.entries(p.perAccount).sort(([x1], [x2]) => (x1 < x2 ? -1 : 1))) {
     const c = a.counts;
     lines.push(
-      `| ${account} | ${a.provider} | ${c.deleted} | ${c.absent} | ${c.blocked} | ${c.failed} | ${c.skipped} |`,
+      `| ${cell(account)} | ${a.provider} | ${c.deleted} | ${c.absent} | ${c.blocked} | ${c.failed} | ${c.skipped} | · |`,
     );
   }
   const c = p.counts;
-  lines.push(`| **all** | | ${c.deleted} | ${c.absent} | ${c.blocked} | ${c.failed} | ${c.skipped} |`);
+  lines.push(
+    `| **all** | | ${c.deleted} | ${c.absent} | ${c.blocked} | ${c.failed} | ${c.skipped} | ${p.inFlight} |`,
+  );
   if (x.firstProblems.length) {
     lines.push('', 'First problems:');
     for (const o of x.firstProblems.slice(0, PROBLEMS_SHOWN))

@@ -170,8 +170,12 @@ export function durationText(ms: number): string {
 
 // ---- timers: what the Web UI shows on each TimerStarted event ----
 
-/** "circuit open: cool-down 5m" */
-export const breakerCoolDownSummary = (ms: number) => `circuit open: cool-down ${durationText(ms)}`;
+/**
+ * "circuit open: cool-down 5m, until 12:03:07Z". The timer may start after the trip (a wake-up due
+ * earlier is reused first), so the end time says when the probe goes, the cool-down what was configured.
+ */
+export const breakerCoolDownSummary = (coolDownMs: number, until: number) =>
+  `circuit open: cool-down ${durationText(coolDownMs)}, until ${new Date(until).toISOString().slice(11, 19)}Z`;
 /** "request rate: next delete call in 200ms" */
 export const rateWaitSummary = (ms: number) => `request rate: next delete call in ${durationText(ms)}`;
 export const flushSummary = (ms: number) => `send finished items to their batches in ${durationText(ms)}`;
