@@ -60,7 +60,12 @@ async function temporalCli(args: string[]): Promise<Record<string, unknown>> {
   return JSON.parse(stdout) as Record<string, unknown>;
 }
 
-const metadataOf = (h: WorkflowHandle) => h.query<WorkflowMetadata>('__temporal_workflow_metadata');
+/**
+ * For polling: undefined while the query fails. On a loaded machine a query can time out while the
+ * workflow's task queue is busy, or arrive before a just-started workflow's first task completed.
+ */
+const metadataOrNone = (h: WorkflowHandle) =>
+  h.query<WorkflowMetadata>('__temporal_workflow_metadata').catch(() => undefined);
 
 /** Handler names whose description is missing, empty or the "undocumented" fallback. */
 function undescribed(m: WorkflowMetadata): string[] {
@@ -185,9 +190,9 @@ describe('user metadata in the Web UI and the CLI (end to end)', () => {
 
     // (b) `temporal workflow metadata`: current details with the per-account table, every handler described.
     // The CLI prints the query's answer as {"queryResult": [<metadata>]}.
-    const { queryResult } = (await temporalCli(['workflow', 'metadata', '--workflow-id', runId])) as {
-      queryResult?: WorkflowMetadata[];
-    };
+    const { queryResult } = (await waitFor('temporal workflow metadata to answer', () =>
+      temporalCli(['workflow', 'metadata', '--workflow-id', runId]).catch(() => undefined),
+    )) as { queryResult?: WorkflowMetadata[] };
     const cliMeta = queryResult?.[0];
     assert.ok(cliMeta, 'temporal workflow metadata answers');
     const current = cliMeta.currentDetails ?? '';
@@ -205,7 +210,7 @@ describe('user metadata in the Web UI and the CLI (end to end)', () => {
     // The batch: its summary, and its handlers described.
     const batch = stack.client.workflow.getHandle(batchWorkflowId(runId, 0));
     assert.equal(await (await batch.describe()).staticSummary(), `batch 1 of run ${runId}: 10 items`);
-    const batchMeta = await metadataOf(batch);
+    const batchMeta = await waitFor('the batch metadata', () => metadataOrNone(batch));
     assert.deepEqual(registered(batchMeta), [...HANDLERS.cleanupBatch].sort());
     assert.deepEqual(undescribed(batchMeta), []);
 
@@ -213,8 +218,8 @@ describe('user metadata in the Web UI and the CLI (end to end)', () => {
     const lane = stack.client.workflow.getHandle(laneWorkflowId(a));
     assert.equal(await (await lane.describe()).staticSummary(), `lane ${a} (vbs): max 4 at once`);
     const laneMeta = await waitFor('the lane to show itself idle', async () => {
-      const m = await metadataOf(lane);
-      return m.currentDetails?.includes('idle') ? m : undefined;
+      const m = await metadataOrNone(lane);
+      return m?.currentDetails?.includes('idle') ? m : undefined;
     });
     assert.match(
       laneMeta.currentDetails ?? '',
@@ -273,8 +278,8 @@ describe('user metadata in the Web UI and the CLI (end to end)', () => {
     });
     assert.match(cool.summary ?? '', /^circuit open: cool-down 10m, until \d\d:\d\d:\d\dZ$/);
     const laneMeta = await waitFor('the lane details to show the open breaker', async () => {
-      const m = await metadataOf(lane);
-      return m.currentDetails?.includes('Circuit breaker: **open**') ? m : undefined;
+      const m = await metadataOrNone(lane);
+      return m?.currentDetails?.includes('Circuit breaker: **open**') ? m : undefined;
     });
     assert.match(laneMeta.currentDetails ?? '', /open until \d{4}-/);
 
@@ -286,11 +291,16 @@ describe('user metadata in the Web UI and the CLI (end to end)', () => {
       items: slowBackups.map((x) => ({ account: slow, id: x.id })),
       dryRun: false,
     });
-    await waitFor('a first deletion', async () => (await rc.getProgress(pausedRun)).done > 0);
+    await waitFor('a first deletion', async () =>
+      rc.getProgress(pausedRun).then(
+        (p) => p.done > 0,
+        () => false,
+      ),
+    );
     await rc.pause(pausedRun);
     const paused = await waitFor('the run details to show PAUSED', async () => {
-      const m = await metadataOf(stack.client.workflow.getHandle(pausedRun));
-      return m.currentDetails?.includes('**State: PAUSED**') ? m.currentDetails : undefined;
+      const m = await metadataOrNone(stack.client.workflow.getHandle(pausedRun));
+      return m?.currentDetails?.includes('**State: PAUSED**') ? m.currentDetails : undefined;
     });
     assert.match(paused, /Resume with the `resume` signal/);
     assert.ok(paused.includes(`retention-cleanup resume ${pausedRun}`), paused);
