@@ -64,7 +64,7 @@ export function renderRunDetails(p: RunProgress, x: RunDetailsExtras): string {
   const lines = [
     `**State: ${state}**${p.dryRun ? ' · DRY RUN' : ' · EXECUTE'}${p.label ? ` · ${cell(p.label)}` : ''}`,
     '',
-    `Done ${p.done} of ${p.total}${x.sealed ? '' : ' (more items may follow)'} · in flight ${p.inFlight} · batches ${p.batches.done}/${p.batches.total} done, ${p.batches.active} active`,
+    `Done ${p.done} of ${p.total}${x.sealed ? '' : ' (more items may follow)'} · in flight ${p.inFlight} · batches: ${p.batches.done} of ${p.batches.total} done, ${p.batches.active} active`,
     '',
     `Rate ${p.ratePerMinute}/min · ETA ${p.state === 'completed' ? 'done' : etaText(p.etaSeconds)}`,
     '',
