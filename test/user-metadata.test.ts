@@ -9,6 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -17,6 +18,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { RetentionClient } from '../client/retention-client';
+import { RetentionSchedules } from '../client/schedules';
 import { ensureTemporalCli } from '../scripts/temporal-cli';
 import { handlersMarkdown } from '../scripts/gen-handlers-doc';
 import { renderRunDetails } from '../workflows/current-details';
@@ -319,6 +321,37 @@ describe('user metadata in the Web UI and the CLI (end to end)', () => {
     await rc.cancel(pausedRun, 'test over');
     stack.sim.setFaults([]);
     await resultWithin(rc, pausedRun, 120_000);
+  });
+
+  test('a run a Schedule starts carries its summary and says which schedule started it', async () => {
+    const schedules = new RetentionSchedules(stack.client, stack.taskQueue);
+    const scheduleId = `um-${randomUUID().slice(0, 8)}`;
+    const account = stack.account('ua');
+    await schedules.create({
+      scheduleId,
+      every: '24h',
+      paused: true,
+      request: {
+        items: [
+          { account, id: 'sched-1' },
+          { account, id: 'sched-2' },
+        ],
+        label: 'nightly check',
+      },
+    });
+    try {
+      const { workflowId } = await schedules.trigger(scheduleId, { waitMs: 30_000 });
+      assert.ok(workflowId, 'the triggered run started');
+      const d = await stack.client.workflow.getHandle(workflowId).describe();
+      assert.equal(await d.staticSummary(), 'DRY RUN: would delete 2 backups on 1 account (nightly check)');
+      assert.match(
+        (await d.staticDetails()) ?? '',
+        new RegExp(`Started by: schedule ${scheduleId} \\(every 24h`),
+      );
+      await stack.client.workflow.getHandle(workflowId).result();
+    } finally {
+      await schedules.delete(scheduleId);
+    }
   });
 });
 
