@@ -32,7 +32,7 @@ export const HANDLERS: Record<string, HandlerDoc> = {
     workflow: 'retentionCleanup',
     kind: 'Signal',
     input: '{"reason": "provider maintenance"}',
-    what: 'Stops starting new deletions in every batch of this run; deletions already sent to the provider finish. The input is optional. Resume with `resume`.',
+    what: 'Stops starting new deletions in every batch of this run; deletions already sent to the provider finish. Resume with `resume`. The input is optional; its reason is kept in the event history.',
   },
   resume: {
     workflow: 'retentionCleanup',
