@@ -3,7 +3,7 @@
  * playwright-core) fills the Start Workflow form with one JSON object, and the run completes. And a
  * person watches runs there (issue 18): the User Metadata tab of a finished run and of a paused one
  * shows the run's summary and its current-details table; the screenshots are the README's pictures
- * (docs/img/, "Starting a run from the Web UI").
+ * (docs/img/, "Starting a run from the Web UI"; see IMG_DIR).
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -99,8 +99,16 @@ test(
   },
 );
 
-/** Where the README's pictures are written (committed). */
-const IMG_DIR = join(__dirname, '..', 'docs', 'img');
+/**
+ * Where the screenshots go: .data/test on every run; the README's pictures in docs/img (committed)
+ * only with RC_UPDATE_README_IMAGES=1, so a test run leaves the work tree clean (their IDs and times
+ * change every run):  RC_UPDATE_README_IMAGES=1 npm test -- test/web-ui.test.ts
+ */
+const IMG_DIR = join(
+  __dirname,
+  '..',
+  process.env.RC_UPDATE_README_IMAGES === '1' ? 'docs/img' : '.data/test',
+);
 
 /**
  * Opens a run's User Metadata tab and returns the markdown panes, each rendered by the UI in its own
