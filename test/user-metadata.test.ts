@@ -4,8 +4,10 @@
  * `temporal workflow describe`; `temporal workflow metadata` shows its current details (the
  * per-account table) and a description for every handler it registers; the run's batch and the
  * account lane have their own summaries, the lane's current details show its window; the deletion
- * activities and the timers carry summaries on their history events. Pure checks of the renderers
- * (workflows/user-metadata.ts, workflows/current-details.ts) and of docs/handlers.md follow.
+ * activities (one item, a plain group, a pipelined group) and the timers (idle, circuit cool-down)
+ * carry summaries on their history events; a paused run's details say how to resume; a run a
+ * Schedule starts carries its summary too. Pure checks of the renderers (workflows/user-metadata.ts,
+ * workflows/current-details.ts) and of docs/handlers.md follow.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
