@@ -217,6 +217,14 @@ describe('user metadata in the Web UI and the CLI (end to end)', () => {
     const batchMeta = await waitFor('the batch metadata', () => metadataOrNone(batch));
     assert.deepEqual(registered(batchMeta), [...HANDLERS.cleanupBatch].sort());
     assert.deepEqual(undescribed(batchMeta), []);
+    // Its hand-overs to the lanes say what they send where.
+    const sends = (await eventSummaries(batch, EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)).filter(
+      (e) => e.activityType === 'enqueueToLane',
+    );
+    assert.deepEqual(
+      sends.map((e) => e.summary).sort(),
+      [`send 6 items to the lane of ${a}`, `send 4 items to the lane of ${b}`].sort(),
+    );
 
     // (c) The lane: summary (set by the signal-with-start that started it), window in current details.
     const lane = stack.client.workflow.getHandle(laneWorkflowId(a));

@@ -49,7 +49,12 @@ import type { AccountLimits, ItemOutcome, ItemRef, OutcomeCounts } from './model
 import { PATCHES } from './patches';
 import { WakeUps } from './wake-ups';
 import { described } from './handler-descriptions';
-import { laneSilenceSummary, waitingRunCheckSummary } from './user-metadata';
+import {
+  CHECK_RUN_SUMMARY,
+  enqueueSummary,
+  laneSilenceSummary,
+  waitingRunCheckSummary,
+} from './user-metadata';
 
 export { ACTIVE_BATCHES, chunkSize, laneSilenceMs, laneWindow };
 
@@ -211,14 +216,19 @@ class Batch {
   ): Promise<void> {
     let result: Awaited<ReturnType<typeof enqueueToLane>> | undefined;
     try {
-      result = await enqueueToLane({
-        batchWorkflowId: this.id,
-        chunk: seq,
-        items,
-        limits: own(this.input.accounts, account)!,
-        ...(resend ? { state: resend, resend: true } : {}),
-        ...(this.livenessOn ? { runWorkflowId: this.input.runWorkflowId } : {}),
-      });
+      result = await enqueueToLane.executeWithOptions(
+        { summary: enqueueSummary(account, items.length, resend !== undefined) },
+        [
+          {
+            batchWorkflowId: this.id,
+            chunk: seq,
+            items,
+            limits: own(this.input.accounts, account)!,
+            ...(resend ? { state: resend, resend: true } : {}),
+            ...(this.livenessOn ? { runWorkflowId: this.input.runWorkflowId } : {}),
+          },
+        ],
+      );
     } catch (err) {
       // The lane could not be reached within the retry budget: the items stay open and the silence
       // watchdog sends them again.
@@ -254,9 +264,9 @@ class Batch {
         waitingRunCheckSummary(this.runCheckedAt + WAITING_RUN_CHECK_MS - now),
       );
     this.runCheckedAt = now;
-    const { runStopped } = await checkRun({ runWorkflowId: this.input.runWorkflowId }).catch(() => ({
-      runStopped: undefined,
-    }));
+    const { runStopped } = await checkRun
+      .executeWithOptions({ summary: CHECK_RUN_SUMMARY }, [{ runWorkflowId: this.input.runWorkflowId }])
+      .catch(() => ({ runStopped: undefined }));
     if (runStopped) this.runStopped(runStopped, []);
     else this.wake.at(now + WAITING_RUN_CHECK_MS, waitingRunCheckSummary(WAITING_RUN_CHECK_MS));
   }

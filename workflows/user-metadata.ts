@@ -162,6 +162,14 @@ export function deleteGroupSummary(account: string, n: number, pipelined = false
   return oneLine(`delete group of ${n} on ${account}${pipelined ? ' (pipelined)' : ''}`);
 }
 
+/** "send 40 items to the lane of vbs-prod" (the batch's enqueueToLane activity). */
+export function enqueueSummary(account: string, n: number, resend = false): string {
+  return oneLine(`${resend ? 're-send' : 'send'} ${plural(n, 'item')} to the lane of ${account}`);
+}
+
+/** A waiting batch's checkRun activity. */
+export const CHECK_RUN_SUMMARY = 'waiting batch: is its run still going?';
+
 export function durationText(ms: number): string {
   if (ms >= 60_000 && ms % 60_000 === 0) return `${ms / 60_000}m`;
   if (ms >= 1000) return `${Math.round(ms / 100) / 10}s`;
