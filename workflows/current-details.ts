@@ -57,7 +57,11 @@ function etaText(seconds: number | null): string {
 }
 
 /** Table cells must not break the table: no pipes or new lines from provider messages. */
-const cell = (s: string) => s.replace(/[|\r\n]+/g, ' ').replace(/\s+/g, ' ').slice(0, 160);
+const cell = (s: string) =>
+  s
+    .replace(/[|\r\n]+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .slice(0, 160);
 
 export function renderRunDetails(p: RunProgress, x: RunDetailsExtras): string {
   const state = STATE_TEXT[p.state] ?? p.state;
