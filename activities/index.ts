@@ -9,6 +9,7 @@ import type { accountLane } from '../workflows/account-lane';
 import { laneWorkflowId } from '../contract/ids';
 import { acceptedSignal, enqueueSignal, type EnqueueRequest } from '../contract/messages';
 import { itemKey, type AccountLimits } from '../contract/model';
+import { laneDetails, laneSummary } from '../workflows/user-metadata';
 import {
   deleteBackupsWith,
   deleteBackupWith,
@@ -85,6 +86,9 @@ export function createActivities(deps: ActivityDeps) {
         workflowId: laneWorkflowId(limits.name),
         taskQueue: deps.taskQueue,
         args: [{ account: limits.name, limits }],
+        // Shown only when this call starts the lane (signal-with-start keeps a running lane's own).
+        staticSummary: laneSummary(limits),
+        staticDetails: laneDetails(limits),
         signal: enqueueSignal,
         signalArgs: [{ ...chunk, limits }],
       });

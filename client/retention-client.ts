@@ -27,6 +27,7 @@ import {
 import type { ItemOutcome, ItemRef } from '../contract/model';
 import { MAX_ITEMS_PER_PAGE, type CleanupRequestInput } from '../contract/request';
 import { retentionCleanup } from '../workflows/retention-cleanup';
+import { runDetails, runSummary } from '../workflows/user-metadata';
 import { dataConverterFromEnv } from '../codec/data-converter';
 import { temporalSettings } from './connection';
 import { InvalidRequestError, validateRequest } from './request-validation';
@@ -131,6 +132,12 @@ export class RetentionClient {
       taskQueue: opts.taskQueue ?? this.taskQueue,
       args: [first],
       memo: { label: req.label ?? '', startedBy: opts.startedBy ?? 'retention-client' },
+      // What the Web UI and `temporal workflow describe` show at the top of the run.
+      staticSummary: runSummary(req, items.length),
+      staticDetails: runDetails(req, {
+        startedBy: opts.startedBy ?? 'retention-client',
+        totalItems: items.length,
+      }),
     });
     if (paged) {
       let sent = MAX_ITEMS_PER_PAGE;

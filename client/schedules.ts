@@ -24,6 +24,7 @@ import { TASK_QUEUE } from '../contract/ids';
 import type { RunSummary } from '../contract/messages';
 import type { CleanupRequest } from '../contract/request';
 import { retentionCleanup } from '../workflows/retention-cleanup';
+import { runDetails, runSummary } from '../workflows/user-metadata';
 import {
   checkId,
   formatDuration,
@@ -164,6 +165,9 @@ export class RetentionSchedules {
         taskQueue: o.taskQueue ?? this.taskQueue,
         args: [request],
         memo: { label: request.label ?? '', startedBy: 'schedule', scheduleId: o.scheduleId },
+        // Every run the schedule starts carries them (Web UI, `temporal workflow describe`).
+        staticSummary: runSummary(request),
+        staticDetails: runDetails(request, { startedBy: `schedule ${o.scheduleId} (${specText})` }),
       },
       policies: {
         overlap: toSdkOverlap(o.overlap),

@@ -72,6 +72,16 @@ import {
 import { PATCHES } from './patches';
 import { rateWaitMs } from '../contract/rate-window';
 import { WakeUps } from './wake-ups';
+import { described } from './handler-descriptions';
+import {
+  breakerCoolDownSummary,
+  deleteGroupSummary,
+  deleteOneSummary,
+  flushSummary,
+  idleExitSummary,
+  rateWaitSummary,
+} from './user-metadata';
+import { CurrentDetails, renderLaneDetails } from './current-details';
 
 export type { CarriedBatch, CarriedItem } from './lane/queues';
 export { MAX_PIPELINED_ITEMS };
@@ -172,6 +182,7 @@ class Lane {
   private misconfiguration?: { until: number; reason: string };
   /** Cancelled through Temporal: nothing new starts, the lane ends once its deletions finished. */
   private cancelled = false;
+  private readonly details = new CurrentDetails();
 
   constructor(private readonly input: LaneInput) {
     this.account = input.account;
@@ -182,13 +193,17 @@ class Lane {
     this.ledger = new LaneLedger(this.ledgerOn ? input.carried?.finished : []);
     if (this.limits.circuitBreaker)
       this.breaker = new CircuitBreaker(this.limits.circuitBreaker, input.carried?.breaker);
-    setHandler(enqueueSignal, (req) => this.enqueue(req));
-    setHandler(laneBatchStateSignal, ({ batchWorkflowId, state }) => {
-      const b = this.queues.batch(batchWorkflowId, Date.now());
-      b.touchedAt = Date.now();
-      this.setState(b, state);
-      this.dirty = true;
-    });
+    setHandler(enqueueSignal, (req) => this.enqueue(req), described('enqueue'));
+    setHandler(
+      laneBatchStateSignal,
+      ({ batchWorkflowId, state }) => {
+        const b = this.queues.batch(batchWorkflowId, Date.now());
+        b.touchedAt = Date.now();
+        this.setState(b, state);
+        this.dirty = true;
+      },
+      described('batchState'),
+    );
     setHandler(
       setConcurrencyUpdate,
       ({ concurrency: n }) => {
@@ -196,9 +211,9 @@ class Lane {
         this.dirty = true;
         return { concurrency: this.concurrency(), max: this.limits.maxConcurrent };
       },
-      { validator: (arg) => this.validateConcurrency(arg?.concurrency) },
+      { ...described('setConcurrency'), validator: (arg) => this.validateConcurrency(arg?.concurrency) },
     );
-    setHandler(laneStatusQuery, () => this.status());
+    setHandler(laneStatusQuery, () => this.status(), described('laneStatus'));
   }
 
   cancel(): void {
@@ -269,6 +284,26 @@ class Lane {
       completedThisExecution: this.completed,
       ...(this.breaker ? { circuitBreaker: this.breaker.status(Date.now()) } : {}),
     };
+  }
+
+  /** The Web UI's "current details" of the lane (workflows/current-details.ts); no history cost. */
+  private showDetails(): void {
+    const breaker = this.breaker?.state(Date.now()) ?? 'none';
+    const shape = `${this.cancelled}|${this.hasWork()}|${this.inFlight === 0}|${breaker}|${this.concurrency()}`;
+    this.details.refresh(shape, () =>
+      renderLaneDetails(this.status(), {
+        idle: !this.hasWork(),
+        cancelled: this.cancelled,
+        ...(this.misconfiguration && this.misconfiguration.until > Date.now()
+          ? {
+              misconfigured: {
+                reason: this.misconfiguration.reason,
+                until: new Date(this.misconfiguration.until).toISOString(),
+              },
+            }
+          : {}),
+      }),
+    );
   }
 
   // ---- what batches send ----
@@ -478,12 +513,18 @@ class Lane {
       if (this.breaker && !this.breaker.canStart(now)) {
         // Open: queued items wait (never failed or skipped); wake up when the cool-down ends. While
         // the half-open probe is in flight there is nothing to wake for: its outcome wakes the loop.
-        if (this.breaker.state(now) === 'open') this.wakeUps.at(this.breaker.openUntil!);
+        if (this.breaker.state(now) === 'open') {
+          const until = this.breaker.openUntil!;
+          this.wakeUps.at(
+            until,
+            breakerCoolDownSummary(this.limits.circuitBreaker?.coolDownMs ?? until - now, until),
+          );
+        }
         break;
       }
       const wait = rateWaitMs(this.recentStarts, this.limits.requestsPerSecond, now);
       if (wait > 0) {
-        this.wakeUps.at(now + wait);
+        this.wakeUps.at(now + wait, rateWaitSummary(wait));
         break;
       }
       const next = this.nextToStart(now);
@@ -520,13 +561,9 @@ class Lane {
     const report =
       this.ledgerOn && NEVER_REPEAT_DELETE.has(this.limits.provider) ? { reportAcceptedTo: b.id } : {};
     this.activities()
-      .deleteBackup({
-        item,
-        pollIntervalMs: this.limits.pollIntervalMs,
-        ...from,
-        ...this.runOf(b),
-        ...report,
-      })
+      .deleteBackup.executeWithOptions({ summary: deleteOneSummary(item, from.accepted !== undefined) }, [
+        { item, pollIntervalMs: this.limits.pollIntervalMs, ...from, ...this.runOf(b), ...report },
+      ])
       .then(
         (outcome) => this.finish(b, outcome),
         (err: unknown) => this.finish(b, failedOutcomeFrom(item, err)),
@@ -578,11 +615,13 @@ class Lane {
   /** A plain group: every item requested at once, then observed together. */
   private startGroup(group: Started[]): void {
     this.activities()
-      .deleteBackups({
-        items: group.map((p) => p.item),
-        pollIntervalMs: this.limits.pollIntervalMs,
-        ...this.runOf(group[0]!.b),
-      })
+      .deleteBackups.executeWithOptions({ summary: deleteGroupSummary(this.account, group.length) }, [
+        {
+          items: group.map((p) => p.item),
+          pollIntervalMs: this.limits.pollIntervalMs,
+          ...this.runOf(group[0]!.b),
+        },
+      ])
       .then(
         (results) => group.forEach(({ b, item }, k) => this.afterGroup(b, item, results[k])),
         (err: unknown) => group.forEach(({ b, item }) => this.finish(b, failedOutcomeFrom(item, err))),
@@ -646,20 +685,22 @@ class Lane {
     // Not while the lane drains for continue-as-new: then the group sees its deletions to the end.
     const handOver = !this.draining && handOverRules;
     this.activities()
-      .deleteBackups({
-        items: all.map((p) => p.item),
-        pollIntervalMs: this.limits.pollIntervalMs,
-        pipeline: {
-          slots,
-          startWithinMs: this.pipelineWindowMs(),
-          requestsPerSecond: this.limits.requestsPerSecond,
-          // Without the picks' own entries: the group records when their requests actually go out.
-          recentStarts: this.recentStarts.slice(0, this.recentStarts.length - picks.length),
-          ...(handOver ? { handOver } : {}),
-          ...(resumed.length ? { resumed: resumed.map((h) => h.handed) } : {}),
+      .deleteBackups.executeWithOptions({ summary: deleteGroupSummary(this.account, all.length, true) }, [
+        {
+          items: all.map((p) => p.item),
+          pollIntervalMs: this.limits.pollIntervalMs,
+          pipeline: {
+            slots,
+            startWithinMs: this.pipelineWindowMs(),
+            requestsPerSecond: this.limits.requestsPerSecond,
+            // Without the picks' own entries: the group records when their requests actually go out.
+            recentStarts: this.recentStarts.slice(0, this.recentStarts.length - picks.length),
+            ...(handOver ? { handOver } : {}),
+            ...(resumed.length ? { resumed: resumed.map((h) => h.handed) } : {}),
+          },
+          ...this.runOf(all[0]!.b),
         },
-        ...this.runOf(all[0]!.b),
-      })
+      ])
       .then(
         (results) => {
           done();
@@ -736,7 +777,7 @@ class Lane {
       const nothingLeft = b.items.length === 0 && b.inFlight === 0;
       const due = (b.oldestOutboxAt ?? now) + FLUSH_AFTER_MS;
       if (force || nothingLeft || b.outbox.length >= LANE_FLUSH_SIZE || due <= now) this.flush(b);
-      else this.wakeUps.at(due);
+      else this.wakeUps.at(due, flushSummary(due - now));
     }
   }
 
@@ -817,6 +858,8 @@ class Lane {
       this.queues.prune(Date.now());
       if (this.ledgerOn) this.ledger.prune(Date.now());
 
+      this.showDetails();
+
       if (this.cancelled && !this.hasWork()) {
         await Promise.all([...this.sends]);
         await condition(allHandlersFinished);
@@ -838,7 +881,7 @@ class Lane {
           if (!this.dirty && !this.hasWork()) return;
           continue;
         }
-        this.wakeUps.at(idleSince + IDLE_EXIT_MS);
+        this.wakeUps.at(idleSince + IDLE_EXIT_MS, idleExitSummary(idleSince + IDLE_EXIT_MS - Date.now()));
       }
       if (!this.dirty) await condition(() => this.dirty);
     }

@@ -52,6 +52,13 @@ import {
 import type { AccountLimits, ItemOutcome, ItemRef, OutcomeCounts } from '../contract/model';
 import { PATCHES } from './patches';
 import { WakeUps } from './wake-ups';
+import { described } from './handler-descriptions';
+import {
+  CHECK_RUN_SUMMARY,
+  enqueueSummary,
+  laneSilenceSummary,
+  waitingRunCheckSummary,
+} from './user-metadata';
 
 export { ACTIVE_BATCHES, chunkSize, laneSilenceMs, laneWindow };
 
@@ -110,25 +117,41 @@ class Batch {
   constructor(private readonly input: BatchInput) {
     this.control = input.control;
     this.state = new BatchItems(input.items, (a) => own(input.accounts, a)!);
-    setHandler(outcomesSignal, ({ outcomes }) => {
-      const now = Date.now();
-      for (const o of outcomes) this.state.accept(o, now);
-      this.dirty = true;
-    });
+    setHandler(
+      outcomesSignal,
+      ({ outcomes }) => {
+        const now = Date.now();
+        for (const o of outcomes) this.state.accept(o, now);
+        this.dirty = true;
+      },
+      described('outcomes'),
+    );
     // No state change that the loop acts on: the handles wait for a re-send (README, "Guarantees": one
     // deletion per backup).
-    setHandler(acceptedSignal, ({ accepted }) => {
-      for (const note of accepted) this.state.acceptedDeletion(note);
-    });
-    setHandler(returnItemsSignal, ({ items }) => {
-      this.state.returned(items, Date.now());
-      this.dirty = true;
-    });
-    setHandler(batchControlSignal, ({ state }) => {
-      if (this.control !== 'cancelled') this.control = state;
-      this.dirty = true;
-    });
-    setHandler(batchProgressQuery, () => this.report());
+    setHandler(
+      acceptedSignal,
+      ({ accepted }) => {
+        for (const note of accepted) this.state.acceptedDeletion(note);
+      },
+      described('accepted'),
+    );
+    setHandler(
+      returnItemsSignal,
+      ({ items }) => {
+        this.state.returned(items, Date.now());
+        this.dirty = true;
+      },
+      described('returnItems'),
+    );
+    setHandler(
+      batchControlSignal,
+      ({ state }) => {
+        if (this.control !== 'cancelled') this.control = state;
+        this.dirty = true;
+      },
+      described('batchControl'),
+    );
+    setHandler(batchProgressQuery, () => this.report(), described('batchProgress'));
   }
 
   cancel(): void {
@@ -202,15 +225,20 @@ class Batch {
     // A re-send carries what the provider already accepted: a restarted lane observes those deletions.
     const accepted = resend ? this.state.handlesOf(items) : [];
     try {
-      result = await enqueueToLane({
-        batchWorkflowId: this.id,
-        chunk: seq,
-        items,
-        limits: own(this.input.accounts, account)!,
-        ...(resend ? { state: resend, resend: true } : {}),
-        ...(accepted.length ? { accepted } : {}),
-        ...(this.livenessOn ? { runWorkflowId: this.input.runWorkflowId } : {}),
-      });
+      result = await enqueueToLane.executeWithOptions(
+        { summary: enqueueSummary(account, items.length, resend !== undefined) },
+        [
+          {
+            batchWorkflowId: this.id,
+            chunk: seq,
+            items,
+            limits: own(this.input.accounts, account)!,
+            ...(resend ? { state: resend, resend: true } : {}),
+            ...(accepted.length ? { accepted } : {}),
+            ...(this.livenessOn ? { runWorkflowId: this.input.runWorkflowId } : {}),
+          },
+        ],
+      );
     } catch (err) {
       // The lane could not be reached within the retry budget: the items stay open and the silence
       // watchdog sends them again.
@@ -241,13 +269,16 @@ class Batch {
     const now = Date.now();
     this.runCheckedAt ??= now;
     if (now < this.runCheckedAt + WAITING_RUN_CHECK_MS)
-      return this.wake.at(this.runCheckedAt + WAITING_RUN_CHECK_MS);
+      return this.wake.at(
+        this.runCheckedAt + WAITING_RUN_CHECK_MS,
+        waitingRunCheckSummary(this.runCheckedAt + WAITING_RUN_CHECK_MS - now),
+      );
     this.runCheckedAt = now;
-    const { runStopped } = await checkRun({ runWorkflowId: this.input.runWorkflowId }).catch(() => ({
-      runStopped: undefined,
-    }));
+    const { runStopped } = await checkRun
+      .executeWithOptions({ summary: CHECK_RUN_SUMMARY }, [{ runWorkflowId: this.input.runWorkflowId }])
+      .catch(() => ({ runStopped: undefined }));
     if (runStopped) this.runStopped(runStopped, []);
-    else this.wake.at(now + WAITING_RUN_CHECK_MS);
+    else this.wake.at(now + WAITING_RUN_CHECK_MS, waitingRunCheckSummary(WAITING_RUN_CHECK_MS));
   }
 
   /** Re-sends to lanes that have been silent too long; true when it sent something. */
@@ -269,10 +300,11 @@ class Batch {
 
   /** The watchdog's timer (see WakeUps); batches recorded before it kept one timer in view at a time. */
   private armWatchdog(due: number): void {
-    if (this.wake) return this.wake.at(due);
+    const summary = laneSilenceSummary(due - Date.now());
+    if (this.wake) return this.wake.at(due, summary);
     if (this.watchdogDue !== undefined && this.watchdogDue <= due) return;
     this.watchdogDue = due;
-    sleep(Math.max(1, due - Date.now()))
+    sleep(Math.max(1, due - Date.now()), { summary })
       .then(() => {
         if (this.watchdogDue === due) this.watchdogDue = undefined;
         this.dirty = true;

@@ -40,6 +40,8 @@ import { accountsCovered, interleaveByAccount } from './batch-planning';
 import { ACTIVE_BATCHES, BATCH_SIZE, cleanupBatch } from './cleanup-batch';
 import { RUN_EVENTS_BEFORE_CONTINUE, shouldContinueAsNew } from './continue-as-new';
 import { batchWorkflowId } from '../contract/ids';
+import { CurrentDetails, renderRunDetails } from './current-details';
+import { described } from './handler-descriptions';
 import { own, uniqueBy } from './keyed';
 import {
   addItemsUpdate,
@@ -71,6 +73,7 @@ import type * as RequestModule from '../contract/request';
 import { discover, discoverTwice, guardViolation, type Discovered } from './run/discovery';
 import { RunBatches, type BatchEntry, type Finished } from './run/run-batches';
 import { SA } from './search-attributes';
+import { batchDetails, batchSummary } from './user-metadata';
 
 export { ACTIVE_BATCHES };
 
@@ -153,6 +156,7 @@ class Run {
   private failure?: unknown;
   private discovered?: Discovered;
   private dirty = false;
+  private readonly details = new CurrentDetails();
 
   constructor(
     private readonly request: CleanupRequest,
@@ -185,21 +189,33 @@ class Run {
   }
 
   private installHandlers(): void {
-    setHandler(progressQuery, () => this.progress());
-    setHandler(batchReportSignal, (r) => {
-      const prefix = `${this.workflowId}/batch-`;
-      const n = r.batchWorkflowId.startsWith(prefix) ? Number(r.batchWorkflowId.slice(prefix.length)) : NaN;
-      if (this.batches.onReport(n, r)) this.dirty = true;
-    });
-    setHandler(pauseSignal, () => {
-      if (this.state === 'running' || this.state === 'starting') this.state = 'paused';
-      this.dirty = true;
-    });
-    setHandler(resumeSignal, () => {
-      if (this.state === 'paused') this.state = 'running';
-      this.dirty = true;
-    });
-    setHandler(cancelSignal, (arg) => this.cancel(arg?.reason ?? 'cancel signal'));
+    setHandler(progressQuery, () => this.progress(), described('progress'));
+    setHandler(
+      batchReportSignal,
+      (r) => {
+        const prefix = `${this.workflowId}/batch-`;
+        const n = r.batchWorkflowId.startsWith(prefix) ? Number(r.batchWorkflowId.slice(prefix.length)) : NaN;
+        if (this.batches.onReport(n, r)) this.dirty = true;
+      },
+      described('batchReport'),
+    );
+    setHandler(
+      pauseSignal,
+      () => {
+        if (this.state === 'running' || this.state === 'starting') this.state = 'paused';
+        this.dirty = true;
+      },
+      described('pause'),
+    );
+    setHandler(
+      resumeSignal,
+      () => {
+        if (this.state === 'paused') this.state = 'running';
+        this.dirty = true;
+      },
+      described('resume'),
+    );
+    setHandler(cancelSignal, (arg) => this.cancel(arg?.reason ?? 'cancel signal'), described('cancel'));
     setHandler(
       addItemsUpdate,
       async ({ items }) => {
@@ -208,6 +224,7 @@ class Run {
         return { accepted: items.length, total: this.batches.totalItems() };
       },
       {
+        ...described('addItems'),
         validator: (arg) => {
           if (this.cancelled)
             throw new Error('this run was cancelled: no more items can be added (start a new run)');
@@ -218,12 +235,16 @@ class Run {
         },
       },
     );
-    setHandler(sealItemsUpdate, () => {
-      if (!this.sealed) upsertSearchAttributes([{ key: SA.total, value: this.batches.totalItems() }]);
-      this.sealed = true;
-      this.dirty = true;
-      return { total: this.batches.totalItems() };
-    });
+    setHandler(
+      sealItemsUpdate,
+      () => {
+        if (!this.sealed) upsertSearchAttributes([{ key: SA.total, value: this.batches.totalItems() }]);
+        this.sealed = true;
+        this.dirty = true;
+        return { total: this.batches.totalItems() };
+      },
+      described('sealItems'),
+    );
   }
 
   /** Resolves account names through the worker config; unknown names fail the caller, naming them. */
@@ -301,6 +322,8 @@ class Run {
         // Batches outlive a continue-as-new of the run; they report back by signal, not by completion.
         parentClosePolicy: ParentClosePolicy.ABANDON,
         memo: { run: this.workflowId, batch: n, items: page.length },
+        staticSummary: batchSummary(this.workflowId, n, page.length),
+        staticDetails: batchDetails(this.workflowId, page, this.request.dryRun),
       });
     }
     this.dirty = true;
@@ -462,6 +485,7 @@ class Run {
       this.dirty = false;
       this.checkGuards();
       await this.steer();
+      this.showDetails();
       if (this.sealed && this.batches.allDone()) break;
       if (shouldContinueAsNew(HISTORY_EVENTS_BEFORE_CONTINUE)) {
         await condition(allHandlersFinished);
@@ -505,8 +529,25 @@ class Run {
     };
   }
 
+  /** The Web UI's "current details" of the run (workflows/current-details.ts); no history cost. */
+  private showDetails(force = false): void {
+    const shape = `${this.state}|${this.sealed}|${this.cancelled}|${this.batches.entries.filter((b) => b.done).length}`;
+    this.details.refresh(
+      shape,
+      () =>
+        renderRunDetails(this.progress(), {
+          workflowId: this.workflowId,
+          sealed: this.sealed,
+          firstProblems: this.batches.firstProblems(),
+          ...(this.cancelReason ? { cancelReason: this.cancelReason } : {}),
+        }),
+      force,
+    );
+  }
+
   private finish(): RunSummary {
     this.state = 'completed';
+    this.showDetails(true);
     const p = this.progress();
     upsertSearchAttributes([
       { key: SA.deleted, value: p.counts.deleted },

@@ -11,11 +11,15 @@ export class WakeUps {
   /** `onWake` runs (in the workflow) when a timer fires; it usually marks the main loop dirty. */
   constructor(private readonly onWake: () => void) {}
 
-  /** Makes sure the workflow wakes at `due` (workflow time, ms) or earlier. */
-  at(due: number): void {
+  /**
+   * Makes sure the workflow wakes at `due` (workflow time, ms) or earlier. `summary` is what the Web
+   * UI shows on the timer's event (workflows/user-metadata.ts); it is user metadata, not part of the
+   * command replay compares, so adding or rewording one never breaks a recorded history.
+   */
+  at(due: number, summary?: string): void {
     if (this.pending.some((w) => w <= due)) return;
     this.pending.push(due);
-    sleep(Math.max(1, Math.ceil(due - Date.now())))
+    sleep(Math.max(1, Math.ceil(due - Date.now())), summary ? { summary } : undefined)
       .then(() => {
         this.pending.splice(this.pending.indexOf(due), 1);
         this.onWake();

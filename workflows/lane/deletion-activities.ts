@@ -3,12 +3,13 @@
  * change reaches new deletions at once, with the retry policy of the account (Temporal retries
  * transient failures with exponential backoff; the deadline covers every attempt).
  */
-import { proxyActivities } from '@temporalio/workflow';
+import { proxyActivities, type ActivityInterfaceFor } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { deletionRetry } from '../../contract/retry-rules';
 import type { AccountLimits } from '../../contract/model';
 
-type DeletionActivities = Pick<Activities, 'deleteBackup' | 'deleteBackups'>;
+// With `executeWithOptions`, so each call can carry its own summary (workflows/user-metadata.ts).
+type DeletionActivities = Pick<ActivityInterfaceFor<Activities>, 'deleteBackup' | 'deleteBackups'>;
 
 const proxies = new Map<string, DeletionActivities>();
 
