@@ -48,7 +48,7 @@ interface WorkflowMetadata {
 /** The handlers each workflow registers (grep setHandler in workflows/): all must be described. */
 const HANDLERS = {
   retentionCleanup: ['progress', 'pause', 'resume', 'cancel', 'batchReport', 'addItems', 'sealItems'],
-  cleanupBatch: ['batchProgress', 'batchControl', 'outcomes', 'returnItems'],
+  cleanupBatch: ['batchProgress', 'batchControl', 'outcomes', 'accepted', 'returnItems'],
   accountLane: ['laneStatus', 'setConcurrency', 'enqueue', 'batchState'],
 };
 
