@@ -9,7 +9,7 @@ import type { accountLane } from '../workflows/account-lane';
 import { laneWorkflowId } from '../contract/ids';
 import { acceptedSignal, enqueueSignal, type EnqueueRequest } from '../contract/messages';
 import { itemKey, type AccountLimits } from '../contract/model';
-import { laneDetails, laneSummary } from '../workflows/user-metadata';
+import { laneDetails, laneSummary } from '../contract/user-metadata';
 import {
   deleteBackupsWith,
   deleteBackupWith,

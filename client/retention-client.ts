@@ -27,7 +27,7 @@ import {
 import type { ItemOutcome, ItemRef } from '../contract/model';
 import { MAX_ITEMS_PER_PAGE, type CleanupRequestInput } from '../contract/request';
 import { retentionCleanup } from '../workflows/retention-cleanup';
-import { runDetails, runSummary } from '../workflows/user-metadata';
+import { runDetails, runSummary } from '../contract/user-metadata';
 import { dataConverterFromEnv } from '../codec/data-converter';
 import { temporalSettings } from './connection';
 import { InvalidRequestError, validateRequest } from './request-validation';

@@ -24,7 +24,7 @@ import { TASK_QUEUE } from '../contract/ids';
 import type { RunSummary } from '../contract/messages';
 import type { CleanupRequest } from '../contract/request';
 import { retentionCleanup } from '../workflows/retention-cleanup';
-import { runDetails, runSummary } from '../workflows/user-metadata';
+import { runDetails, runSummary } from '../contract/user-metadata';
 import {
   checkId,
   formatDuration,

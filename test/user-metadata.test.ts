@@ -6,7 +6,7 @@
  * account lane have their own summaries, the lane's current details show its window; the deletion
  * activities (one item, a plain group, a pipelined group) and the timers (idle, circuit cool-down)
  * carry summaries on their history events; a paused run's details say how to resume; a run a
- * Schedule starts carries its summary too. Pure checks of the renderers (workflows/user-metadata.ts,
+ * Schedule starts carries its summary too. Pure checks of the renderers (contract/user-metadata.ts,
  * workflows/current-details.ts) and of docs/handlers.md follow.
  */
 import assert from 'node:assert/strict';
@@ -28,7 +28,7 @@ import { HANDLER_DESCRIPTIONS } from '../workflows/handler-descriptions';
 import { batchWorkflowId, laneWorkflowId } from '../contract/ids';
 import type { RunProgress } from '../contract/messages';
 import type { ItemOutcome } from '../contract/model';
-import { runSummary } from '../workflows/user-metadata';
+import { runSummary } from '../contract/user-metadata';
 import { resultWithin, waitFor } from './helpers/runs';
 import { startStack, temporalAddress, vbsBackups, type Stack } from './helpers/stack';
 

@@ -80,7 +80,7 @@ import {
   flushSummary,
   idleExitSummary,
   rateWaitSummary,
-} from './user-metadata';
+} from '../contract/user-metadata';
 import { CurrentDetails, renderLaneDetails } from './current-details';
 
 export type { CarriedBatch, CarriedItem } from './lane/queues';

@@ -58,7 +58,7 @@ import {
   enqueueSummary,
   laneSilenceSummary,
   waitingRunCheckSummary,
-} from './user-metadata';
+} from '../contract/user-metadata';
 
 export { ACTIVE_BATCHES, chunkSize, laneSilenceMs, laneWindow };
 

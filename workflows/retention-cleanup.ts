@@ -73,7 +73,7 @@ import type * as RequestModule from '../contract/request';
 import { discover, discoverTwice, guardViolation, type Discovered } from './run/discovery';
 import { RunBatches, type BatchEntry, type Finished } from './run/run-batches';
 import { SA } from './search-attributes';
-import { batchDetails, batchSummary } from './user-metadata';
+import { batchDetails, batchSummary } from '../contract/user-metadata';
 
 export { ACTIVE_BATCHES };
 

@@ -13,7 +13,7 @@ export class WakeUps {
 
   /**
    * Makes sure the workflow wakes at `due` (workflow time, ms) or earlier. `summary` is what the Web
-   * UI shows on the timer's event (workflows/user-metadata.ts); it is user metadata, not part of the
+   * UI shows on the timer's event (contract/user-metadata.ts); it is user metadata, not part of the
    * command replay compares, so adding or rewording one never breaks a recorded history.
    */
   at(due: number, summary?: string): void {

@@ -8,7 +8,7 @@ import type { Activities } from '../../activities';
 import { deletionRetry } from '../../contract/retry-rules';
 import type { AccountLimits } from '../../contract/model';
 
-// With `executeWithOptions`, so each call can carry its own summary (workflows/user-metadata.ts).
+// With `executeWithOptions`, so each call can carry its own summary (contract/user-metadata.ts).
 type DeletionActivities = Pick<ActivityInterfaceFor<Activities>, 'deleteBackup' | 'deleteBackups'>;
 
 const proxies = new Map<string, DeletionActivities>();

@@ -8,7 +8,7 @@
  * No credentials or endpoints here: only account names, counts, the label, guards and the policy, all
  * of which are in the request already (README, "Guarantees": no secrets in workflow payloads).
  */
-import type { AccountLimits, ItemRef } from '../contract/model';
+import type { AccountLimits, ItemRef } from './model';
 
 /** What of a request the descriptions use (the parsed request, or the client's validated one). */
 export interface DescribedRequest {
