@@ -37,6 +37,10 @@ test('chaos: worker SIGKILL and dev server restart under 25% provider faults: on
   assert.equal(r.deleteCallsOutsideRequest, 0);
   assert.equal(r.notRequestedSurvivors, r.notRequested);
   assert.equal(r.veeamVmsWithSecondSession, 0);
-  for (const a of r.perAccount) assert.ok(a.observedMaxConcurrent <= a.limit, `${a.account}: ${a.observedMaxConcurrent} > ${a.limit}`);
+  // Repeats (delete requests after acceptance, answered busy or 404 as often as accepted) only where a
+  // crash may have lost the record of a deletion in flight: at most one per such deletion.
+  assert.ok(r.repeats <= r.repeatBound, `${r.repeats} repeats, bound ${r.repeatBound}`);
+  for (const a of r.perAccount)
+    assert.ok(a.observedMaxConcurrent <= a.limit, `${a.account}: ${a.observedMaxConcurrent} > ${a.limit}`);
   assert.ok(Object.values(r.faultHits).reduce((s, n) => s + n, 0) > 0, 'faults were injected');
 });

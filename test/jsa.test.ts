@@ -15,6 +15,7 @@ import type { JsaBackup, JsaSim } from '../simulator/jsa';
 import { Simulator } from '../simulator/server';
 import type { ItemOutcome, ItemRef } from '../workflows/model';
 import { parseWorkerConfig } from '../worker/config';
+import { assertNoRepeats } from './helpers/deletes';
 import { startStack, TEST_CREDENTIAL_ENV, type Stack } from './helpers/stack';
 
 const CONSOLE = 'console-a';
@@ -536,6 +537,8 @@ describe('JSA through the workflows (real dev server)', () => {
       undefined,
       'the running deletion was not restarted',
     );
+    // A repeat would be answered 422/1017 (busy) or 404/1001 and never show as a second acceptance.
+    assertNoRepeats(stack.sim, `jsa:${scope}:`);
     assert.deepEqual(
       stack.sim
         .provider('jsa')

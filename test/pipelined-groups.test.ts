@@ -14,6 +14,7 @@ import { temporal } from '@temporalio/proto';
 import { RetentionClient } from '../client/retention-client';
 import { PIPELINE_WINDOW_MS } from '../workflows/account-lane';
 import { laneWorkflowId } from '../workflows/ids';
+import { assertNoRepeats } from './helpers/deletes';
 import { assertOneOutcomeEach, reportOf, sleep, waitFor } from './helpers/runs';
 import { startStack, vbsBackups, type Stack } from './helpers/stack';
 
@@ -78,6 +79,7 @@ describe('pipelined deletion groups', () => {
     const counters = stack.sim.ctx.counters;
     for (const b of backups)
       assert.equal(counters.acceptedDeletes.get(`vbs:${scope}:${b.id}`), 1, `${b.id} accepted once`);
+    assertNoRepeats(stack.sim, `vbs:${scope}:`);
     const max = counters.maxConcurrent(`vbs:${scope}`);
     assert.ok(max <= 3 && max >= 2, `at most 3 deletions at once, and the window was used (observed ${max})`);
     // requestsPerSecond 4: no 5 deletes within one second. The lane counts a start when it schedules
@@ -119,6 +121,7 @@ describe('pipelined deletion groups', () => {
     const counters = stack.sim.ctx.counters;
     for (const b of backups)
       assert.equal(counters.acceptedDeletes.get(`vbs:${scope}:${b.id}`), 1, `${b.id} accepted once`);
+    assertNoRepeats(stack.sim, `vbs:${scope}:`);
 
     const { groups } = await groupsOf(stack, account);
     const failedIn = groups.find((g) => g.input.items.some((i) => i.id === backups[1]!.id))!;
@@ -158,6 +161,7 @@ describe('pipelined deletion groups', () => {
     assertOneOutcomeEach(await reportOf(rc, runId), items);
     for (const b of backups)
       assert.equal(counters.acceptedDeletes.get(`vbs:${scope}:${b.id}`), 1, `${b.id} accepted once`);
+    assertNoRepeats(stack.sim, `vbs:${scope}:`);
     const { groups } = await groupsOf(stack, account);
     assert.ok(
       groups.some((g) => g.result?.some((r) => 'notStarted' in r)),
@@ -182,6 +186,7 @@ describe('pipelined deletion groups', () => {
       assert.equal(counters.deleteCalls.get(`vbs:${scope}:${b.id}`), 1, `${b.id}: one delete call`);
     }
     assert.ok(counters.maxConcurrent(`vbs:${scope}`) <= 3, 'never more than 3 deletions at once');
+    assertNoRepeats(stack.sim, `vbs:${scope}:`, 'no delete request after acceptance across the hand-overs');
 
     const { groups } = await groupsOf(stack, account);
     const handedIds = groups.flatMap((g) =>

@@ -15,6 +15,7 @@ import { accountLane, PIPELINE_WINDOW_MS } from '../workflows/account-lane';
 import { laneWorkflowId } from '../workflows/ids';
 import { laneStatusQuery, setConcurrencyUpdate } from '../workflows/messages';
 import { SA } from '../workflows/search-attributes';
+import { assertNoRepeats, deleteRequests } from './helpers/deletes';
 import { assertOneOutcomeEach, reportOf, sleep, waitFor } from './helpers/runs';
 import { startStack, vbsBackups, type Stack } from './helpers/stack';
 
@@ -131,6 +132,7 @@ describe('run control', () => {
     assert.deepEqual((done.memo as { counts?: unknown } | undefined)?.counts, summary.counts);
     assertOneOutcomeEach(await reportOf(rc, runId), items);
     assert.ok(Object.values(stack.sim.ctx.counters.snapshot().acceptedDeletes).every((n) => n === 1));
+    assertNoRepeats(stack.sim, '', 'no delete request after acceptance across pause and resume');
   });
 
   test('cancel: every item ends with exactly one outcome; never-started ones skipped, never sent', async () => {
@@ -164,6 +166,18 @@ describe('run control', () => {
     assert.equal(summary.counts.skipped, skipped);
     assert.equal(summary.counts.deleted + skipped, 1200);
     assert.ok(skipped > 1000, `most items were skipped (${skipped})`);
+    assertNoRepeats(
+      stack.sim,
+      `vbs:${stack.scope('ctl')}:`,
+      'no delete request after acceptance around the cancel',
+    );
+    for (const o of byKey.values())
+      if (o.outcome === 'skipped')
+        assert.equal(
+          deleteRequests(stack.sim, `vbs:${stack.scope('ctl')}:${o.id}`)[`vbs:${stack.scope('ctl')}:${o.id}`],
+          undefined,
+          `${o.id} skipped: no delete request at all`,
+        );
     console.log(`cancelled: ${summary.counts.deleted} deleted, ${skipped} skipped`);
   });
 

@@ -14,6 +14,7 @@ import type { BackupRecord, ItemOutcome } from '../workflows/model';
 import { parseWorkerConfig, type HuaweiAccountConfig } from '../worker/config';
 import { Simulator } from '../simulator/server';
 import type { TaurusBackup, TaurusDbSim } from '../simulator/taurusdb';
+import { assertNoRepeats } from './helpers/deletes';
 import { configFor, startStack, TEST_CREDENTIAL_ENV, type Stack } from './helpers/stack';
 
 const TOKEN_KEY = 'huawei:sim-domain:sim-user';
@@ -530,6 +531,8 @@ describe('TaurusDB through the workflow (real Temporal dev server)', () => {
     );
     for (const b of [...manual, building!])
       assert.equal(counters.acceptedDeletes.get(`taurusdb:${project}:${b.id}`), 1, b.id);
+    // Observed by listing, never by deleting again (a repeat would be answered 409 or DBS.201203).
+    assertNoRepeats(stack.sim, `taurusdb:${project}:`);
     assert.deepEqual(
       (stack.sim.provider('taurusdb').list(project) as Array<{ id: string }>).map((b) => b.id),
       [auto!.id],
