@@ -170,11 +170,18 @@ async function runTests(
   }
 }
 
+/** The first failed test (the most specific), shortened, and how many more failed. */
+function firstOf(names: string[]): string {
+  if (!names.length) return '(exit status only: see the log)';
+  const first = names[0]!.length > 90 ? `${names[0]!.slice(0, 89)}…` : names[0]!;
+  return names.length > 1 ? `${first} (+${names.length - 1})` : first;
+}
+
 function table(results: Result[]): string {
   const rows = results.map((r) => [
     r.id,
     r.status,
-    r.status === 'killed' ? r.killedBy.slice(0, 3).join(' | ') || '(exit status only)' : (r.note ?? ''),
+    r.status === 'killed' ? firstOf(r.killedBy) : (r.note ?? ''),
     `${Math.round(r.seconds)}s`,
   ]);
   const head = ['planted bug', 'result', 'killed by (failed tests) / why', 'time'];
@@ -240,16 +247,17 @@ async function main(): Promise<void> {
         const log = join(REPORTS, `${bug.id}.log`);
         writeFileSync(log, output);
         const failed = failedTests(output);
-        const ran = /^# tests (\d+)/m.exec(output)?.[1];
+        const count = (what: string) => Number(new RegExp(`^# ${what} (\\d+)`, 'm').exec(output)?.[1] ?? 0);
+        const ran = count('pass') + count('fail');
         const result: Result = {
           id: bug.id,
           status: status === 0 ? 'survived' : 'killed',
           killedBy: status === 0 ? [] : failed,
           seconds: (Date.now() - started) / 1000,
           log,
-          ...(ran === '0' ? { note: 'no test matched (check names)' } : {}),
+          ...(ran === 0 ? { note: 'no test ran (check tests and names)' } : {}),
         };
-        if (status === 0 && ran === '0') result.status = 'stale';
+        if (status === 0 && ran === 0) result.status = 'stale';
         results.push(result);
         console.log(
           `   ${result.status.toUpperCase()} in ${Math.round(result.seconds)}s${failed.length ? `: ${failed.join(' | ')}` : ''}`,
