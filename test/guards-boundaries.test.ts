@@ -222,10 +222,10 @@ describe('percentages in guard messages', () => {
     );
   });
 
-  test('at most 4 decimals', () => {
+  test('at most 4 decimals, even when the share and the limit then print the same', () => {
     assert.match(
-      message(5_000_001, 10_000_000, 0.5),
-      /lose 50% of its 10000000 backups .*limit 50%\); 1 over/,
+      message(1, 3, 0.33333333),
+      /lose 33\.3333% of its 3 backups \(1 deletions, limit 33\.3333%\); 1 over/,
     );
   });
 });
