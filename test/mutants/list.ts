@@ -1,0 +1,253 @@
+/**
+ * The planted bugs `npm run mutants` applies one at a time (scripts/mutants.ts). Each one breaks a
+ * promise of README "Guarantees" the way a plausible edit would, and names the tests that must catch
+ * it. A planted bug the tests do not catch is a missing test: write it, do not weaken the bug.
+ * docs/testing.md, "Planted bugs and mutation score", has the table of what killed each.
+ *
+ * `find` must occur exactly once in `file` (`npm run mutants -- --check`): when the code moves on, a
+ * stale entry fails loudly instead of silently testing nothing.
+ */
+import type { PlantedBug } from './types';
+
+export type { PlantedBug } from './types';
+
+const SAFETY = 'test/deletion-safety.test.ts';
+const MISCONFIGURED = 'test/misconfigured-endpoint.test.ts';
+/** Written for the guard bugs test/guards.test.ts let through (boundaries, ceilings). */
+const GUARDS_EDGES = 'test/guards-boundaries.test.ts';
+
+/** A Huawei dialect that reads every 404 as the service's own not-found, marker or not. */
+const huawei404AsGone = (dialect: string, file: string, marker: string): PlantedBug => ({
+  id: `${dialect}-404-without-marker-gone`,
+  file,
+  find: `  marker: '${marker}',\n`,
+  replace: `  marker: '${marker}',\n  special: ({ res, info }, what) =>\n    res.status === 404 ? new ProviderError('not-found', what, info) : undefined,\n`,
+  tests: [MISCONFIGURED],
+  names: `^(${dialect}: |runs against|every adapter)`,
+  why: `A misconfiguration never reads as success: a ${dialect.toUpperCase()} 404 without ${marker} (a typo'd endpoint) would report every item absent.`,
+});
+
+export const PLANTED_BUGS: PlantedBug[] = [
+  // ---- Never repeated / One deletion per backup ----
+  {
+    id: 'veeam-heartbeat-resume-ignored',
+    file: 'activities/delete-backup.ts',
+    find: "  let progress = saved?.phase === 'accepted' ? saved : undefined;",
+    replace: '  let progress = undefined as DeletionProgress | undefined;',
+    tests: ['test/veeam-crash-resume.test.ts'],
+    why: 'Never repeated: a retried attempt ignores the accepted session in its heartbeat and posts deleteBackups again (a second Veeam job session).',
+  },
+  {
+    id: 'group-resumed-handles-dropped',
+    file: 'activities/delete-backup.ts',
+    find: '    (_, i) => saved?.group[i] ?? (resumed[i] ? { accepted: resumed[i].accepted } : undefined),',
+    replace: '    (_, i) => saved?.group[i] ?? undefined,',
+    tests: ['test/pipelined-groups.test.ts'],
+    names: 'hands its deletions in progress',
+    why: 'One deletion per backup: a pipelined group forgets the deletions the previous group handed over and deletes them again.',
+  },
+  {
+    id: 'lane-concurrency-off-by-one',
+    file: 'workflows/account-lane.ts',
+    find: '      this.inFlight + picks.length < this.concurrency() &&',
+    replace: '      this.inFlight + picks.length <= this.concurrency() &&',
+    tests: ['test/lanes-concurrency.test.ts'],
+    names: 'at most 5 deletions at once',
+    why: 'The concurrency limit: the lane starts maxConcurrent + 1 deletions at once.',
+  },
+  {
+    id: 'csbs-delete-whole-checkpoint',
+    file: 'activities/providers/csbs.ts',
+    find: '(checkpointId)}?checkpoint_items=${encodeURIComponent(item.id)}`,',
+    replace: '(checkpointId)}`,',
+    tests: ['test/csbs.test.ts'],
+    names: 'CSBS adapter against the simulator',
+    why: 'One deletion per backup: a CSBS delete without checkpoint_items deletes every backup of the checkpoint.',
+  },
+  {
+    id: 'lane-ledger-join-removed',
+    file: 'workflows/lane/ledger.ts',
+    find: '    if (r && r.batch !== batch) {',
+    replace: '    if (r && r.batch !== batch && false) {',
+    tests: [SAFETY],
+    names: 'one job session per VM',
+    why: 'One deletion per backup: the same Veeam VM queued by two runs (or two pages) starts two deletions instead of the second joining the first.',
+  },
+  {
+    id: 'lane-ledger-finished-forgotten',
+    file: 'workflows/lane/ledger.ts',
+    find: '    if (!f || f.at <= now - FINISHED_TTL_MS) return undefined;',
+    replace: '    return undefined;',
+    tests: ['test/lane-state.test.ts', SAFETY],
+    names: 'after a confirmed deletion|deleted once, reported once',
+    why: 'One deletion per backup: a backup whose deletion the lane just confirmed is sent again when a re-sent chunk repeats it.',
+  },
+  {
+    id: 'run-dedup-removed',
+    file: 'workflows/retention-cleanup.ts',
+    find: '    const unique = interleaveByAccount(uniqueBy(items, itemKey));',
+    replace: '    const unique = interleaveByAccount(items);',
+    tests: ['test/run-dedup.test.ts'],
+    names: 'in the start items',
+    why: 'Exactly one outcome: the same backup twice in a run is counted, batched and reported twice.',
+  },
+  {
+    id: 'batch-dedup-removed',
+    file: 'workflows/batch/batch-items.ts',
+    find: '      if (this.expected.has(key)) return false;',
+    replace: '',
+    tests: ['test/run-dedup.test.ts'],
+    names: 'in one batch',
+    why: 'Exactly one outcome: a batch given the same item twice keeps both and waits for two outcomes.',
+  },
+
+  // ---- Guards hold on every run ----
+  {
+    id: 'guard-max-deletions-inverted',
+    file: 'policy/guards.ts',
+    find: '  if (guards.maxDeletions !== undefined && total > guards.maxDeletions) {',
+    replace: '  if (guards.maxDeletions !== undefined && total <= guards.maxDeletions) {',
+    tests: ['test/guards.test.ts', GUARDS_EDGES],
+    why: 'Guards hold on every run: maxDeletions stops the runs within it and lets the ones over it delete.',
+  },
+  {
+    id: 'guard-max-deletions-off-by-one',
+    file: 'policy/guards.ts',
+    find: '  if (guards.maxDeletions !== undefined && total > guards.maxDeletions) {',
+    replace: '  if (guards.maxDeletions !== undefined && total > guards.maxDeletions + 1) {',
+    tests: ['test/guards.test.ts', GUARDS_EDGES],
+    why: 'Guards hold on every run: a run of maxDeletions + 1 deletions passes.',
+  },
+  {
+    id: 'guard-per-account-off-by-one',
+    file: 'policy/guards.ts',
+    find: '    if (perRequest !== undefined && n > perRequest)',
+    replace: '    if (perRequest !== undefined && n >= perRequest)',
+    tests: ['test/guards.test.ts', GUARDS_EDGES],
+    why: 'Guards hold on every run: an account with exactly maxDeletionsPerAccount deletions is refused (a run that should run stops).',
+  },
+  {
+    id: 'guard-fraction-off-by-one',
+    file: 'policy/guards.ts',
+    find: '  if (deleted <= allowed) return undefined;',
+    replace: '  if (deleted <= allowed + 1) return undefined;',
+    tests: ['test/guards.test.ts', GUARDS_EDGES],
+    why: 'Guards hold on every run: one backup more than maxFractionPerAccount/Group allows passes.',
+  },
+  {
+    id: 'guard-ceiling-ignored',
+    file: 'policy/guards.ts',
+    find: '    const ceiling = ceilings.get(account);',
+    replace: '    const ceiling = undefined as number | undefined;',
+    tests: ['test/guards.test.ts', GUARDS_EDGES],
+    why: "Guards hold on every run: the worker config's maxDeletionsPerRun is not applied.",
+  },
+  {
+    id: 'item-list-count-guards-skipped',
+    file: 'workflows/retention-cleanup.ts',
+    find: '    const counted = this.discovered?.planned ?? tally;',
+    replace: '    const counted = this.discovered?.planned ?? new Map<string, number>();',
+    tests: [SAFETY],
+    names: 'crossing maxDeletions|maxDeletionsPerRun holds',
+    why: 'Guards hold on every run: an item list of 20 with maxDeletions 5 deletes all 20 (the count guards judged only policy plans).',
+  },
+  {
+    id: 'plan-once-hash-unchecked',
+    file: 'activities/discover.ts',
+    find: '  if (resumeFrom > 0 && saved?.planHash && saved.planHash !== planHash) {',
+    replace: '  if (false) {',
+    tests: ['test/plan-once.test.ts'],
+    why: 'Guards hold on every run: a retried discovery whose listing changed emits a second, unchecked plan after pages of the first.',
+  },
+
+  // ---- Nothing deleted unless asked ----
+  {
+    id: 'dry-run-default-flipped',
+    file: 'contract/request.ts',
+    find: "    dryRun: z.boolean({ error: 'expected true or false' }).default(true),",
+    replace: "    dryRun: z.boolean({ error: 'expected true or false' }).default(false),",
+    tests: ['test/provider-promises.test.ts'],
+    names: 'without dryRun',
+    why: 'Nothing deleted unless asked: a Web UI start without dryRun deletes.',
+  },
+
+  // ---- A misconfiguration never reads as success ----
+  {
+    // VBS has a `special` reading already: the planted line goes first in it.
+    ...huawei404AsGone('vbs', 'activities/providers/vbs.ts', 'itemNotFound'),
+    find: '    if (res.status !== 400 || !message) return undefined;\n',
+    replace:
+      "    if (res.status === 404) return new ProviderError('not-found', what, info);\n    if (res.status !== 400 || !message) return undefined;\n",
+  },
+  huawei404AsGone('csbs', 'activities/providers/csbs.ts', 'CSBS.3001'),
+  huawei404AsGone('taurusdb', 'activities/providers/taurusdb.ts', 'DBS.201203 or DBS.201010'),
+  {
+    id: 'jsa-404-without-marker-gone',
+    file: 'activities/providers/jsa.ts',
+    find: "      if (code === JSA_CODE_NOT_FOUND) return new ProviderError('not-found', `${what}: ${detail}`, info);",
+    replace: "      return new ProviderError('not-found', `${what}: ${detail}`, info);",
+    tests: [MISCONFIGURED],
+    names: '^(jsa: |every adapter)',
+    why: 'A misconfiguration never reads as success: a JSA 404 without code 1001 would report every item absent.',
+  },
+  {
+    id: 'veeam-404-without-marker-gone',
+    file: 'activities/providers/veeam.ts',
+    find: "    if (problem) return new ProviderError('not-found', `${what}: ${message}`, info);",
+    replace: "    return new ProviderError('not-found', `${what}: ${message}`, info);",
+    // The end-to-end typo'd Veeam endpoint fails at the token request already (misconfigured there):
+    // the delete and poll answers are read by classifyVeeam, whose contract test/veeam.test.ts holds.
+    tests: ['test/veeam.test.ts', MISCONFIGURED],
+    names: '^404|^(veeam: |every adapter)',
+    why: 'A misconfiguration never reads as success: a Veeam 404 without a problem document would report every VM absent.',
+  },
+  {
+    id: 'misconfigured-circuit-removed',
+    file: 'workflows/account-lane.ts',
+    find: '    if (this.ledgerOn && isMisconfiguration(outcome)) this.misconfigured(outcome.reason);',
+    replace: '',
+    tests: [MISCONFIGURED],
+    names: "circuit opens|runs against a typo'd endpoint",
+    why: 'A misconfiguration never reads as success: after the first misconfigured answer the lane keeps sending every queued item to the wrong endpoint.',
+  },
+
+  // ---- Temporal's controls stop deletions ----
+  {
+    id: 'run-liveness-gate-open',
+    file: 'activities/run-liveness.ts',
+    find: "      return d.status.name === 'RUNNING' ? undefined : d.status.name;",
+    replace: '      return undefined;',
+    tests: [SAFETY],
+    names: 'terminated run leaves no batch deleting',
+    why: "Temporal's controls stop deletions: batches and lanes of a terminated run keep deleting.",
+  },
+
+  // ---- The config is the authority ----
+  {
+    id: 'lane-limits-from-run',
+    file: 'activities/index.ts',
+    find: '      const limits = configured ? accountLimits(req.limits.name, configured) : req.limits;',
+    replace: '      const limits = req.limits;',
+    tests: [SAFETY],
+    names: 'lowered maxConcurrent',
+    why: 'The config is the authority: a run started before maxConcurrent was lowered pushes the lane back up.',
+  },
+  {
+    id: 'csbs-ceiling-off-by-one',
+    file: 'worker/config.ts',
+    find: '        if (a.limits.maxConcurrent > CSBS_MAX_CONCURRENT_DELETIONS)',
+    replace: '        if (a.limits.maxConcurrent > CSBS_MAX_CONCURRENT_DELETIONS + 1)',
+    tests: ['test/bad-input.test.ts'],
+    names: 'broken worker configs',
+    why: 'The config is the authority: a CSBS account at maxConcurrent 6 loads, and its sixth deletion waits in the provider queue until its deadline.',
+  },
+  {
+    id: 'csbs-ceiling-too-strict',
+    file: 'worker/config.ts',
+    find: '        if (a.limits.maxConcurrent > CSBS_MAX_CONCURRENT_DELETIONS)',
+    replace: '        if (a.limits.maxConcurrent >= CSBS_MAX_CONCURRENT_DELETIONS)',
+    tests: ['test/bad-input.test.ts'],
+    names: 'broken worker configs',
+    why: 'The config is the authority: a CSBS account at the provider ceiling (5) is refused.',
+  },
+];
