@@ -177,10 +177,17 @@ export class RetentionClient {
     if (!parsed.ok) throw new InvalidRequestError(parsed.problems, 'items');
     const unique = parsed.value.items;
     let result = { accepted: 0, total: 0 };
+    // Each page has its own update id, so the one retry below (a busy server's refusal) can never add
+    // a page twice: Temporal answers a repeated update id with the first call's result.
+    const callId = randomUUID();
     for (let i = 0; i < unique.length; i += MAX_ITEMS_PER_PAGE) {
-      const r = await this.handle(workflowId).executeUpdate(addItemsUpdate, {
-        args: [{ items: unique.slice(i, i + MAX_ITEMS_PER_PAGE) }],
-      });
+      const updateId = `addItems-${callId}-${i / MAX_ITEMS_PER_PAGE}`;
+      const r = await onceMore(() =>
+        this.handle(workflowId).executeUpdate(addItemsUpdate, {
+          args: [{ items: unique.slice(i, i + MAX_ITEMS_PER_PAGE) }],
+          updateId,
+        }),
+      );
       result = { accepted: result.accepted + r.accepted, total: r.total };
     }
     return result;
@@ -188,7 +195,9 @@ export class RetentionClient {
 
   /** No more items will follow: the run ends once the items it has are done. */
   async seal(workflowId: string): Promise<{ total: number }> {
-    return this.handle(workflowId).executeUpdate(sealItemsUpdate);
+    // Sealing is idempotent and its update id fixed: retried once when the server refuses it (a busy
+    // workflow under load answers "Workflow Update failed" at once).
+    return onceMore(() => this.handle(workflowId).executeUpdate(sealItemsUpdate, { updateId: 'sealItems' }));
   }
 
   handle(workflowId: string): WorkflowHandle<typeof retentionCleanup> {

@@ -390,11 +390,12 @@ describe('CLI', () => {
       () => /^(http:\/\/127\.0\.0\.1:\d+)$/m.exec(out)?.[1],
       30_000,
     );
+    // The banner arrives in several writes: wait for its last line before reading it.
+    await waitFor('the full banner', () => out.includes('/_admin/reset'), 30_000);
     assert.match(out, /GET +http:\/\/127\.0\.0\.1:\d+\/_admin\/counters/);
     const res = await fetch(`${url}/_admin/counters`);
     assert.equal(res.status, 200);
     assert.ok('maxConcurrentDeletions' in ((await res.json()) as object));
-    await waitFor('the full banner', () => out.includes('/_admin/reset'), 5000);
     child.kill('SIGINT');
     assert.equal(await exited, 0);
   });
