@@ -8,11 +8,10 @@
  */
 import { z } from 'zod';
 import type { ItemRef } from '../../contract/model';
-import type { AccountConfig, HuaweiAccountConfig } from '../../worker/config';
+import type { AccountConfig } from '../../worker/config';
 import type { HttpResponse } from '../http';
 import { ProviderError } from '../provider-error';
 import {
-  type AccountRef,
   type AdapterFactory,
   parseBody,
   type CallContext,
@@ -20,7 +19,7 @@ import {
   type Observation,
   type ProviderAdapter,
 } from './adapter';
-import { classifyHuawei, huaweiSessionFor, utcIso, type HuaweiDialect, type HuaweiSession } from './huawei';
+import { classifyHuawei, HuaweiServiceAdapter, huaweiSessionFor, utcIso, type HuaweiDialect } from './huawei';
 
 /** The fixed provider id of CSBS in the v1 (Karbor) URL. */
 export const CSBS_PROVIDER_ID = 'fc4d5750-22e7-4798-8a46-f48f62c4c1da';
@@ -80,23 +79,10 @@ export const CSBS_DIALECT: HuaweiDialect = {
   ]),
 };
 
-export class CsbsAdapter implements ProviderAdapter {
+export class CsbsAdapter extends HuaweiServiceAdapter implements ProviderAdapter {
+  protected readonly apiVersion = 'v1';
   /** Queued or running deletions (see activities/resent-items.ts). */
   readonly deletingStatuses: ReadonlySet<string> = new Set(['waiting_delete', 'deleting']);
-  private readonly ref: AccountRef;
-
-  constructor(
-    private readonly accountName: string,
-    private readonly account: HuaweiAccountConfig,
-    private readonly session: HuaweiSession,
-  ) {
-    this.ref = { name: accountName, endpoint: account.endpoint };
-  }
-
-  private path(rest: string): string {
-    return `/v1/${encodeURIComponent(this.account.projectId)}${rest}`;
-  }
-
   private itemPath(id: string): string {
     return this.path(`/checkpoint_items/${encodeURIComponent(id)}`);
   }

@@ -283,3 +283,25 @@ export function utcIso(t: string | null | undefined): string {
   const ms = Date.parse(withZone);
   return Number.isNaN(ms) ? t : new Date(ms).toISOString();
 }
+
+/**
+ * What the Huawei service adapters (VBS, CSBS, TaurusDB) share: the account, its IAM session and the
+ * project-scoped path of the service's API version. Each adapter keeps only its own service's calls.
+ */
+export abstract class HuaweiServiceAdapter {
+  protected readonly ref: AccountRef;
+  /** The API version in the service's paths (`/v1/{project_id}/...`, `/v3/{project_id}/...`). */
+  protected abstract readonly apiVersion: 'v1' | 'v3';
+
+  constructor(
+    protected readonly accountName: string,
+    protected readonly account: HuaweiAccountConfig,
+    protected readonly session: HuaweiSession,
+  ) {
+    this.ref = { name: accountName, endpoint: account.endpoint };
+  }
+
+  protected path(rest: string): string {
+    return `/${this.apiVersion}/${encodeURIComponent(this.account.projectId)}${rest}`;
+  }
+}

@@ -7,11 +7,10 @@
  */
 import { z } from 'zod';
 import type { ItemRef } from '../../contract/model';
-import type { AccountConfig, HuaweiAccountConfig } from '../../worker/config';
+import type { AccountConfig } from '../../worker/config';
 import type { HttpResponse } from '../http';
 import { ProviderError } from '../provider-error';
 import {
-  type AccountRef,
   type AdapterFactory,
   parseBody,
   type CallContext,
@@ -22,10 +21,10 @@ import {
 import {
   classifyHuawei,
   huaweiErrorCode,
+  HuaweiServiceAdapter,
   huaweiSessionFor,
   utcIso,
   type HuaweiDialect,
-  type HuaweiSession,
 } from './huawei';
 
 const backupSchema = z.object({
@@ -63,26 +62,13 @@ export function isAutomated(b: Pick<TaurusBackup, 'type'>): boolean {
   return b.type.toLowerCase() === 'auto';
 }
 
-export class TaurusDbAdapter implements ProviderAdapter {
+export class TaurusDbAdapter extends HuaweiServiceAdapter implements ProviderAdapter {
+  protected readonly apiVersion = 'v3';
   /**
    * Undocumented: TaurusDB mostly lists a backup with its prior status until its deletion completes, so a
    * re-sent item whose deletion runs may read as at rest (see activities/resent-items.ts).
    */
   readonly deletingStatuses: ReadonlySet<string> = new Set(['DELETING']);
-  private readonly ref: AccountRef;
-
-  constructor(
-    private readonly accountName: string,
-    private readonly account: HuaweiAccountConfig,
-    private readonly session: HuaweiSession,
-  ) {
-    this.ref = { name: accountName, endpoint: account.endpoint };
-  }
-
-  private path(rest: string): string {
-    return `/v3/${encodeURIComponent(this.account.projectId)}${rest}`;
-  }
-
   private send(method: 'GET' | 'DELETE', rest: string, ctx: CallContext): Promise<HttpResponse> {
     return this.session.send(method, this.path(rest), ctx, { 'X-Language': 'en-us' });
   }

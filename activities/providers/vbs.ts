@@ -6,19 +6,18 @@
  */
 import { z } from 'zod';
 import type { ItemRef } from '../../contract/model';
-import type { AccountConfig, HuaweiAccountConfig } from '../../worker/config';
+import type { AccountConfig } from '../../worker/config';
 import type { HttpResponse } from '../http';
 import { ProviderError } from '../provider-error';
 import {
   parseBody,
-  type AccountRef,
   type AdapterFactory,
   type CallContext,
   type ListPage,
   type Observation,
   type ProviderAdapter,
 } from './adapter';
-import { classifyHuawei, huaweiSessionFor, utcIso, type HuaweiDialect, type HuaweiSession } from './huawei';
+import { classifyHuawei, HuaweiServiceAdapter, huaweiSessionFor, utcIso, type HuaweiDialect } from './huawei';
 
 const backupSchema = z.object({
   id: z.string(),
@@ -60,23 +59,10 @@ export const VBS_DIALECT: HuaweiDialect = {
   },
 };
 
-export class VbsAdapter implements ProviderAdapter {
+export class VbsAdapter extends HuaweiServiceAdapter implements ProviderAdapter {
+  protected readonly apiVersion = 'v3';
   /** VBS shows a backup being deleted as `deleting` (see activities/resent-items.ts). */
   readonly deletingStatuses: ReadonlySet<string> = new Set(['deleting']);
-  private readonly ref: AccountRef;
-
-  constructor(
-    private readonly accountName: string,
-    private readonly account: HuaweiAccountConfig,
-    private readonly session: HuaweiSession,
-  ) {
-    this.ref = { name: accountName, endpoint: account.endpoint };
-  }
-
-  private path(rest: string): string {
-    return `/v3/${encodeURIComponent(this.account.projectId)}${rest}`;
-  }
-
   async requestDeletion(item: ItemRef, ctx: CallContext): Promise<Record<string, string>> {
     const res = await this.session.send('DELETE', this.path(`/backups/${encodeURIComponent(item.id)}`), ctx);
     if (res.status === 202 || res.status === 200 || res.status === 204) return {};
