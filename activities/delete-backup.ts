@@ -42,6 +42,34 @@ interface DeletionProgress extends AcceptedDeletion {
   phase: 'accepted';
 }
 
+/**
+ * Recorded before the delete request goes out (README "Guarantees": Deleted is deleted): a retry that
+ * finds it may be the retry of a request the provider accepted but whose answer was lost with a
+ * worker. `at` (ms epoch) is when the request was about to go out; `send` what it asks for.
+ */
+export interface RequestingRecord {
+  phase: 'requesting';
+  at?: number;
+  send?: string;
+}
+
+/** Recorded when the provider answered our request without accepting it: nothing of ours is pending. */
+interface AnsweredRecord {
+  phase: 'answered';
+}
+
+type SavedDeletion = DeletionProgress | RequestingRecord | AnsweredRecord;
+
+/** What a delete request asks for, as recorded in "requesting" (no credentials: ids only). */
+export function requestSummary(item: ItemRef): string {
+  const where = item.checkpointId ? ` of checkpoint ${item.checkpointId}` : '';
+  return `delete ${item.account}/${item.id}${where}`;
+}
+
+/** The reason of an item a lost acknowledgement left: our request deleted it (not `absent`). */
+export const ACK_LOST_REASON =
+  'provider shows it gone after our delete request; the acknowledgement was lost when a worker stopped';
+
 type Outcome = Omit<ItemOutcome, 'at'>;
 
 /** Transient poll failures retried inside one attempt before it gives up to Temporal's retry. */
@@ -67,10 +95,12 @@ export async function deleteBackupWith(
   const { item } = input;
   const call = { signal: ctx.cancellationSignal };
 
-  const saved = ctx.info.heartbeatDetails as DeletionProgress | { phase: 'requesting' } | undefined;
+  const saved = ctx.info.heartbeatDetails as SavedDeletion | undefined;
   const never = adapter.neverRepeatDelete;
   // A request that may have reached the provider without its answer being recorded: never sent again.
   if (saved?.phase === 'requesting' && never) return watchUnanswered(never, item, input.pollIntervalMs, call);
+  /** An earlier attempt's request may have been accepted (its answer lost): a 404 now is our deletion. */
+  const mayBeAccepted = saved?.phase === 'requesting';
   let progress = saved?.phase === 'accepted' ? saved : undefined;
   /** Set when this attempt's own request was accepted: its deletion time teaches the first poll. */
   let acceptedAt: number | undefined;
@@ -83,11 +113,20 @@ export async function deleteBackupWith(
       throw toFailure(new ProviderError(groupError.kind, groupError.message, groupError.info));
     const stopped = input.runWorkflowId && gate ? await gate(input.runWorkflowId) : undefined;
     if (stopped && saved?.phase !== 'requesting') return notRequested(item, stopped);
-    const requested = never
-      ? await requestOnce(adapter, item, input.pollIntervalMs, call)
-      : await requestDeletion(adapter, item, call).catch((err: unknown) => {
-          throw isProviderError(err) ? toFailure(err) : err;
-        });
+    let requested;
+    if (never) requested = await requestOnce(adapter, item, input.pollIntervalMs, call);
+    else {
+      // Recorded before the request, in the attempt's first heartbeat (sent at once, not throttled).
+      ctx.heartbeat(requestingRecord(item));
+      requested = await requestDeletion(adapter, item, call, mayBeAccepted).catch((err: unknown) => {
+        if (!isProviderError(err)) throw err;
+        // Answered without being accepted: unless an earlier attempt's request may still have been
+        // (busy now can be that deletion running), a retry must not read a 404 as our deletion. The
+        // SDK flushes an activity's last heartbeat before reporting its failure.
+        if (!mayBeAccepted) ctx.heartbeat({ phase: 'answered' } satisfies AnsweredRecord);
+        throw toFailure(err);
+      });
+    }
     if ('outcome' in requested) return requested.outcome;
     progress = { phase: 'accepted', ...requested.accepted };
     // Recorded at once when it is the first heartbeat (not throttled), before any wait.
@@ -157,7 +196,7 @@ async function requestOnce(
   call: CallContext,
 ): Promise<{ outcome: Outcome } | { accepted: AcceptedDeletion }> {
   const ctx = Context.current();
-  ctx.heartbeat({ phase: 'requesting' });
+  ctx.heartbeat(requestingRecord(item));
   await ctx.sleep(REQUESTING_HEAD_START_MS);
   for (let failures = 0; ;) {
     try {
@@ -175,7 +214,7 @@ async function requestOnce(
         });
       }
       const wait = err.info.retryAfterMs ?? backoffMs(pollIntervalMs, failures);
-      ctx.heartbeat({ phase: 'requesting' });
+      ctx.heartbeat(requestingRecord(item));
       await ctx.sleep(Math.min(wait, 20_000));
     }
   }
@@ -283,7 +322,11 @@ export type GroupItemResult = (
  * retried attempt resumes the accepted ones and requests only items without an entry.
  */
 type GroupEntry = (
-  { outcome: Outcome } | { accepted: AcceptedDeletion; handOff?: true } | { requestError: GroupRequestError }
+  | { outcome: Outcome }
+  | { accepted: AcceptedDeletion; handOff?: true }
+  | { requestError: GroupRequestError }
+  // About to be requested, or requested and not answered yet (README "Guarantees": Deleted is deleted).
+  | { requesting: true }
 ) & { requestedAt?: number };
 
 /**
@@ -325,6 +368,10 @@ export async function deleteBackupsWith(
   const entries: (GroupEntry | undefined)[] = items.map(
     (_, i) => saved?.group[i] ?? (resumed[i] ? { accepted: resumed[i].accepted } : undefined),
   );
+  // Requests an earlier attempt recorded as going out but not their answers: the provider may have
+  // accepted them. They are requested again at once (they held slots), and a 404 is our deletion.
+  const unanswered = new Set(entries.flatMap((e, i) => (e && 'requesting' in e ? [i] : [])));
+  for (const i of unanswered) entries[i] = undefined;
   // Heartbeats carry the whole group's entries: changes within GROUP_HEARTBEAT_COALESCE_MS go out as
   // one call (the SDK sends at most one every 2 s anyway; serializing each change cost more CPU than
   // the deletions' HTTP). `saveNow` for the first heartbeat and before throwing.
@@ -395,8 +442,10 @@ export async function deleteBackupsWith(
     if (handingOver) return; // claimed just before the window's end: stays not started
     const requestedAt = Date.now();
     if (pipeline && i < pipeline.slots) recentStarts.push(requestedAt); // claim() counted the others
+    // In the next heartbeat the group sends (the first one, at once, for the items started together).
+    entries[i] = { requesting: true, requestedAt };
     try {
-      const requested = await requestDeletion(adapter, items[i]!, call);
+      const requested = await requestDeletion(adapter, items[i]!, call, unanswered.has(i));
       if ('outcome' in requested) settle(i, requested.outcome, requestedAt);
       else {
         entries[i] = { accepted: requested.accepted, requestedAt };
@@ -459,10 +508,17 @@ export async function deleteBackupsWith(
   // together and recorded in ONE heartbeat, the first of the attempt, which is sent at once; every
   // request is answered (or fails) before anything is thrown, so what was accepted is recorded.
   const admitted = Math.min(pipeline?.slots ?? items.length, items.length);
-  const fresh = items.flatMap((_, i) => (i < admitted && !entries[i] ? [i] : []));
+  const fresh = items.flatMap((_, i) => ((i < admitted || unanswered.has(i)) && !entries[i] ? [i] : []));
+  // Not the unanswered ones: their request may have been accepted before the run stopped.
   if (fresh.length && (await runStopped()))
-    for (const i of fresh.splice(0)) entries[i] = { outcome: notRequested(items[i]!, stoppedBy!) };
-  const asked = await Promise.allSettled(fresh.map(request));
+    for (const i of fresh.filter((k) => !unanswered.has(k)))
+      entries[i] = { outcome: notRequested(items[i]!, stoppedBy!) };
+  const toAsk = fresh.filter((i) => !entries[i]);
+  // "requesting" goes out first, in the attempt's first heartbeat (sent at once), then the requests;
+  // their answers reach the server with the group's next heartbeat.
+  for (const i of toAsk) entries[i] = { requesting: true };
+  if (toAsk.length) saveNow();
+  const asked = await Promise.allSettled(toAsk.map(request));
   saveNow();
   rethrowFirst(asked);
   if (!pipeline) close();
@@ -477,7 +533,9 @@ export async function deleteBackupsWith(
     slotFreed?.();
     if (!pipeline) return;
     for (let i = await claim(); i !== undefined; i = await claim()) {
-      await request(i);
+      const asking = request(i);
+      save(); // records "requesting" (entries[i] is set synchronously by request)
+      await asking;
       save();
       await observe(i);
       slotFreed?.();
@@ -533,11 +591,15 @@ async function requestDeletion(
   adapter: ProviderAdapter,
   item: ItemRef,
   call: CallContext,
+  /** A "requesting" record of an earlier attempt was found: a 404 is the deletion it asked for. */
+  mayBeAccepted = false,
 ): Promise<{ outcome: Outcome } | { accepted: AcceptedDeletion }> {
   try {
     return { accepted: { handle: await adapter.requestDeletion(item, call) } };
   } catch (err) {
     if (!isProviderError(err)) throw err;
+    if (err.kind === 'not-found' && mayBeAccepted)
+      return { outcome: { ...outcomeBase(item), outcome: 'deleted', reason: ACK_LOST_REASON, ...code(err) } };
     if (err.kind === 'not-found')
       return {
         outcome: {
@@ -556,8 +618,11 @@ async function requestDeletion(
           ...code(err),
         },
       };
-    // A deletion is already running on it: observe that one to its end.
-    if (err.kind === 'in-progress') return { accepted: { handle: {} } };
+    // A deletion is already running on it: observe that one to its end. After an unanswered request
+    // of ours, "busy" is most likely that request's deletion running (every provider but Veeam refuses a
+    // delete while one runs): observed too, not left to a retry that would later find it gone (absent).
+    if (err.kind === 'in-progress' || (err.kind === 'busy' && mayBeAccepted))
+      return { accepted: { handle: {} } };
     throw err;
   }
 }
@@ -591,6 +656,11 @@ function outcomeOf(item: ItemRef, seen: Observation, handle?: DeletionHandle): O
     case 'pending':
       return undefined;
   }
+}
+
+/** The heartbeat a deletion records right before its request goes out. */
+function requestingRecord(item: ItemRef): RequestingRecord {
+  return { phase: 'requesting', at: Date.now(), send: requestSummary(item) };
 }
 
 function rethrowFirst(results: PromiseSettledResult<unknown>[]): void {

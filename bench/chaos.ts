@@ -44,6 +44,7 @@ import {
   type ProviderKind,
 } from '../workflows/model';
 import { interleaveByAccount } from '../workflows/batch-planning';
+import { FAILURE } from '../contract/failure-types';
 import { CANCEL_ALLOWANCE_S, Misuse, type MisuseFigures } from './chaos-misuse';
 
 const ROOT = resolve(__dirname, '..');
@@ -146,8 +147,16 @@ export interface ChaosResult {
   notRequestedSurvivors: number;
   notRequested: number;
   untruthfulOutcomes: number;
-  /** Deleted by this run (the simulator accepted its delete) but reported absent: an acknowledgement lost in a crash. */
+  /**
+   * Issue 13 ("Outcome accuracy"), each asserted 0: deleted by this run (the simulator accepted its
+   * delete) but reported absent (an acknowledgement lost in a crash); reported failed although our
+   * delete was accepted and the backup is gone; Veeam items left for a manual check (UnansweredRequest).
+   */
   deletedReportedAbsent: number;
+  failedButDeleted: number;
+  veeamManualChecks: number;
+  /** The items behind the three figures above, `key: outcome (reason)`, for the failure message. */
+  accuracyExamples: string[];
   failedReasons: Record<string, number>;
   skippedReasons: Record<string, number>;
   perAccount: AccountFigures[];
@@ -863,6 +872,9 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
     // Outcomes true to the provider's state.
     const untruthful: string[] = [];
     let deletedReportedAbsent = 0;
+    let failedButDeleted = 0;
+    let veeamManualChecks = 0;
+    const accuracyExamples: string[] = [];
     const failedReasons: Record<string, number> = {};
     const skippedReasons: Record<string, number> = {};
     for (const [key, exp] of world.expected) {
@@ -878,7 +890,19 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
       if (exp.kind === 'blocked' && x.outcome !== 'blocked' && x.outcome !== 'failed')
         wrong('the provider refuses to delete it');
       if (exp.kind === 'deletable' && x.outcome === 'blocked') wrong('the provider would delete it');
-      if (x.outcome === 'absent' && exp.kind === 'deletable' && acceptedHere) deletedReportedAbsent++;
+      const inaccurate = (why: string) => accuracyExamples.push(`${key}: ${x.outcome} (${x.reason}) ${why}`);
+      if (x.outcome === 'absent' && exp.kind === 'deletable' && acceptedHere) {
+        deletedReportedAbsent++;
+        inaccurate('but the provider accepted our delete');
+      }
+      if (x.outcome === 'failed' && acceptedHere && !exists) {
+        failedButDeleted++;
+        inaccurate('but our delete was accepted and the backup is gone');
+      }
+      if (x.outcome === 'failed' && x.code === FAILURE.UnansweredRequest) {
+        veeamManualChecks++;
+        inaccurate('needs a person to check the appliance');
+      }
       if (x.outcome === 'failed')
         failedReasons[`${x.code ?? ''} ${x.reason}`.trim()] =
           (failedReasons[`${x.code ?? ''} ${x.reason}`.trim()] ?? 0) + 1;
@@ -919,6 +943,11 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
           `${untruthful.length} outcomes contradict the provider's state: ${untruthful.slice(0, 5).join('; ')}`,
         );
     }
+    // Issue 13: the report never contradicts what the run did, and no item needs a person.
+    if (deletedReportedAbsent || failedButDeleted || veeamManualChecks)
+      failures.push(
+        `outcome accuracy: ${deletedReportedAbsent} deleted by the run but reported absent, ${failedButDeleted} failed although our delete was accepted, ${veeamManualChecks} Veeam items needing a manual check: ${accuracyExamples.slice(0, 5).join('; ')}`,
+      );
     if (deleteCallsOutsideRequest.length)
       failures.push(
         `delete calls on backups not in the request: ${deleteCallsOutsideRequest.slice(0, 5).join(', ')}`,
@@ -987,6 +1016,9 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
       notRequested: world.notRequested.length,
       untruthfulOutcomes: untruthful.length,
       deletedReportedAbsent,
+      failedButDeleted,
+      veeamManualChecks,
+      accuracyExamples,
       failedReasons,
       skippedReasons,
       perAccount,
@@ -1087,7 +1119,17 @@ export function renderChaos(r: ChaosResult): string {
     [
       'deleted by the run but reported absent (acknowledgement lost in a crash)',
       String(r.deletedReportedAbsent),
-      'info',
+      check(r.deletedReportedAbsent === 0),
+    ],
+    [
+      'reported failed although our delete was accepted (the backup is gone)',
+      String(r.failedButDeleted),
+      check(r.failedButDeleted === 0),
+    ],
+    [
+      'Veeam items needing a manual check (UnansweredRequest)',
+      String(r.veeamManualChecks),
+      check(r.veeamManualChecks === 0),
     ],
     [
       'run time (start to result) / wall time (incl. setup)',
