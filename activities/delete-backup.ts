@@ -97,11 +97,24 @@ export async function deleteBackupWith(
 
   const saved = ctx.info.heartbeatDetails as SavedDeletion | undefined;
   const never = adapter.neverRepeatDelete;
-  // A request that may have reached the provider without its answer being recorded: never sent again.
-  if (saved?.phase === 'requesting' && never) return watchUnanswered(never, item, input.pollIntervalMs, call);
   /** An earlier attempt's request may have been accepted (its answer lost): a 404 now is our deletion. */
   const mayBeAccepted = saved?.phase === 'requesting';
   let progress = saved?.phase === 'accepted' ? saved : undefined;
+  /** A never-repeat request whose fate the provider cleared up: it shows none started, so post once. */
+  let noneStarted = false;
+  if (saved?.phase === 'requesting' && never) {
+    // A request that may have reached the provider without its answer being recorded: never sent
+    // again blindly. The provider is asked whether it started a deletion since the record.
+    const since = saved.at ?? ctx.info.scheduledTimestampMs;
+    const found = never.findStarted
+      ? await askWithRetries(() => never.findStarted!(item, since, call))
+      : { unknown: 'the provider cannot list its deletions' };
+    if ('unknown' in found) return watchUnanswered(never, item, input.pollIntervalMs, call);
+    if ('started' in found) {
+      progress = { phase: 'accepted', handle: found.started };
+      ctx.heartbeat(progress);
+    } else noneStarted = true;
+  }
   /** Set when this attempt's own request was accepted: its deletion time teaches the first poll. */
   let acceptedAt: number | undefined;
   if (!progress && input.accepted) progress = { phase: 'accepted', ...input.accepted };
@@ -112,7 +125,7 @@ export async function deleteBackupWith(
     if (groupError && ctx.info.attempt === 1)
       throw toFailure(new ProviderError(groupError.kind, groupError.message, groupError.info));
     const stopped = input.runWorkflowId && gate ? await gate(input.runWorkflowId) : undefined;
-    if (stopped && saved?.phase !== 'requesting') return notRequested(item, stopped);
+    if (stopped && (saved?.phase !== 'requesting' || noneStarted)) return notRequested(item, stopped);
     let requested;
     if (never) requested = await requestOnce(adapter, item, input.pollIntervalMs, call);
     else {
@@ -216,6 +229,25 @@ async function requestOnce(
       const wait = err.info.retryAfterMs ?? backoffMs(pollIntervalMs, failures);
       ctx.heartbeat(requestingRecord(item));
       await ctx.sleep(Math.min(wait, 20_000));
+    }
+  }
+}
+
+/**
+ * A read of the provider's state (never a request that changes it): transient failures are retried
+ * inside the attempt, so the "requesting" record stays the attempt's last heartbeat; anything else
+ * fails the attempt, and the retry asks again.
+ */
+async function askWithRetries<T>(ask: () => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  for (let failures = 0; ;) {
+    try {
+      return await ask();
+    } catch (err) {
+      if (!isProviderError(err)) throw err;
+      if ((err.kind !== 'transient' && err.kind !== 'busy') || ++failures > POLL_RETRIES_IN_ATTEMPT)
+        throw toFailure(err);
+      await ctx.sleep(err.info.retryAfterMs ?? backoffMs(500, failures));
     }
   }
 }

@@ -60,7 +60,20 @@ export interface ProviderAdapter {
    * finds that record without an answer asks this instead of requesting again: is anything of the item
    * still there?
    */
-  readonly neverRepeatDelete?: { stillThere(item: ItemRef, ctx: CallContext): Promise<boolean> };
+  readonly neverRepeatDelete?: {
+    stillThere(item: ItemRef, ctx: CallContext): Promise<boolean>;
+    /**
+     * Asked first (README "Guarantees": Veeam without a manual step): did the provider start a
+     * deletion of the item at or after `sinceMs` (ms epoch, when our request was about to go out)?
+     * `started`: resume it; `none`: the provider shows none, so the request may be sent once;
+     * `unknown`: the provider cannot say (no such query, filters ignored), so `stillThere` decides.
+     */
+    findStarted?(
+      item: ItemRef,
+      sinceMs: number,
+      ctx: CallContext,
+    ): Promise<{ started: DeletionHandle } | { none: true } | { unknown: string }>;
+  };
 }
 
 /** The configured account an adapter speaks for, named in configuration errors. */
