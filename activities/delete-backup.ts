@@ -43,7 +43,7 @@ interface DeletionProgress extends AcceptedDeletion {
 }
 
 /**
- * Recorded before the delete request goes out (README "Guarantees": Deleted is deleted): a retry that
+ * Recorded before the delete request goes out (README "Guarantees": The report never contradicts the provider): a retry that
  * finds it may be the retry of a request the provider accepted but whose answer was lost with a
  * worker. `at` (ms epoch) is when the request was about to go out; `send` what it asks for.
  */
@@ -357,7 +357,7 @@ type GroupEntry = (
   | { outcome: Outcome }
   | { accepted: AcceptedDeletion; handOff?: true }
   | { requestError: GroupRequestError }
-  // About to be requested, or requested and not answered yet (README "Guarantees": Deleted is deleted).
+  // About to be requested, or requested and not answered yet (README "Guarantees": The report never contradicts the provider).
   | { requesting: true }
 ) & { requestedAt?: number };
 

@@ -890,7 +890,16 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
       if (exp.kind === 'blocked' && x.outcome !== 'blocked' && x.outcome !== 'failed')
         wrong('the provider refuses to delete it');
       if (exp.kind === 'deletable' && x.outcome === 'blocked') wrong('the provider would delete it');
-      const inaccurate = (why: string) => accuracyExamples.push(`${key}: ${x.outcome} (${x.reason}) ${why}`);
+      // When the provider accepted it, against the chaos events: which crash lost the acknowledgement.
+      const inaccurate = (why: string) => {
+        const at = acceptedAt.get(exp.simKey)?.[0];
+        const next = at === undefined ? undefined : events.find((e) => e.atS >= at - 0.05);
+        const when =
+          at === undefined
+            ? ''
+            : `; accepted at ${at.toFixed(1)} s${next ? `, next chaos event ${next.kind} at ${next.atS.toFixed(1)} s` : ''}`;
+        accuracyExamples.push(`${key}: ${x.outcome} (${x.reason}) ${why}${when}`);
+      };
       if (x.outcome === 'absent' && exp.kind === 'deletable' && acceptedHere) {
         deletedReportedAbsent++;
         inaccurate('but the provider accepted our delete');

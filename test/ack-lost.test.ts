@@ -1,5 +1,5 @@
 /**
- * README "Guarantees", Deleted is deleted (issue 13 item 1): a worker process dies while deletions are
+ * README "Guarantees", The report never contradicts the provider (issue 13 item 1, "Deleted is deleted"): a worker process dies while deletions are
  * in flight, the moment the provider accepts them and before their answers reach the activity. The
  * retries find the backups gone; since the deletions recorded "requesting" before their requests went
  * out, the report says `deleted` (the acknowledgement was lost), never `absent` (gone before we asked).

@@ -1,5 +1,5 @@
 /**
- * README "Guarantees", Veeam without a manual step (issue 13 item 2): a worker process dies while its
+ * README "Guarantees", The report never contradicts the provider and Never repeated (issue 13 item 2): a worker process dies while its
  * deleteBackups is on the way, and the appliance never got it (the connection dropped before the
  * appliance saw it). The retry finds "requesting" and no session id. Before, it watched the VM's restore
  * points for a minute and ended `failed` (UnansweredRequest) for a person to check. Now it asks the

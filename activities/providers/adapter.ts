@@ -63,7 +63,7 @@ export interface ProviderAdapter {
   readonly neverRepeatDelete?: {
     stillThere(item: ItemRef, ctx: CallContext): Promise<boolean>;
     /**
-     * Asked first (README "Guarantees": Veeam without a manual step): did the provider start a
+     * Asked first (README "Guarantees": The report never contradicts the provider, Never repeated): did the provider start a
      * deletion of the item at or after `sinceMs` (ms epoch, when our request was about to go out)?
      * `started`: resume it; `none`: the provider shows none, so the request may be sent once;
      * `unknown`: the provider cannot say (no such query, filters ignored), so `stillThere` decides.
