@@ -669,7 +669,7 @@ function outcomeOf(item: ItemRef, seen: Observation, handle?: DeletionHandle): O
       return {
         ...base,
         outcome: 'deleted',
-        reason: truncateReason(`provider confirmed the deletion${note}`),
+        reason: truncateReason(`provider confirmed the deletion${seen.note ? `; ${seen.note}` : ''}${note}`),
       };
     case 'failed':
       return {

@@ -53,6 +53,8 @@ export interface VeeamVm {
     outcome?: VeeamOutcome;
     /** How long a new session stays Pending before it runs (default 0). */
     pendingMs?: number;
+    /** The session log's warning line when `outcome` is Warning. */
+    warning?: string;
   };
 }
 
@@ -80,6 +82,7 @@ interface Session {
   outcome: VeeamOutcome;
   applied: boolean;
   usn: number;
+  warning?: string;
 }
 
 interface Grant {
@@ -352,6 +355,7 @@ export class VeeamSim implements ProviderSim {
       outcome: vm.sim?.outcome ?? 'Success',
       applied: false,
       usn: ++a.usn,
+      ...(vm.sim?.warning ? { warning: vm.sim.warning } : {}),
     };
     a.sessions.set(s.id, s);
     this.ctx.counters.bump(this.ctx.counters.sessionsPerVm, key);
@@ -415,6 +419,14 @@ export class VeeamSim implements ProviderSim {
         message: `Deleting backups of virtual machine ${s.vmId}`,
       },
     ];
+    if (status === 'Warning')
+      results.push({
+        logTime: new Date(s.doneAt).toISOString(),
+        status: 'Warning',
+        message:
+          s.warning ??
+          `Backup files of virtual machine ${s.vmId} were removed; the repository index was not updated`,
+      });
     if (status === s.outcome)
       results.push({
         logTime: new Date(s.doneAt).toISOString(),

@@ -17,7 +17,8 @@ import { ProviderError } from '../provider-error';
 export type DeletionHandle = Record<string, string>;
 
 export type Observation =
-  | { state: 'gone' }
+  /** `note`: what the provider said along with it (a Veeam `Warning`), kept in the item's reason. */
+  | { state: 'gone'; note?: string }
   | { state: 'pending'; status: string }
   | { state: 'failed'; status: string; reason: string; code?: string }
   | { state: 'blocked'; status: string; reason: string; code?: string };

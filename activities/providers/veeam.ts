@@ -64,6 +64,15 @@ const sessionSchema = z.object({
  */
 const startedSessionSchema = z.object({ id: z.string().min(1), type: z.unknown(), status: z.unknown() });
 
+/** GET /jobSessions/{id}/log: `{results: [{logTime, status, message}]}` (v1 field names inferred). */
+const sessionLogSchema = z.object({
+  results: z.array(
+    z
+      .object({ status: z.string().nullish(), message: z.string().nullish(), title: z.string().nullish() })
+      .loose(),
+  ),
+});
+
 /** GET /jobSessions: a page of sessions; only what identifies ours is required. */
 const sessionListSchema = z.object({
   totalCount: z.number().int().nonnegative().nullish(),
@@ -412,8 +421,10 @@ export class VeeamAdapter implements ProviderAdapter {
     }
     switch (s.status) {
       case 'Success':
-      case 'Warning':
         return { state: 'gone' };
+      case 'Warning':
+        // Deleted, with warnings: the operator reads them in the item's reason (issue 13 item 3).
+        return { state: 'gone', note: await this.warningsOf(sessionId, ctx) };
       case 'Error':
       case 'Canceled':
       case 'NeverExecuted': {
@@ -427,6 +438,29 @@ export class VeeamAdapter implements ProviderAdapter {
       }
       default:
         return { state: 'pending', status: s.status };
+    }
+  }
+
+  /**
+   * The session log's Warning lines, for the reason of an item deleted with warnings. The log is a
+   * read that may fail or change shape without changing the outcome: then the reason says where to look.
+   */
+  private async warningsOf(sessionId: string, ctx: CallContext): Promise<string> {
+    const path = `/api/v1/jobSessions/${encodeURIComponent(sessionId)}/log`;
+    const fallback = `session ${sessionId} ended Warning; see its log (${path})`;
+    try {
+      const res = await this.session.send('GET', path, ctx);
+      if (res.status !== 200) return fallback;
+      const log = sessionLogSchema.safeParse(res.body);
+      if (!log.success) return fallback;
+      const lines = log.data.results
+        .filter((l) => /warn/i.test(l.status ?? ''))
+        .map((l) => l.message ?? l.title ?? '')
+        .filter(Boolean);
+      return lines.length ? `session ${sessionId} ended Warning: ${lines.join('; ')}` : fallback;
+    } catch (err) {
+      if (err instanceof ProviderError) return fallback;
+      throw err;
     }
   }
 
