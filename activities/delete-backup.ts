@@ -91,6 +91,20 @@ export async function deleteBackupWith(
   input: DeleteBackupInput,
   gate?: RequestGate,
 ): Promise<Outcome> {
+  return decided(await deleteOne(adapter, input, gate));
+}
+
+/** Which activity attempt decided an outcome, and when (issue 13 item 3, "Say why"). */
+function decided(outcome: Outcome): Outcome {
+  const { activityType, attempt } = Context.current().info;
+  return { ...outcome, decidedBy: `${activityType} attempt ${attempt}, ${new Date().toISOString()}` };
+}
+
+async function deleteOne(
+  adapter: ProviderAdapter,
+  input: DeleteBackupInput,
+  gate?: RequestGate,
+): Promise<Outcome> {
   const ctx = Context.current();
   const { item } = input;
   const call = { signal: ctx.cancellationSignal };
@@ -456,7 +470,7 @@ export async function deleteBackupsWith(
   /** Items this attempt saw end (a deletion shorter than the window shows in it). */
   let outcomesSeen = 0;
   const settle = (i: number, outcome: Outcome, requestedAt?: number) => {
-    entries[i] = { outcome, ...(requestedAt ? { requestedAt } : {}) };
+    entries[i] = { outcome: decided(outcome), ...(requestedAt ? { requestedAt } : {}) };
     outcomesSeen++;
     if (outcome.outcome === 'failed') trouble = true;
     if (closedAt !== undefined) firstOutcomeAt ??= Date.now();
@@ -544,7 +558,7 @@ export async function deleteBackupsWith(
   // Not the unanswered ones: their request may have been accepted before the run stopped.
   if (fresh.length && (await runStopped()))
     for (const i of fresh.filter((k) => !unanswered.has(k)))
-      entries[i] = { outcome: notRequested(items[i]!, stoppedBy!) };
+      entries[i] = { outcome: decided(notRequested(items[i]!, stoppedBy!)) };
   const toAsk = fresh.filter((i) => !entries[i]);
   // "requesting" goes out first, in the attempt's first heartbeat (sent at once), then the requests;
   // their answers reach the server with the group's next heartbeat.

@@ -56,13 +56,20 @@ test('worker SIGKILL when the provider accepts in-flight deletes: every accepted
     const rc = new RetentionClient(stack.client, stack.taskQueue);
     const runId = await rc.start({ items, dryRun: false, label: 'ack lost' });
     assert.equal(await first.exited, 'SIGKILL');
+    const killedAt = Date.now();
     counters.bump = bump;
     workers.push(await spawnWorkerProcess(stack, { identity: 'ack-lost-worker-2' }));
+    // Every delete that reached the simulator before the new worker (the last ones after the kill,
+    // once the 300 ms passed): the ones whose answers were lost. The retries come after the heartbeat
+    // timeout, so none of these is theirs.
+    const acceptedAtKill = Object.keys(counters.snapshot().acceptedDeletes).length;
 
     const summary = await resultWithin(rc, runId, 180_000);
     const byKey = assertOneOutcomeEach(await reportOf(rc, runId), items);
     const accepted = stack.sim.ctx.counters.snapshot().acceptedDeletes;
-    console.log(`accepted before the kill: ${acceptedBeforeKill.size}; ${JSON.stringify(summary.counts)}`);
+    console.log(
+      `accepted before the kill: ${acceptedBeforeKill.size}, before the new worker: ${acceptedAtKill}; ${JSON.stringify(summary.counts)}`,
+    );
     assert.ok(acceptedBeforeKill.size >= 2, 'deletions were accepted when the worker died');
     for (const [key, o] of byKey) {
       const scope = o.account === grp.account ? grp.scope : one.scope;
@@ -73,12 +80,18 @@ test('worker SIGKILL when the provider accepts in-flight deletes: every accepted
         'deleted',
         `${key}: ${o.outcome} (${o.reason}) although our delete was accepted`,
       );
-      if (acceptedBeforeKill.has(simKey))
+      if (acceptedBeforeKill.has(simKey)) {
         assert.match(o.reason, /acknowledgement was lost|confirmed the deletion/, `${key}: ${o.reason}`);
+        // The report line says which attempt decided it and when (issue 13 item 3): a retry, after the kill.
+        const decided = /^(deleteBackups?) attempt (\d+), (\S+)$/.exec(o.decidedBy ?? '');
+        assert.ok(decided, `${key}: decidedBy ${o.decidedBy}`);
+        assert.ok(Number(decided[2]) >= 2, `${key}: decided by ${o.decidedBy}, not a retry`);
+        assert.ok(Date.parse(decided[3]!) >= killedAt, `${key}: decided at ${decided[3]}, before the kill`);
+      }
     }
     assert.deepEqual(summary.counts, { deleted: 7, absent: 0, blocked: 0, failed: 0, skipped: 0 });
     // A retry may ask once more for what was in flight at the kill (its answer lost), never more.
-    assertRepeatsAtMost(stack.sim, acceptedBeforeKill.size, 'vbs:', 'repeats after the SIGKILL');
+    assertRepeatsAtMost(stack.sim, acceptedAtKill, 'vbs:', 'repeats after the SIGKILL');
     assert.deepEqual(stack.sim.provider('vbs').list(grp.scope), []);
     assert.deepEqual(stack.sim.provider('vbs').list(one.scope), []);
   } finally {

@@ -449,7 +449,10 @@ export class VeeamAdapter implements ProviderAdapter {
     const path = `/api/v1/jobSessions/${encodeURIComponent(sessionId)}/log`;
     const fallback = `session ${sessionId} ended Warning; see its log (${path})`;
     try {
-      const res = await this.session.send('GET', path, ctx);
+      let res = await this.session.send('GET', path, ctx);
+      // A transient answer is asked again twice; the outcome does not wait longer than that for it.
+      for (let tries = 1; tries < 3 && (res.status === 429 || res.status >= 500); tries++)
+        res = await this.session.send('GET', path, ctx);
       if (res.status !== 200) return fallback;
       const log = sessionLogSchema.safeParse(res.body);
       if (!log.success) return fallback;
