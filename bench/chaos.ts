@@ -153,6 +153,12 @@ export interface ChaosResult {
    * delete was accepted and the backup is gone; Veeam items left for a manual check (UnansweredRequest).
    */
   deletedReportedAbsent: number;
+  /**
+   * Not counted above: `absent` answered from the lane's ledger because another run (the twin) had the
+   * backup deleted first (workflows/lane/ledger.ts, "already deleted when run X asked"): the accepted
+   * delete was that run's, not this one's.
+   */
+  absentByAnotherRun: number;
   failedButDeleted: number;
   veeamManualChecks: number;
   /** The items behind the three figures above, `key: outcome (reason)`, for the failure message. */
@@ -174,6 +180,9 @@ export interface ChaosResult {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** The reason of an item the lane's ledger answered because another run deleted it (workflows/lane/ledger.ts). */
+const ANOTHER_RUN = /^already (deleted|gone) when run \S+ asked for it/;
 
 // ---------------------------------------------------------------------------------------------------
 // The world: accounts, seeded backups, the request and what each item should end as.
@@ -872,6 +881,7 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
     // Outcomes true to the provider's state.
     const untruthful: string[] = [];
     let deletedReportedAbsent = 0;
+    let absentByAnotherRun = 0;
     let failedButDeleted = 0;
     let veeamManualChecks = 0;
     const accuracyExamples: string[] = [];
@@ -900,7 +910,9 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
             : `; accepted at ${at.toFixed(1)} s${next ? `, next chaos event ${next.kind} at ${next.atS.toFixed(1)} s` : ''}`;
         accuracyExamples.push(`${key}: ${x.outcome} (${x.reason}) ${why}${when}`);
       };
-      if (x.outcome === 'absent' && exp.kind === 'deletable' && acceptedHere) {
+      if (x.outcome === 'absent' && exp.kind === 'deletable' && acceptedHere && ANOTHER_RUN.test(x.reason))
+        absentByAnotherRun++;
+      else if (x.outcome === 'absent' && exp.kind === 'deletable' && acceptedHere) {
         deletedReportedAbsent++;
         inaccurate('but the provider accepted our delete');
       }
@@ -1025,6 +1037,7 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
       notRequested: world.notRequested.length,
       untruthfulOutcomes: untruthful.length,
       deletedReportedAbsent,
+      absentByAnotherRun,
       failedButDeleted,
       veeamManualChecks,
       accuracyExamples,
@@ -1129,6 +1142,11 @@ export function renderChaos(r: ChaosResult): string {
       'deleted by the run but reported absent (acknowledgement lost in a crash)',
       String(r.deletedReportedAbsent),
       check(r.deletedReportedAbsent === 0),
+    ],
+    [
+      'absent because another run had it deleted first (the lane ledger answered; not counted above)',
+      String(r.absentByAnotherRun),
+      'info',
     ],
     [
       'reported failed although our delete was accepted (the backup is gone)',
