@@ -156,7 +156,8 @@ async function deleteOne(
     }
     if ('outcome' in requested) return requested.outcome;
     progress = { phase: 'accepted', ...requested.accepted };
-    // Recorded at once when it is the first heartbeat (not throttled), before any wait.
+    // Goes out with the SDK's next heartbeat (at most 2 s after "requesting"): a crash before that
+    // leaves "requesting", which the retry resolves (a 404 is our deletion; Veeam asks the appliance).
     ctx.heartbeat(progress);
     acceptedAt = Date.now();
   }
