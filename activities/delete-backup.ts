@@ -641,6 +641,11 @@ async function requestDeletion(
   /** A "requesting" record of an earlier attempt was found: a 404 is the deletion it asked for. */
   mayBeAccepted = false,
 ): Promise<{ outcome: Outcome } | { accepted: AcceptedDeletion }> {
+  // After an unanswered request of ours, look before asking again: gone is our deletion, and a repeat
+  // of an accepted delete (README "Guarantees": One deletion per backup) is not sent. Only "gone" is
+  // read here: other states mean different things for a backup nobody asked to delete.
+  if (mayBeAccepted && (await goneNow(adapter, item, call)))
+    return { outcome: { ...outcomeBase(item), outcome: 'deleted', reason: ACK_LOST_REASON } };
   try {
     return { accepted: { handle: await adapter.requestDeletion(item, call) } };
   } catch (err) {
@@ -702,6 +707,16 @@ function outcomeOf(item: ItemRef, seen: Observation, handle?: DeletionHandle): O
       };
     case 'pending':
       return undefined;
+  }
+}
+
+/** One look: is the item gone? A failed look is "don't know" (false): the request then decides. */
+async function goneNow(adapter: ProviderAdapter, item: ItemRef, call: CallContext): Promise<boolean> {
+  try {
+    return (await adapter.observeDeletion(item, {}, call)).state === 'gone';
+  } catch (err) {
+    if (isProviderError(err)) return false;
+    throw err;
   }
 }
 
