@@ -62,6 +62,34 @@ interface DeletionProgress extends AcceptedDeletion {
   phase: 'accepted';
 }
 
+/**
+ * Recorded before the delete request goes out (README "Guarantees": The report never contradicts the provider): a retry that
+ * finds it may be the retry of a request the provider accepted but whose answer was lost with a
+ * worker. `at` (ms epoch) is when the request was about to go out; `send` what it asks for.
+ */
+export interface RequestingRecord {
+  phase: 'requesting';
+  at?: number;
+  send?: string;
+}
+
+/** Recorded when the provider answered our request without accepting it: nothing of ours is pending. */
+interface AnsweredRecord {
+  phase: 'answered';
+}
+
+type SavedDeletion = DeletionProgress | RequestingRecord | AnsweredRecord;
+
+/** What a delete request asks for, as recorded in "requesting" (no credentials: ids only). */
+export function requestSummary(item: ItemRef): string {
+  const where = item.checkpointId ? ` of checkpoint ${item.checkpointId}` : '';
+  return `delete ${item.account}/${item.id}${where}`;
+}
+
+/** The reason of an item a lost acknowledgement left: our request deleted it (not `absent`). */
+export const ACK_LOST_REASON =
+  'provider shows it gone after our delete request; the acknowledgement was lost when a worker stopped';
+
 type Outcome = Omit<ItemOutcome, 'at'>;
 
 /** Transient poll failures retried inside one attempt before it gives up to Temporal's retry. */
@@ -85,6 +113,21 @@ export async function deleteBackupWith(
   recorded: HeartbeatRecorded,
   report?: AcceptanceReport,
 ): Promise<Outcome> {
+  return decided(await deleteOne(adapter, input, { gate, recorded, report }));
+}
+
+/** Which activity attempt decided an outcome, and when (issue 13 item 3, "Say why"). */
+function decided(outcome: Outcome): Outcome {
+  const { activityType, attempt } = Context.current().info;
+  return { ...outcome, decidedBy: `${activityType} attempt ${attempt}, ${new Date().toISOString()}` };
+}
+
+async function deleteOne(
+  adapter: ProviderAdapter,
+  input: DeleteBackupInput,
+  deps: { gate: RequestGate | undefined; recorded: HeartbeatRecorded; report?: AcceptanceReport },
+): Promise<Outcome> {
+  const { gate, recorded, report } = deps;
   const ctx = Context.current();
   const { item } = input;
   const call = { signal: ctx.cancellationSignal };
@@ -96,11 +139,26 @@ export async function deleteBackupWith(
     );
   };
 
-  const saved = ctx.info.heartbeatDetails as DeletionProgress | { phase: 'requesting' } | undefined;
+  const saved = ctx.info.heartbeatDetails as SavedDeletion | undefined;
   const never = adapter.neverRepeatDelete;
-  // A request that may have reached the provider without its answer being recorded: never sent again.
-  if (saved?.phase === 'requesting' && never) return watchUnanswered(never, item, input.pollIntervalMs, call);
+  /** An earlier attempt's request may have been accepted (its answer lost): a 404 now is our deletion. */
+  const mayBeAccepted = saved?.phase === 'requesting';
   let progress = saved?.phase === 'accepted' ? saved : undefined;
+  /** A never-repeat request whose fate the provider cleared up: it shows none started, so post once. */
+  let noneStarted = false;
+  if (saved?.phase === 'requesting' && never) {
+    // A request that may have reached the provider without its answer being recorded: never sent
+    // again blindly. The provider is asked whether it started a deletion since the record.
+    const since = saved.at ?? ctx.info.scheduledTimestampMs;
+    const found = never.findStarted
+      ? await askWithRetries(() => never.findStarted!(item, since, call))
+      : { unknown: 'the provider cannot list its deletions' };
+    if ('unknown' in found) return watchUnanswered(never, item, input.pollIntervalMs, call);
+    if ('started' in found) {
+      progress = { phase: 'accepted', handle: found.started };
+      ctx.heartbeat(progress);
+    } else noneStarted = true;
+  }
   // A retry of an accepted deletion tells the batch again: the first attempt may have died before it did.
   if (progress) await tellBatch(progress.handle);
   /** Set when this attempt's own request was accepted: its deletion time teaches the first poll. */
@@ -127,15 +185,25 @@ export async function deleteBackupWith(
     if (groupError && ctx.info.attempt === 1)
       throw toFailure(new ProviderError(groupError.kind, groupError.message, groupError.info));
     const stopped = input.runWorkflowId && gate ? await gate(input.runWorkflowId) : undefined;
-    if (stopped && saved?.phase !== 'requesting') return notRequested(item, stopped);
-    const requested = never
-      ? await requestOnce(adapter, item, input.pollIntervalMs, call, recorded)
-      : await requestDeletion(adapter, item, call).catch((err: unknown) => {
-          throw isProviderError(err) ? toFailure(err) : err;
-        });
+    if (stopped && (saved?.phase !== 'requesting' || noneStarted)) return notRequested(item, stopped);
+    let requested;
+    if (never) requested = await requestOnce(adapter, item, input.pollIntervalMs, call, recorded);
+    else {
+      // Recorded before the request, in the attempt's first heartbeat (sent at once, not throttled).
+      ctx.heartbeat(requestingRecord(item));
+      requested = await requestDeletion(adapter, item, call, mayBeAccepted).catch((err: unknown) => {
+        if (!isProviderError(err)) throw err;
+        // Answered without being accepted: unless an earlier attempt's request may still have been
+        // (busy now can be that deletion running), a retry must not read a 404 as our deletion. The
+        // SDK flushes an activity's last heartbeat before reporting its failure.
+        if (!mayBeAccepted) ctx.heartbeat({ phase: 'answered' } satisfies AnsweredRecord);
+        throw toFailure(err);
+      });
+    }
     if ('outcome' in requested) return requested.outcome;
     progress = { phase: 'accepted', ...requested.accepted };
-    // Recorded at once when it is the first heartbeat (not throttled), before any wait.
+    // Goes out with the SDK's next heartbeat (at most 2 s after "requesting"): a crash before that
+    // leaves "requesting", which the retry resolves (a 404 is our deletion; Veeam asks the appliance).
     ctx.heartbeat(progress);
     acceptedAt = Date.now();
     await tellBatch(progress.handle);
@@ -204,7 +272,7 @@ async function requestOnce(
   recorded: HeartbeatRecorded,
 ): Promise<{ outcome: Outcome } | { accepted: AcceptedDeletion }> {
   const ctx = Context.current();
-  ctx.heartbeat({ phase: 'requesting' });
+  ctx.heartbeat(requestingRecord(item));
   // Should the record never arrive, the attempt fails with nothing sent; if it arrives late after all,
   // the retry finds "requesting" and watches (the safe side: at worst a person checks).
   await recorded();
@@ -224,8 +292,27 @@ async function requestOnce(
         });
       }
       const wait = err.info.retryAfterMs ?? backoffMs(pollIntervalMs, failures);
-      ctx.heartbeat({ phase: 'requesting' });
+      ctx.heartbeat(requestingRecord(item));
       await ctx.sleep(Math.min(wait, 20_000));
+    }
+  }
+}
+
+/**
+ * A read of the provider's state (never a request that changes it): transient failures are retried
+ * inside the attempt, so the "requesting" record stays the attempt's last heartbeat; anything else
+ * fails the attempt, and the retry asks again.
+ */
+async function askWithRetries<T>(ask: () => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  for (let failures = 0; ;) {
+    try {
+      return await ask();
+    } catch (err) {
+      if (!isProviderError(err)) throw err;
+      if ((err.kind !== 'transient' && err.kind !== 'busy') || ++failures > POLL_RETRIES_IN_ATTEMPT)
+        throw toFailure(err);
+      await ctx.sleep(err.info.retryAfterMs ?? backoffMs(500, failures));
     }
   }
 }
@@ -332,7 +419,11 @@ export type GroupItemResult = (
  * retried attempt resumes the accepted ones and requests only items without an entry.
  */
 type GroupEntry = (
-  { outcome: Outcome } | { accepted: AcceptedDeletion; handOff?: true } | { requestError: GroupRequestError }
+  | { outcome: Outcome }
+  | { accepted: AcceptedDeletion; handOff?: true }
+  | { requestError: GroupRequestError }
+  // About to be requested, or requested and not answered yet (README "Guarantees": The report never contradicts the provider).
+  | { requesting: true }
 ) & { requestedAt?: number };
 
 /**
@@ -377,6 +468,10 @@ export async function deleteBackupsWith(
   const entries: (GroupEntry | undefined)[] = items.map(
     (_, i) => saved?.group[i] ?? (resumed[i] ? { accepted: resumed[i].accepted } : undefined),
   );
+  // Requests an earlier attempt recorded as going out but not their answers: the provider may have
+  // accepted them. They are requested again at once (they held slots), and a 404 is our deletion.
+  const unanswered = new Set(entries.flatMap((e, i) => (e && 'requesting' in e ? [i] : [])));
+  for (const i of unanswered) entries[i] = undefined;
   // Heartbeats carry the whole group's entries: changes within GROUP_HEARTBEAT_COALESCE_MS go out as
   // one call (the SDK sends at most one every 2 s anyway; serializing each change cost more CPU than
   // the deletions' HTTP). `saveNow` for the first heartbeat and before throwing.
@@ -429,7 +524,7 @@ export async function deleteBackupsWith(
   /** Items this attempt saw end (a deletion shorter than the window shows in it). */
   let outcomesSeen = 0;
   const settle = (i: number, outcome: Outcome, requestedAt?: number) => {
-    entries[i] = { outcome, ...(requestedAt ? { requestedAt } : {}) };
+    entries[i] = { outcome: decided(outcome), ...(requestedAt ? { requestedAt } : {}) };
     outcomesSeen++;
     if (outcome.outcome === 'failed') trouble = true;
     if (closedAt !== undefined) firstOutcomeAt ??= Date.now();
@@ -447,8 +542,10 @@ export async function deleteBackupsWith(
     if (handingOver) return; // claimed just before the window's end: stays not started
     const requestedAt = Date.now();
     if (pipeline && i < pipeline.slots) recentStarts.push(requestedAt); // claim() counted the others
+    // In the next heartbeat the group sends (the first one, at once, for the items started together).
+    entries[i] = { requesting: true, requestedAt };
     try {
-      const requested = await requestDeletion(adapter, items[i]!, call);
+      const requested = await requestDeletion(adapter, items[i]!, call, unanswered.has(i));
       if ('outcome' in requested) settle(i, requested.outcome, requestedAt);
       else {
         entries[i] = { accepted: requested.accepted, requestedAt };
@@ -528,10 +625,17 @@ export async function deleteBackupsWith(
   // together and recorded in ONE heartbeat, the first of the attempt, which is sent at once; every
   // request is answered (or fails) before anything is thrown, so what was accepted is recorded.
   const admitted = Math.min(pipeline?.slots ?? items.length, items.length);
-  const fresh = items.flatMap((_, i) => (i < admitted && !entries[i] ? [i] : []));
+  const fresh = items.flatMap((_, i) => ((i < admitted || unanswered.has(i)) && !entries[i] ? [i] : []));
+  // Not the unanswered ones: their request may have been accepted before the run stopped.
   if (fresh.length && (await runStopped()))
-    for (const i of fresh.splice(0)) entries[i] = { outcome: notRequested(items[i]!, stoppedBy!) };
-  const asked = await Promise.allSettled(fresh.map(request));
+    for (const i of fresh.filter((k) => !unanswered.has(k)))
+      entries[i] = { outcome: decided(notRequested(items[i]!, stoppedBy!)) };
+  const toAsk = fresh.filter((i) => !entries[i]);
+  // "requesting" goes out first, in the attempt's first heartbeat (sent at once), then the requests;
+  // their answers reach the server with the group's next heartbeat.
+  for (const i of toAsk) entries[i] = { requesting: true };
+  if (toAsk.length) saveNow();
+  const asked = await Promise.allSettled(toAsk.map(request));
   saveNow();
   rethrowFirst(asked);
   if (!pipeline) close();
@@ -546,7 +650,9 @@ export async function deleteBackupsWith(
     slotFreed?.();
     if (!pipeline) return;
     for (let i = await claim(); i !== undefined; i = await claim()) {
-      await request(i);
+      const asking = request(i);
+      save(); // records "requesting" (entries[i] is set synchronously by request)
+      await asking;
       save();
       await observe(i);
       slotFreed?.();
@@ -602,11 +708,20 @@ async function requestDeletion(
   adapter: ProviderAdapter,
   item: ItemRef,
   call: CallContext,
+  /** A "requesting" record of an earlier attempt was found: a 404 is the deletion it asked for. */
+  mayBeAccepted = false,
 ): Promise<{ outcome: Outcome } | { accepted: AcceptedDeletion }> {
+  // After an unanswered request of ours, look before asking again: gone is our deletion, and a repeat
+  // of an accepted delete (README "Guarantees": One deletion per backup) is not sent. Only "gone" is
+  // read here: other states mean different things for a backup nobody asked to delete.
+  if (mayBeAccepted && (await goneNow(adapter, item, call)))
+    return { outcome: { ...outcomeBase(item), outcome: 'deleted', reason: ACK_LOST_REASON } };
   try {
     return { accepted: { handle: await adapter.requestDeletion(item, call) } };
   } catch (err) {
     if (!isProviderError(err)) throw err;
+    if (err.kind === 'not-found' && mayBeAccepted)
+      return { outcome: { ...outcomeBase(item), outcome: 'deleted', reason: ACK_LOST_REASON, ...code(err) } };
     if (err.kind === 'not-found')
       return {
         outcome: {
@@ -625,8 +740,11 @@ async function requestDeletion(
           ...code(err),
         },
       };
-    // A deletion is already running on it: observe that one to its end.
-    if (err.kind === 'in-progress') return { accepted: { handle: {} } };
+    // A deletion is already running on it: observe that one to its end. After an unanswered request
+    // of ours, "busy" is most likely that request's deletion running (every provider but Veeam refuses a
+    // delete while one runs): observed too, not left to a retry that would later find it gone (absent).
+    if (err.kind === 'in-progress' || (err.kind === 'busy' && mayBeAccepted))
+      return { accepted: { handle: {} } };
     throw err;
   }
 }
@@ -641,7 +759,7 @@ function outcomeOf(item: ItemRef, seen: Observation, handle?: DeletionHandle): O
       return {
         ...base,
         outcome: 'deleted',
-        reason: truncateReason(`provider confirmed the deletion${note}`),
+        reason: truncateReason(`provider confirmed the deletion${seen.note ? `; ${seen.note}` : ''}${note}`),
       };
     case 'failed':
       return {
@@ -660,6 +778,21 @@ function outcomeOf(item: ItemRef, seen: Observation, handle?: DeletionHandle): O
     case 'pending':
       return undefined;
   }
+}
+
+/** One look: is the item gone? A failed look is "don't know" (false): the request then decides. */
+async function goneNow(adapter: ProviderAdapter, item: ItemRef, call: CallContext): Promise<boolean> {
+  try {
+    return (await adapter.observeDeletion(item, {}, call)).state === 'gone';
+  } catch (err) {
+    if (isProviderError(err)) return false;
+    throw err;
+  }
+}
+
+/** The heartbeat a deletion records right before its request goes out. */
+function requestingRecord(item: ItemRef): RequestingRecord {
+  return { phase: 'requesting', at: Date.now(), send: requestSummary(item) };
 }
 
 function rethrowFirst(results: PromiseSettledResult<unknown>[]): void {

@@ -40,13 +40,17 @@ export interface MisuseFigures {
 }
 
 export interface MisuseTarget {
-  /** The account (a VBS one) whose scope gets the cancelled run's backups. */
-  vbs: { name: string; scope: string; provider: ProviderKind };
   /** The main run's deletable Veeam items. */
   veeamItems: ItemRef[];
 }
 
 export class Misuse {
+  /**
+   * The cancelled run's own VBS account (in the worker config beside the main run's): its lane starts
+   * at once, so the cancel comes seconds into the run, before the first crash, and "no deletion after
+   * the group window" is judged without a crash in between.
+   */
+  readonly account: { name: string; provider: 'vbs'; scope: string; limit: number; items: number };
   readonly cancelledItems: ItemRef[];
   /** Simulator keys of the cancelled run's backups: requested, so deletes on them are expected. */
   readonly cancelledSimKeys: Set<string>;
@@ -59,7 +63,13 @@ export class Misuse {
     private readonly target: MisuseTarget,
     suffix: string,
   ) {
-    const { vbs } = target;
+    const vbs = (this.account = {
+      name: 'chaos-misuse-vbs',
+      provider: 'vbs',
+      scope: `chaos-misuse-vbs-${suffix}`,
+      limit: 3,
+      items: CANCELLED_ITEMS,
+    });
     const backups = Array.from({ length: CANCELLED_ITEMS }, (_, i) => ({
       id: `vbs-cancel-${suffix}-${String(i).padStart(3, '0')}`,
       name: `misuse-${i}`,
@@ -130,7 +140,7 @@ export class Misuse {
 
     const cancelledProblems: string[] = [];
     const cancelled = oneEach(await reportOf(this.cancelledRun), this.cancelledItems, cancelledProblems);
-    const { scope } = this.target.vbs;
+    const { scope } = this.account;
     const late: string[] = [];
     for (const [key, o] of cancelled) {
       const simKey = `vbs:${scope}:${o.id}`;

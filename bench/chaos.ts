@@ -44,6 +44,7 @@ import {
   type ProviderKind,
 } from '../contract/model';
 import { interleaveByAccount } from '../workflows/batch-planning';
+import { FAILURE } from '../contract/failure-types';
 import { CANCEL_ALLOWANCE_S, Misuse, type MisuseFigures } from './chaos-misuse';
 
 const ROOT = resolve(__dirname, '..');
@@ -146,8 +147,22 @@ export interface ChaosResult {
   notRequestedSurvivors: number;
   notRequested: number;
   untruthfulOutcomes: number;
-  /** Deleted by this run (the simulator accepted its delete) but reported absent: an acknowledgement lost in a crash. */
+  /**
+   * Issue 13 ("Outcome accuracy"), each asserted 0: deleted by this run (the simulator accepted its
+   * delete) but reported absent (an acknowledgement lost in a crash); reported failed although our
+   * delete was accepted and the backup is gone; Veeam items left for a manual check (UnansweredRequest).
+   */
   deletedReportedAbsent: number;
+  /**
+   * Not counted above: `absent` answered from the lane's ledger because another run (the twin) had the
+   * backup deleted first (workflows/lane/ledger.ts, "already deleted when run X asked"): the accepted
+   * delete was that run's, not this one's.
+   */
+  absentByAnotherRun: number;
+  failedButDeleted: number;
+  veeamManualChecks: number;
+  /** The items behind the three figures above, `key: outcome (reason)`, for the failure message. */
+  accuracyExamples: string[];
   failedReasons: Record<string, number>;
   skippedReasons: Record<string, number>;
   perAccount: AccountFigures[];
@@ -165,6 +180,9 @@ export interface ChaosResult {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** The reason of an item the lane's ledger answered because another run deleted it (workflows/lane/ledger.ts). */
+const ANOTHER_RUN = /^already (deleted|gone) when run \S+ asked for it/;
 
 // ---------------------------------------------------------------------------------------------------
 // The world: accounts, seeded backups, the request and what each item should end as.
@@ -633,7 +651,6 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
     const misuse = new Misuse(
       sim,
       {
-        vbs: accounts.find((a) => a.provider === 'vbs')!,
         veeamItems: world.items.filter((i) => {
           const e = world.expected.get(itemKey(i))!;
           return e.provider === 'veeam' && e.kind === 'deletable';
@@ -660,7 +677,10 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
     // ---- worker processes ----
     const taskQueue = `chaos-${suffix}`;
     const configFile = join(dir, 'worker.json');
-    writeFileSync(configFile, JSON.stringify(workerConfig(sim.url, accounts, taskQueue)));
+    writeFileSync(
+      configFile,
+      JSON.stringify(workerConfig(sim.url, [...accounts, misuse.account], taskQueue)),
+    );
     const supervisor = new WorkerSupervisor(
       ['--config', configFile, '--task-queue', taskQueue],
       {
@@ -863,6 +883,10 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
     // Outcomes true to the provider's state.
     const untruthful: string[] = [];
     let deletedReportedAbsent = 0;
+    let absentByAnotherRun = 0;
+    let failedButDeleted = 0;
+    let veeamManualChecks = 0;
+    const accuracyExamples: string[] = [];
     const failedReasons: Record<string, number> = {};
     const skippedReasons: Record<string, number> = {};
     for (const [key, exp] of world.expected) {
@@ -878,7 +902,30 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
       if (exp.kind === 'blocked' && x.outcome !== 'blocked' && x.outcome !== 'failed')
         wrong('the provider refuses to delete it');
       if (exp.kind === 'deletable' && x.outcome === 'blocked') wrong('the provider would delete it');
-      if (x.outcome === 'absent' && exp.kind === 'deletable' && acceptedHere) deletedReportedAbsent++;
+      // When the provider accepted it, against the chaos events: which crash lost the acknowledgement.
+      const inaccurate = (why: string) => {
+        const at = acceptedAt.get(exp.simKey)?.[0];
+        const next = at === undefined ? undefined : events.find((e) => e.atS >= at - 0.05);
+        const when =
+          at === undefined
+            ? ''
+            : `; accepted at ${at.toFixed(1)} s${next ? `, next chaos event ${next.kind} at ${next.atS.toFixed(1)} s` : ''}`;
+        accuracyExamples.push(`${key}: ${x.outcome} (${x.reason}) ${why}${when}`);
+      };
+      if (x.outcome === 'absent' && exp.kind === 'deletable' && acceptedHere && ANOTHER_RUN.test(x.reason))
+        absentByAnotherRun++;
+      else if (x.outcome === 'absent' && exp.kind === 'deletable' && acceptedHere) {
+        deletedReportedAbsent++;
+        inaccurate('but the provider accepted our delete');
+      }
+      if (x.outcome === 'failed' && acceptedHere && !exists) {
+        failedButDeleted++;
+        inaccurate('but our delete was accepted and the backup is gone');
+      }
+      if (x.outcome === 'failed' && x.code === FAILURE.UnansweredRequest) {
+        veeamManualChecks++;
+        inaccurate('needs a person to check the appliance');
+      }
       if (x.outcome === 'failed')
         failedReasons[`${x.code ?? ''} ${x.reason}`.trim()] =
           (failedReasons[`${x.code ?? ''} ${x.reason}`.trim()] ?? 0) + 1;
@@ -919,6 +966,14 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
           `${untruthful.length} outcomes contradict the provider's state: ${untruthful.slice(0, 5).join('; ')}`,
         );
     }
+    // Issue 13: the report never contradicts what the run did, and no item needs a person. "Deleted but
+    // reported absent" is still a figure, not a failure: a pipelined group's later request can be
+    // accepted before the heartbeat naming it reaches the server, and a crash in that gap leaves no
+    // record (docs/chaos.md, "What is left"). Goal 0; issue 13 stays open until it is.
+    if (failedButDeleted || veeamManualChecks)
+      failures.push(
+        `outcome accuracy: ${failedButDeleted} failed although our delete was accepted, ${veeamManualChecks} Veeam items needing a manual check: ${accuracyExamples.slice(0, 5).join('; ')}`,
+      );
     if (deleteCallsOutsideRequest.length)
       failures.push(
         `delete calls on backups not in the request: ${deleteCallsOutsideRequest.slice(0, 5).join(', ')}`,
@@ -987,6 +1042,10 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
       notRequested: world.notRequested.length,
       untruthfulOutcomes: untruthful.length,
       deletedReportedAbsent,
+      absentByAnotherRun,
+      failedButDeleted,
+      veeamManualChecks,
+      accuracyExamples,
       failedReasons,
       skippedReasons,
       perAccount,
@@ -1085,9 +1144,24 @@ export function renderChaos(r: ChaosResult): string {
     ],
     ['outcomes', OUTCOMES.map((k) => `${k} ${r.counts[k]}`).join(', '), 'info'],
     [
-      'deleted by the run but reported absent (acknowledgement lost in a crash)',
+      'deleted by the run but reported absent (acknowledgement lost in a crash; goal 0, not yet met)',
       String(r.deletedReportedAbsent),
+      r.deletedReportedAbsent === 0 ? 'pass' : 'open (issue 13)',
+    ],
+    [
+      'absent because another run had it deleted first (the lane ledger answered; not counted above)',
+      String(r.absentByAnotherRun),
       'info',
+    ],
+    [
+      'reported failed although our delete was accepted (the backup is gone)',
+      String(r.failedButDeleted),
+      check(r.failedButDeleted === 0),
+    ],
+    [
+      'Veeam items needing a manual check (UnansweredRequest)',
+      String(r.veeamManualChecks),
+      check(r.veeamManualChecks === 0),
     ],
     [
       'run time (start to result) / wall time (incl. setup)',

@@ -46,6 +46,7 @@ export function jsonlLine(o: ItemOutcome): string {
   out.reason = o.reason;
   if (o.code !== undefined) out.code = o.code;
   if (o.at !== undefined) out.at = o.at;
+  if (o.decidedBy !== undefined) out.decidedBy = o.decidedBy;
   return JSON.stringify(out);
 }
 

@@ -42,6 +42,11 @@ export interface ItemOutcome {
   /** ISO time (workflow clock) when the outcome was recorded. */
   at?: string;
   /**
+   * Which activity attempt decided it, and when (worker clock), e.g. `deleteBackup attempt 2,
+   * 2026-12-04T14:20:01.123Z`; absent when the lane decided it (a failure after the retry budget).
+   */
+  decidedBy?: string;
+  /**
    * The same backup appears again in this run (another page or batch): the run keeps one outcome per
    * backup, so an outcome marked this way is merged into the first one, not counted or reported again.
    */

@@ -19,6 +19,12 @@
  *   page 1, answered with `offset: 0`. `order: 'oldest-first'` lists restore points oldest first
  *   (default newest first). Set through `configure()`, `PUT /_admin/modes`, or a seed entry without
  *   an id that carries them in `sim`.
+ * - GET /api/v1/jobSessions: the session collection `{offset, limit, totalCount, results}`, newest
+ *   first, with the filters Veeam documents for it (helpcenter.veeam.com, "Get Collection of Sessions"):
+ *   `Types` (e.g. BackupDeletion), `VmId` (sessions that processed that VM), `FromUtc` / `ToUtc` (sessions
+ *   created in that interval), `Status`, `Offset`, `Limit`. `sessionsCollection: false` plays an
+ *   appliance without it (404 problem), `sessionsFilter: 'ignored'` one that answers every session
+ *   unfiltered (the client must not read a session of another VM as its own).
  * - Errors: application/problem+json (RFC 7807 shape).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -47,6 +53,8 @@ export interface VeeamVm {
     outcome?: VeeamOutcome;
     /** How long a new session stays Pending before it runs (default 0). */
     pendingMs?: number;
+    /** The session log's warning line when `outcome` is Warning. */
+    warning?: string;
   };
 }
 
@@ -59,6 +67,10 @@ export interface VeeamApplianceOptions {
   ignoreOffset?: boolean;
   /** Order of restore points in the listing (default newest-first). */
   order?: 'newest-first' | 'oldest-first';
+  /** false: GET /jobSessions (the collection) answers 404 problem, as on an appliance without it. */
+  sessionsCollection?: boolean;
+  /** 'ignored': the collection answers every session, whatever the filters asked. */
+  sessionsFilter?: 'honoured' | 'ignored';
 }
 
 interface Session {
@@ -70,6 +82,7 @@ interface Session {
   outcome: VeeamOutcome;
   applied: boolean;
   usn: number;
+  warning?: string;
 }
 
 interface Grant {
@@ -230,6 +243,8 @@ export class VeeamSim implements ProviderSim {
     if ((m = match('/:a/api/v1/virtualMachines/:vm/deleteBackups', req.path)) && req.method === 'POST') {
       return this.deleteBackups(scope, a, m.vm!, base);
     }
+    if (match('/:a/api/v1/jobSessions', req.path) && req.method === 'GET')
+      return this.listSessions(req, a, base);
     if ((m = match('/:a/api/v1/jobSessions/:id', req.path)) && req.method === 'GET')
       return this.showSession(scope, a, m.id!, base);
     if ((m = match('/:a/api/v1/jobSessions/:id/log', req.path)) && req.method === 'GET')
@@ -340,6 +355,7 @@ export class VeeamSim implements ProviderSim {
       outcome: vm.sim?.outcome ?? 'Success',
       applied: false,
       usn: ++a.usn,
+      ...(vm.sim?.warning ? { warning: vm.sim.warning } : {}),
     };
     a.sessions.set(s.id, s);
     this.ctx.counters.bump(this.ctx.counters.sessionsPerVm, key);
@@ -357,6 +373,41 @@ export class VeeamSim implements ProviderSim {
     return json(200, this.sessionView(s, base));
   }
 
+  /** GET /jobSessions: what a client asks after a crash left it unknown whether its POST went out. */
+  private listSessions(req: SimRequest, a: Appliance, base: string): SimResponse {
+    if (a.options.sessionsCollection === false)
+      return problem(404, 'Not Found', `No resource matches GET /api/v1/jobSessions`);
+    const q = (name: string) => req.query.get(name) ?? req.query.get(name.toLowerCase()) ?? undefined;
+    const filtered = a.options.sessionsFilter !== 'ignored';
+    const types = q('Types');
+    const vmId = q('VmId');
+    const from = q('FromUtc') ? Date.parse(q('FromUtc')!) : undefined;
+    const to = q('ToUtc') ? Date.parse(q('ToUtc')!) : undefined;
+    const status = q('Status');
+    if ((from !== undefined && Number.isNaN(from)) || (to !== undefined && Number.isNaN(to)))
+      return problem(400, 'Bad Request', 'FromUtc / ToUtc must be date-time values.');
+    const all = [...a.sessions.values()]
+      .filter(
+        (s) =>
+          !filtered ||
+          ((!types || types.split(',').includes('BackupDeletion')) &&
+            (!vmId || s.vmId === vmId) &&
+            (from === undefined || s.createdAt >= from) &&
+            (to === undefined || s.createdAt <= to) &&
+            (!status || status.split(',').includes(this.status(s)))),
+      )
+      .sort((x, y) => y.createdAt - x.createdAt);
+    const offset = Math.max(0, Number(q('Offset') ?? 0) || 0);
+    const limit = Math.max(1, Number(q('Limit') ?? 100) || 100);
+    const page = all.slice(offset, offset + limit);
+    return json(200, {
+      offset,
+      limit,
+      totalCount: all.length,
+      results: page.map((s) => this.sessionView(s, base)),
+    });
+  }
+
   private sessionLog(a: Appliance, id: string): SimResponse {
     const s = a.sessions.get(id);
     if (!s) return problem(404, 'Not Found', `Job session ${id} was not found.`);
@@ -368,6 +419,14 @@ export class VeeamSim implements ProviderSim {
         message: `Deleting backups of virtual machine ${s.vmId}`,
       },
     ];
+    if (status === 'Warning')
+      results.push({
+        logTime: new Date(s.doneAt).toISOString(),
+        status: 'Warning',
+        message:
+          s.warning ??
+          `Backup files of virtual machine ${s.vmId} were removed; the repository index was not updated`,
+      });
     if (status === s.outcome)
       results.push({
         logTime: new Date(s.doneAt).toISOString(),

@@ -38,6 +38,12 @@ test('chaos: worker SIGKILL and dev server restart under 25% provider faults: on
   assert.equal(r.providers.length, 5);
   assert.equal(r.deleteCallsOutsideRequest, 0);
   assert.equal(r.notRequestedSurvivors, r.notRequested);
+  // Issue 13, outcome accuracy: no item failed although our delete was accepted, and no Veeam item is
+  // left for a person (failures in r.failures too; asserted here by name). "Deleted but reported absent"
+  // is printed, not asserted: its goal (0) is not met yet (docs/chaos.md, "What is left").
+  console.log(`deleted but reported absent: ${r.deletedReportedAbsent} ${r.accuracyExamples.join('; ')}`);
+  assert.equal(r.failedButDeleted, 0, `failed although deleted: ${r.accuracyExamples.join('; ')}`);
+  assert.equal(r.veeamManualChecks, 0, `Veeam manual checks: ${r.accuracyExamples.join('; ')}`);
   // Misuse meanwhile: the same Veeam VMs from a twin run (and twice in its page) still get one session
   // each; a run cancelled through Temporal gets no deletion accepted after its group window.
   assert.equal(r.veeamVmsWithSecondSession, 0);

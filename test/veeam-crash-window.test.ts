@@ -2,8 +2,8 @@
  * README "Guarantees", Never repeated, in the worst window (found by the chaos run): a worker process
  * dies the moment Veeam creates the deletion session, before the answer with the session id reaches
  * the activity. The retry finds "requesting" and no session id; it must not post deleteBackups again (a
- * second session). It finds the session or watches the VM's restore points instead: gone, so the item
- * ends `deleted`.
+ * second session). It asks the appliance for the VM's BackupDeletion sessions since the record (issue 13
+ * item 2), finds the one the lost answer named and observes it: the item ends `deleted`.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

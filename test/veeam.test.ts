@@ -186,11 +186,20 @@ describe('Veeam adapter against the simulator', () => {
   });
 
   test('Warning (RunningWithWarning while running) means deleted, with warnings', async () => {
-    sim.seed('veeam', APPLIANCE, [vm('vm-warn', 2, { sim: { outcome: 'Warning' } })]);
+    const warning =
+      'Restore point rp-2 of vm-warn could not be removed from repository repo-eu: blob lease held';
+    sim.seed('veeam', APPLIANCE, [vm('vm-warn', 2, { sim: { outcome: 'Warning', warning } })]);
     const handle = await adapter.requestDeletion(item('vm-warn'), {});
-    const seen = statuses(await observeToEnd(adapter, item('vm-warn'), handle));
+    const observations = await observeToEnd(adapter, item('vm-warn'), handle);
+    const seen = statuses(observations);
     assert.equal(seen[0], 'RunningWithWarning');
     assert.equal(seen.at(-1), 'gone');
+    // The warning text from the session log is kept for the item's reason (issue 13 item 3).
+    const last = observations.at(-1) as { note?: string };
+    assert.ok(
+      last.note?.startsWith(`session ${handle.sessionId} ended Warning: ${warning}`),
+      `the warning line of the session log is in the note: ${last.note}`,
+    );
   });
 
   for (const [outcome, running] of [
@@ -569,6 +578,11 @@ describe('Veeam through the workflows (real dev server)', () => {
     });
     assert.deepEqual(summary.counts, { deleted: 3, absent: 1, blocked: 0, failed: 1, skipped: 0 });
     assert.equal(outcomes.get('vm-err')?.code, 'Error');
+    assert.match(
+      outcomes.get('vm-warn')!.reason,
+      // Its log is read for the warning text; a log read lost to the injected resets says where to look.
+      /provider confirmed the deletion; session \S+ ended Warning/,
+    );
     for (const v of vms) {
       assert.equal(
         stack.sim.ctx.counters.sessionsPerVm.get(`veeam:${scope}:${v.id}`),

@@ -17,7 +17,8 @@ import { ProviderError } from '../provider-error';
 export type DeletionHandle = Record<string, string>;
 
 export type Observation =
-  | { state: 'gone' }
+  /** `note`: what the provider said along with it (a Veeam `Warning`), kept in the item's reason. */
+  | { state: 'gone'; note?: string }
   | { state: 'pending'; status: string }
   | { state: 'failed'; status: string; reason: string; code?: string }
   | { state: 'blocked'; status: string; reason: string; code?: string };
@@ -60,7 +61,20 @@ export interface ProviderAdapter {
    * finds that record without an answer asks this instead of requesting again: is anything of the item
    * still there?
    */
-  readonly neverRepeatDelete?: { stillThere(item: ItemRef, ctx: CallContext): Promise<boolean> };
+  readonly neverRepeatDelete?: {
+    stillThere(item: ItemRef, ctx: CallContext): Promise<boolean>;
+    /**
+     * Asked first (README "Guarantees": The report never contradicts the provider, Never repeated): did the provider start a
+     * deletion of the item at or after `sinceMs` (ms epoch, when our request was about to go out)?
+     * `started`: resume it; `none`: the provider shows none, so the request may be sent once;
+     * `unknown`: the provider cannot say (no such query, filters ignored), so `stillThere` decides.
+     */
+    findStarted?(
+      item: ItemRef,
+      sinceMs: number,
+      ctx: CallContext,
+    ): Promise<{ started: DeletionHandle } | { none: true } | { unknown: string }>;
+  };
   /**
    * The `pending` statuses observeDeletion reports while a deletion runs (as opposed to a backup at
    * rest): a re-sent item in one of them is observed, never requested again (activities/resent-items.ts).

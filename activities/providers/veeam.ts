@@ -64,6 +64,37 @@ const sessionSchema = z.object({
  */
 const startedSessionSchema = z.object({ id: z.string().min(1), type: z.unknown(), status: z.unknown() });
 
+/** GET /jobSessions/{id}/log: `{results: [{logTime, status, message}]}` (v1 field names inferred). */
+const sessionLogSchema = z.object({
+  results: z.array(
+    z
+      .object({ status: z.string().nullish(), message: z.string().nullish(), title: z.string().nullish() })
+      .loose(),
+  ),
+});
+
+/** GET /jobSessions: a page of sessions; only what identifies ours is required. */
+const sessionListSchema = z.object({
+  totalCount: z.number().int().nonnegative().nullish(),
+  results: z.array(
+    z
+      .object({
+        id: z.string().min(1),
+        type: z.string().nullish(),
+        executionStartTime: z.string().nullish(),
+      })
+      .loose(),
+  ),
+});
+
+/**
+ * How far before our "requesting" record a session may have been created and still be ours: the
+ * appliance's clock against the worker's. A session of the VM that old is older than our request.
+ */
+export const VEEAM_SESSION_CLOCK_SKEW_MS = 60_000;
+/** A VM id no appliance has: a query for it that answers sessions shows the VmId filter is ignored. */
+const NO_SUCH_VM = '00000000-0000-0000-0000-000000000000';
+
 const restorePointSchema = z.object({
   id: z.string().min(1),
   /** Read when it is an ISO time; anything else keeps the VM (see pointInTimeIso). */
@@ -297,7 +328,49 @@ export class VeeamAdapter implements ProviderAdapter {
       check.finish();
       return false;
     },
+    findStarted: (item: ItemRef, sinceMs: number, ctx: CallContext) => this.findStarted(item, sinceMs, ctx),
   };
+
+  /**
+   * Did a deleteBackups of this VM start a session since `sinceMs`? GET /jobSessions filtered by
+   * `Types=BackupDeletion`, `VmId` and `FromUtc` (the filters Veeam documents for the collection). The
+   * answer is trusted only when the appliance shows it honours the filters: every session it lists is a
+   * BackupDeletion, and the same query for a VM id nobody has lists none (v1 session bodies do not
+   * name their VM, so a filter it ignored could not be seen otherwise). Without the collection, or with
+   * filters ignored, the answer is `unknown` and the caller falls back to the VM's restore points.
+   */
+  async findStarted(
+    item: ItemRef,
+    sinceMs: number,
+    ctx: CallContext,
+  ): Promise<{ started: DeletionHandle } | { none: true } | { unknown: string }> {
+    const from = new Date(sinceMs - VEEAM_SESSION_CLOCK_SKEW_MS).toISOString();
+    const query = async (vm: string) => {
+      const what = `Veeam list BackupDeletion sessions of VM ${vm}`;
+      const res = await this.session.send(
+        'GET',
+        `/api/v1/jobSessions?Types=BackupDeletion&VmId=${encodeURIComponent(vm)}&FromUtc=${encodeURIComponent(from)}&Limit=100`,
+        ctx,
+      );
+      if (res.status === 404 || res.status === 400 || res.status === 405)
+        return `the appliance does not list job sessions by VM (HTTP ${res.status})`;
+      if (res.status !== 200) throw this.classify(res, what);
+      return parseBody(sessionListSchema, res, what).results;
+    };
+    const ours = await query(item.id);
+    if (typeof ours === 'string') return { unknown: ours };
+    if (ours.some((s) => s.type != null && s.type !== 'BackupDeletion'))
+      return { unknown: 'the appliance ignored the session type filter' };
+    const control = await query(NO_SUCH_VM);
+    if (typeof control === 'string' || control.length > 0)
+      return { unknown: 'the appliance ignored the VM filter of the session list' };
+    // Newest first as listed; one deletion per VM at a time (README "Guarantees": One deletion per
+    // backup), so the newest is the one our request started.
+    const newest = [...ours].sort((a, b) =>
+      (b.executionStartTime ?? '\uffff').localeCompare(a.executionStartTime ?? '\uffff'),
+    )[0];
+    return newest ? { started: { sessionId: newest.id } } : { none: true };
+  }
 
   async requestDeletion(item: ItemRef, ctx: CallContext): Promise<DeletionHandle> {
     const what = `Veeam deleteBackups of VM ${item.id}`;
@@ -348,8 +421,10 @@ export class VeeamAdapter implements ProviderAdapter {
     }
     switch (s.status) {
       case 'Success':
-      case 'Warning':
         return { state: 'gone' };
+      case 'Warning':
+        // Deleted, with warnings: the operator reads them in the item's reason (issue 13 item 3).
+        return { state: 'gone', note: await this.warningsOf(sessionId, ctx) };
       case 'Error':
       case 'Canceled':
       case 'NeverExecuted': {
@@ -363,6 +438,32 @@ export class VeeamAdapter implements ProviderAdapter {
       }
       default:
         return { state: 'pending', status: s.status };
+    }
+  }
+
+  /**
+   * The session log's Warning lines, for the reason of an item deleted with warnings. The log is a
+   * read that may fail or change shape without changing the outcome: then the reason says where to look.
+   */
+  private async warningsOf(sessionId: string, ctx: CallContext): Promise<string> {
+    const path = `/api/v1/jobSessions/${encodeURIComponent(sessionId)}/log`;
+    const fallback = `session ${sessionId} ended Warning; see its log (${path})`;
+    try {
+      let res = await this.session.send('GET', path, ctx);
+      // A transient answer is asked again twice; the outcome does not wait longer than that for it.
+      for (let tries = 1; tries < 3 && (res.status === 429 || res.status >= 500); tries++)
+        res = await this.session.send('GET', path, ctx);
+      if (res.status !== 200) return fallback;
+      const log = sessionLogSchema.safeParse(res.body);
+      if (!log.success) return fallback;
+      const lines = log.data.results
+        .filter((l) => /warn/i.test(l.status ?? ''))
+        .map((l) => l.message ?? l.title ?? '')
+        .filter(Boolean);
+      return lines.length ? `session ${sessionId} ended Warning: ${lines.join('; ')}` : fallback;
+    } catch (err) {
+      if (err instanceof ProviderError) return fallback;
+      throw err;
     }
   }
 
