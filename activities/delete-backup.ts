@@ -450,9 +450,9 @@ const GROUP_HEARTBEAT_COALESCE_MS = 200;
 export async function deleteBackupsWith(
   adapter: ProviderAdapter,
   input: DeleteBackupsInput,
-  gate?: RequestGate,
+  gate: RequestGate | undefined,
+  recorded: HeartbeatRecorded,
 ): Promise<GroupItemResult[]> {
-  const ctx = Context.current();
   if (adapter.neverRepeatDelete)
     // The lane never groups these (contract/model.ts NEVER_REPEAT_DELETE): a group records its requests only after them.
     throw ApplicationFailure.create({
@@ -461,159 +461,206 @@ export async function deleteBackupsWith(
         "deleteBackups: this provider's deletes must never be repeated; they run one item per activity",
       nonRetryable: true,
     });
-  const call = { signal: ctx.cancellationSignal };
-  const { items, pollIntervalMs, pipeline } = input;
-  const saved = ctx.info.heartbeatDetails as { group: (GroupEntry | null)[] } | undefined;
-  const resumed = pipeline?.resumed ?? [];
-  const entries: (GroupEntry | undefined)[] = items.map(
-    (_, i) => saved?.group[i] ?? (resumed[i] ? { accepted: resumed[i].accepted } : undefined),
-  );
-  // Requests an earlier attempt recorded as going out but not their answers: the provider may have
-  // accepted them. They are requested again at once (they held slots), and a 404 is our deletion.
-  const unanswered = new Set(entries.flatMap((e, i) => (e && 'requesting' in e ? [i] : [])));
-  for (const i of unanswered) entries[i] = undefined;
-  // Heartbeats carry the whole group's entries: changes within GROUP_HEARTBEAT_COALESCE_MS go out as
-  // one call (the SDK sends at most one every 2 s anyway; serializing each change cost more CPU than
-  // the deletions' HTTP). `saveNow` for the first heartbeat and before throwing.
-  let pendingSave: NodeJS.Timeout | undefined;
-  const saveNow = () => {
-    clearTimeout(pendingSave);
-    pendingSave = undefined;
-    if (!over) ctx.heartbeat({ group: entries.map((e) => e ?? null) });
-  };
-  const save = () => (pendingSave ??= setTimeout(saveNow, GROUP_HEARTBEAT_COALESCE_MS));
-  const account = items[0]!.account;
+  return new DeletionGroup(adapter, input, gate, recorded).run();
+}
 
-  // Which items may still start: all of a plain group; a pipelined group's while its window is open.
-  const startsUntil = pipeline ? ctx.info.scheduledTimestampMs + pipeline.startWithinMs : Infinity;
-  const recentStarts = pipeline ? [...pipeline.recentStarts] : [];
-  let next = pipeline ? pipeline.slots : items.length;
-  let trouble = false;
+/**
+ * One attempt of a deletion group (deleteBackupsWith): its items' entries (what the heartbeat
+ * records), its slots and, for a pipelined group, its window. The state a retried attempt needs lives
+ * in `entries` and reaches the server in the group's heartbeats.
+ */
+class DeletionGroup {
+  private readonly ctx = Context.current();
+  private readonly call = { signal: this.ctx.cancellationSignal };
+  private readonly items: ItemRef[];
+  private readonly pipeline?: PipelineInput;
+  private readonly account: string;
+  private readonly entries: (GroupEntry | undefined)[];
+  /**
+   * Requests an earlier attempt recorded as going out but not their answers: the provider may have
+   * accepted them. They are requested again at once (they held slots), and a 404 is our deletion.
+   */
+  private readonly unanswered: Set<number>;
+  private pendingSave: NodeJS.Timeout | undefined;
+  /** Which items may still start: all of a plain group; a pipelined group's while its window is open. */
+  private readonly startsUntil: number;
+  private readonly recentStarts: number[];
+  private next: number;
+  private trouble = false;
   /** Set at the window's end of a handing-over group: no request goes out after it. */
-  let handingOver = false;
+  private handingOver = false;
   /** Set once the group handed its deletions in progress over: nothing more is recorded here. */
-  let over = false;
+  private over = false;
   /** Set when no more items will start: the straggler clock runs from the first outcome after it. */
-  let closedAt: number | undefined;
-  let firstOutcomeAt: number | undefined;
-  let longestMs = 0;
-  const close = () => (closedAt ??= Date.now());
+  private closedAt: number | undefined;
+  private firstOutcomeAt: number | undefined;
+  private longestMs = 0;
   /** Why nothing more may be requested (the run stopped), checked before each request. */
-  let stoppedBy: string | undefined;
-  const runStopped = async () =>
-    (stoppedBy ??= input.runWorkflowId && gate ? await gate(input.runWorkflowId) : undefined);
-  const claim = async (): Promise<number | undefined> => {
+  private stoppedBy: string | undefined;
+  /** Items this attempt saw end (a deletion shorter than the window shows in it). */
+  private outcomesSeen = 0;
+  private readonly acceptedAt: Map<number, number>;
+  private readonly requesting = new Set<Promise<void>>();
+  private slotFreed: (() => void) | undefined;
+
+  constructor(
+    private readonly adapter: ProviderAdapter,
+    private readonly input: DeleteBackupsInput,
+    private readonly gate: RequestGate | undefined,
+    private readonly recorded: HeartbeatRecorded,
+  ) {
+    const { items, pipeline } = input;
+    this.items = items;
+    if (pipeline) this.pipeline = pipeline;
+    this.account = items[0]!.account;
+    const saved = this.ctx.info.heartbeatDetails as { group: (GroupEntry | null)[] } | undefined;
+    const resumed = pipeline?.resumed ?? [];
+    this.entries = items.map(
+      (_, i) => saved?.group[i] ?? (resumed[i] ? { accepted: resumed[i].accepted } : undefined),
+    );
+    this.unanswered = new Set(this.entries.flatMap((e, i) => (e && 'requesting' in e ? [i] : [])));
+    for (const i of this.unanswered) this.entries[i] = undefined;
+    this.startsUntil = pipeline ? this.ctx.info.scheduledTimestampMs + pipeline.startWithinMs : Infinity;
+    this.recentStarts = pipeline ? [...pipeline.recentStarts] : [];
+    this.next = pipeline ? pipeline.slots : items.length;
+    this.acceptedAt = new Map(resumed.map((r, i) => [i, r.acceptedAt]));
+  }
+
+  async run(): Promise<GroupItemResult[]> {
+    if (this.ctx.info.attempt > 1) await this.readUnrecorded();
+    await this.startAdmitted();
+    // Each slot observes its item to the end, then (pipelined) requests and observes the next it
+    // claims. A later item's acceptance reaches the server with the next heartbeat (at most 2 s later,
+    // see worker/worker.ts): a crash in between makes the retry read it first (readUnrecorded).
+    const inProgress = this.entries.flatMap((e, i) => (e && 'accepted' in e && !e.handOff ? [i] : []));
+    const slotCount = this.pipeline ? Math.max(this.pipeline.slots, inProgress.length) : inProgress.length;
+    const slots = Promise.allSettled(Array.from({ length: slotCount }, (_, k) => this.slot(inProgress[k])));
+    if (this.pipeline?.handOver) await this.handOverAtWindowEnd(slots);
+    if (!this.over) {
+      const settled = await slots;
+      this.saveNow(); // what a retry resumes from
+      rethrowFirst(settled);
+    }
+    clearTimeout(this.pendingSave);
+    return this.results();
+  }
+
+  // ---- heartbeats: the whole group's entries ----
+
+  /**
+   * Heartbeats carry the whole group's entries: changes within GROUP_HEARTBEAT_COALESCE_MS go out as
+   * one call (the SDK sends at most one every 2 s anyway; serializing each change cost more CPU than
+   * the deletions' HTTP). `saveNow` for the first heartbeat and before throwing.
+   */
+  private saveNow(): void {
+    clearTimeout(this.pendingSave);
+    this.pendingSave = undefined;
+    if (!this.over) this.ctx.heartbeat({ group: this.entries.map((e) => e ?? null) });
+  }
+
+  private save(): void {
+    this.pendingSave ??= setTimeout(() => this.saveNow(), GROUP_HEARTBEAT_COALESCE_MS);
+  }
+
+  // ---- which item starts next ----
+
+  private close(): void {
+    this.closedAt ??= Date.now();
+  }
+
+  private async runStopped(): Promise<string | undefined> {
+    const run = this.input.runWorkflowId;
+    return (this.stoppedBy ??= run && this.gate ? await this.gate(run) : undefined);
+  }
+
+  private async claim(): Promise<number | undefined> {
+    const { items } = this;
     for (;;) {
-      while (next < items.length && entries[next]) next++; // already requested by an earlier attempt
-      if (!trouble && !handingOver && next < items.length && (await runStopped())) trouble = true;
-      if (trouble || handingOver || next >= items.length || Date.now() >= startsUntil) {
-        close();
+      while (this.next < items.length && this.entries[this.next]) this.next++; // requested by an earlier attempt
+      if (!this.trouble && !this.handingOver && this.next < items.length && (await this.runStopped()))
+        this.trouble = true;
+      if (this.trouble || this.handingOver || this.next >= items.length || Date.now() >= this.startsUntil) {
+        this.close();
         return undefined;
       }
-      const wait = rateWaitMs(recentStarts, pipeline!.requestsPerSecond, Date.now());
+      const wait = rateWaitMs(this.recentStarts, this.pipeline!.requestsPerSecond, Date.now());
       if (wait === 0) {
-        recentStarts.push(Date.now());
-        return next++;
+        this.recentStarts.push(Date.now());
+        return this.next++;
       }
-      await ctx.sleep(wait);
+      await this.ctx.sleep(wait);
     }
-  };
-  const handOffDue = () =>
-    firstOutcomeAt !== undefined &&
-    Date.now() - firstOutcomeAt >= HAND_OFF_AFTER_POLLS * pollIntervalMs + (pipeline ? longestMs : 0);
-  /** Items this attempt saw end (a deletion shorter than the window shows in it). */
-  let outcomesSeen = 0;
-  const settle = (i: number, outcome: Outcome, requestedAt?: number) => {
-    entries[i] = { outcome: decided(outcome), ...(requestedAt ? { requestedAt } : {}) };
-    outcomesSeen++;
-    if (outcome.outcome === 'failed') trouble = true;
-    if (closedAt !== undefined) firstOutcomeAt ??= Date.now();
-  };
+  }
+
+  private handOffDue(): boolean {
+    return (
+      this.firstOutcomeAt !== undefined &&
+      Date.now() - this.firstOutcomeAt >=
+        HAND_OFF_AFTER_POLLS * this.input.pollIntervalMs + (this.pipeline ? this.longestMs : 0)
+    );
+  }
+
+  private settle(i: number, outcome: Outcome, requestedAt?: number): void {
+    this.entries[i] = { outcome: decided(outcome), ...(requestedAt ? { requestedAt } : {}) };
+    this.outcomesSeen++;
+    if (outcome.outcome === 'failed') this.trouble = true;
+    if (this.closedAt !== undefined) this.firstOutcomeAt ??= Date.now();
+  }
+
+  // ---- requests ----
 
   /** Requests one item's deletion and records the answer in `entries` (not yet in a heartbeat). */
-  const acceptedAt = new Map<number, number>(resumed.map((r, i) => [i, r.acceptedAt]));
-  const requesting = new Set<Promise<void>>();
-  const request = (i: number): Promise<void> => {
-    const p = requestOne(i).finally(() => requesting.delete(p));
-    requesting.add(p);
+  private request(i: number): Promise<void> {
+    const p = this.requestOne(i).finally(() => this.requesting.delete(p));
+    this.requesting.add(p);
     return p;
-  };
-  const requestOne = async (i: number): Promise<void> => {
-    if (handingOver) return; // claimed just before the window's end: stays not started
+  }
+
+  private async requestOne(i: number): Promise<void> {
+    if (this.handingOver) return; // claimed just before the window's end: stays not started
     const requestedAt = Date.now();
-    if (pipeline && i < pipeline.slots) recentStarts.push(requestedAt); // claim() counted the others
+    if (this.pipeline && i < this.pipeline.slots) this.recentStarts.push(requestedAt); // claim() counted the others
     // In the next heartbeat the group sends (the first one, at once, for the items started together).
-    entries[i] = { requesting: true, requestedAt };
+    this.entries[i] = { requesting: true, requestedAt };
     try {
-      const requested = await requestDeletion(adapter, items[i]!, call, unanswered.has(i));
-      if ('outcome' in requested) settle(i, requested.outcome, requestedAt);
+      const requested = await requestDeletion(
+        this.adapter,
+        this.items[i]!,
+        this.call,
+        this.unanswered.has(i),
+      );
+      if ('outcome' in requested) this.settle(i, requested.outcome, requestedAt);
       else {
-        entries[i] = { accepted: requested.accepted, requestedAt };
-        acceptedAt.set(i, Date.now());
+        this.entries[i] = { accepted: requested.accepted, requestedAt };
+        this.acceptedAt.set(i, Date.now());
       }
     } catch (err) {
       if (!isProviderError(err)) throw err;
-      entries[i] = { requestError: { kind: err.kind, message: err.message, info: err.info }, requestedAt };
-      trouble = true;
+      this.entries[i] = {
+        requestError: { kind: err.kind, message: err.message, info: err.info },
+        requestedAt,
+      };
+      this.trouble = true;
     }
-  };
+  }
 
-  /** Observes one accepted item to its outcome, or hands it on (poll error, straggler). */
-  const observe = async (i: number): Promise<void> => {
-    const item = items[i]!;
-    const since = acceptedAt.get(i);
-    const polls = new PollSchedule(
-      account,
-      pollIntervalMs,
-      since === undefined ? undefined : Date.now() - since,
-    );
-    for (;;) {
-      const e = entries[i];
-      if (over || !e || !('accepted' in e) || e.handOff) return;
-      if (handOffDue()) {
-        entries[i] = { ...e, handOff: true };
-        return;
-      }
-      await ctx.sleep(polls.next());
-      const polledAt = Date.now();
-      let seen: Observation;
-      try {
-        seen = await adapter.observeDeletion(item, e.accepted.handle, call);
-      } catch (err) {
-        if (over) return;
-        if (!isProviderError(err)) throw err;
-        if (err.kind !== 'not-found') {
-          entries[i] = { ...e, handOff: true };
-          trouble = true;
-          save();
-          return;
-        }
-        seen = { state: 'gone' };
-      }
-      if (over) return; // handed over meanwhile: the next group reports it
-      const outcome = outcomeOf(item, seen, e.accepted.handle);
-      if (since !== undefined) polls.observed(polledAt - since, seen.state !== 'pending');
-      if (outcome) {
-        if (since !== undefined) longestMs = Math.max(longestMs, polledAt - since);
-        settle(i, outcome, e.requestedAt);
-        save();
-        return;
-      }
-      entries[i] = { ...e, accepted: { ...e.accepted, lastStatus: (seen as { status: string }).status } };
-      save();
-    }
-  };
-
-  // A retried attempt (the worker was lost): the earlier one may have had items accepted whose record
-  // never reached a heartbeat (a later item's acceptance goes with the next one, see below). Each item
-  // without a record is read first, like a re-sent item (README, "Guarantees": one deletion per backup).
-  if (ctx.info.attempt > 1) {
-    const unrecorded = items.flatMap((_, i) => (entries[i] ? [] : [i]));
+  /**
+   * A retried attempt (the worker was lost): the earlier one may have had items accepted whose record
+   * never reached a heartbeat. Each item without a record is read first, like a re-sent item (README,
+   * "Guarantees": one deletion per backup).
+   */
+  private async readUnrecorded(): Promise<void> {
+    const { items, entries, unanswered } = this;
+    // Not the unanswered ones: their "requesting" record says the request may be ours, so they are
+    // requested again and a 404 reads as our deletion (startAdmitted), never as `absent`.
+    const unrecorded = items.flatMap((_, i) => (entries[i] || unanswered.has(i) ? [] : [i]));
     for (let k = 0; k < unrecorded.length; k += INSPECT_AT_ONCE)
       await Promise.all(
         unrecorded.slice(k, k + INSPECT_AT_ONCE).map(async (i) => {
           // Unreadable: requested as before (the provider answers a repeat as busy or not found).
-          const seen = await inspectResent(adapter, items[i]!, call).catch(() => 'present' as const);
+          const seen = await inspectResent(this.adapter, items[i]!, this.call).catch(
+            () => 'present' as const,
+          );
           if (seen === 'gone')
             entries[i] = { outcome: { ...outcomeBase(items[i]!), outcome: 'absent', reason: RETRY_GONE } };
           else if (seen === 'deleting') entries[i] = { accepted: { handle: {} } };
@@ -621,79 +668,133 @@ export async function deleteBackupsWith(
       );
   }
 
-  // The items started at once (the admitted ones an earlier attempt did not request) are requested
-  // together and recorded in ONE heartbeat, the first of the attempt, which is sent at once; every
-  // request is answered (or fails) before anything is thrown, so what was accepted is recorded.
-  const admitted = Math.min(pipeline?.slots ?? items.length, items.length);
-  const fresh = items.flatMap((_, i) => ((i < admitted || unanswered.has(i)) && !entries[i] ? [i] : []));
-  // Not the unanswered ones: their request may have been accepted before the run stopped.
-  if (fresh.length && (await runStopped()))
-    for (const i of fresh.filter((k) => !unanswered.has(k)))
-      entries[i] = { outcome: decided(notRequested(items[i]!, stoppedBy!)) };
-  const toAsk = fresh.filter((i) => !entries[i]);
-  // "requesting" goes out first, in the attempt's first heartbeat (sent at once), then the requests;
-  // their answers reach the server with the group's next heartbeat.
-  for (const i of toAsk) entries[i] = { requesting: true };
-  if (toAsk.length) saveNow();
-  const asked = await Promise.allSettled(toAsk.map(request));
-  saveNow();
-  rethrowFirst(asked);
-  if (!pipeline) close();
+  /**
+   * The items started at once (the admitted ones an earlier attempt did not request) are requested
+   * together and recorded in ONE heartbeat, the first of the attempt, which is sent at once; every
+   * request is answered (or fails) before anything is thrown, so what was accepted is recorded.
+   */
+  private async startAdmitted(): Promise<void> {
+    const { items, entries, unanswered } = this;
+    const admitted = Math.min(this.pipeline?.slots ?? items.length, items.length);
+    const fresh = items.flatMap((_, i) => ((i < admitted || unanswered.has(i)) && !entries[i] ? [i] : []));
+    // Not the unanswered ones: their request may have been accepted before the run stopped.
+    if (fresh.length && (await this.runStopped()))
+      for (const i of fresh.filter((k) => !unanswered.has(k)))
+        entries[i] = { outcome: decided(notRequested(items[i]!, this.stoppedBy!)) };
+    const toAsk = fresh.filter((i) => !entries[i]);
+    // "requesting" goes out first, in the attempt's first heartbeat, and the requests only once the
+    // server holds it (heartbeat-recorded.ts): a worker lost right after the provider accepted them
+    // leaves a retry that knows they may be ours (a 404 then is our deletion, not `absent`). Their
+    // answers reach the server with the group's next heartbeat.
+    for (const i of toAsk) entries[i] = { requesting: true };
+    if (toAsk.length) {
+      this.saveNow();
+      await this.recorded();
+    }
+    const asked = await Promise.allSettled(toAsk.map((i) => this.request(i)));
+    this.saveNow();
+    rethrowFirst(asked);
+    if (!this.pipeline) this.close();
+  }
 
-  // Each slot observes its item to the end, then (pipelined) requests and observes the next it claims.
-  // A later item's acceptance reaches the server with the next heartbeat (at most 2 s later, see
-  // worker/worker.ts): a crash in between makes the retry request it again, which finds it gone or
-  // deleting, never a second deletion of a provider whose deletes may not repeat (those never group).
-  let slotFreed: (() => void) | undefined;
-  const slot = async (resume?: number): Promise<void> => {
-    if (resume !== undefined) await observe(resume);
-    slotFreed?.();
-    if (!pipeline) return;
-    for (let i = await claim(); i !== undefined; i = await claim()) {
-      const asking = request(i);
-      save(); // records "requesting" (entries[i] is set synchronously by request)
+  // ---- observing ----
+
+  private async slot(resume?: number): Promise<void> {
+    if (resume !== undefined) await this.observe(resume);
+    this.slotFreed?.();
+    if (!this.pipeline) return;
+    for (let i = await this.claim(); i !== undefined; i = await this.claim()) {
+      const asking = this.request(i);
+      this.save(); // records "requesting" (entries[i] is set synchronously by request)
       await asking;
-      save();
-      await observe(i);
-      slotFreed?.();
-    }
-  };
-  const inProgress = entries.flatMap((e, i) => (e && 'accepted' in e && !e.handOff ? [i] : []));
-  const slotCount = pipeline ? Math.max(pipeline.slots, inProgress.length) : inProgress.length;
-  const slots = Promise.allSettled(Array.from({ length: slotCount }, (_, k) => slot(inProgress[k])));
-  if (pipeline?.handOver) {
-    const windowEnd = ctx.sleep(Math.max(0, startsUntil - Date.now())).then(() => 'window end' as const);
-    if ((await Promise.race([slots, windowEnd])) === 'window end') {
-      // Nothing starts after the window's end. Deletions shorter than the window (one finished within
-      // it) are handed over at once: the round trip to the next group overlaps what is left of them.
-      // Longer ones are handed over when the first slot comes free (nothing idles before): deletions
-      // of minutes must not cost a group activity per window.
-      const firstFree = new Promise<'free'>((resolve) => (slotFreed = () => resolve('free')));
-      if (outcomesSeen > 0 || (await Promise.race([slots, firstFree])) === 'free') {
-        handingOver = true;
-        close();
-        // Every request that went out answered: what was accepted is known and handed over.
-        while (requesting.size) await Promise.allSettled([...requesting]);
-        over = true;
-      }
+      this.save();
+      await this.observe(i);
+      this.slotFreed?.();
     }
   }
-  if (!over) {
-    const settled = await slots;
-    saveNow(); // what a retry resumes from
-    rethrowFirst(settled);
-  }
-  clearTimeout(pendingSave);
 
-  return entries.map((e, i) => {
-    const at = e?.requestedAt ? { requestedAt: e.requestedAt } : {};
-    if (e && 'outcome' in e) return { outcome: e.outcome, ...at };
-    if (e && 'accepted' in e && over && !e.handOff && acceptedAt.has(i))
-      return { handedOver: { accepted: e.accepted, acceptedAt: acceptedAt.get(i)! }, ...at };
-    if (e && 'accepted' in e) return { continueWith: e.accepted, ...at };
-    if (e && 'requestError' in e) return { continueWith: null, requestError: e.requestError, ...at };
-    return pipeline ? { notStarted: true } : { continueWith: null, requestError: lostRequest };
-  });
+  /** Observes one accepted item to its outcome, or hands it on (poll error, straggler). */
+  private async observe(i: number): Promise<void> {
+    const item = this.items[i]!;
+    const since = this.acceptedAt.get(i);
+    const polls = new PollSchedule(
+      this.account,
+      this.input.pollIntervalMs,
+      since === undefined ? undefined : Date.now() - since,
+    );
+    for (;;) {
+      const e = this.entries[i];
+      if (this.over || !e || !('accepted' in e) || e.handOff) return;
+      if (this.handOffDue()) {
+        this.entries[i] = { ...e, handOff: true };
+        return;
+      }
+      await this.ctx.sleep(polls.next());
+      const polledAt = Date.now();
+      let seen: Observation;
+      try {
+        seen = await this.adapter.observeDeletion(item, e.accepted.handle, this.call);
+      } catch (err) {
+        if (this.over) return;
+        if (!isProviderError(err)) throw err;
+        if (err.kind !== 'not-found') {
+          this.entries[i] = { ...e, handOff: true };
+          this.trouble = true;
+          this.save();
+          return;
+        }
+        seen = { state: 'gone' };
+      }
+      if (this.over) return; // handed over meanwhile: the next group reports it
+      const outcome = outcomeOf(item, seen, e.accepted.handle);
+      if (since !== undefined) polls.observed(polledAt - since, seen.state !== 'pending');
+      if (outcome) {
+        if (since !== undefined) this.longestMs = Math.max(this.longestMs, polledAt - since);
+        this.settle(i, outcome, e.requestedAt);
+        this.save();
+        return;
+      }
+      this.entries[i] = {
+        ...e,
+        accepted: { ...e.accepted, lastStatus: (seen as { status: string }).status },
+      };
+      this.save();
+    }
+  }
+
+  /**
+   * Nothing starts after the window's end. Deletions shorter than the window (one finished within it)
+   * are handed over at once: the round trip to the next group overlaps what is left of them. Longer
+   * ones are handed over when the first slot comes free (nothing idles before): deletions of minutes
+   * must not cost a group activity per window.
+   */
+  private async handOverAtWindowEnd(slots: Promise<unknown>): Promise<void> {
+    const windowEnd = this.ctx
+      .sleep(Math.max(0, this.startsUntil - Date.now()))
+      .then(() => 'window end' as const);
+    if ((await Promise.race([slots, windowEnd])) !== 'window end') return;
+    const firstFree = new Promise<'free'>((resolve) => (this.slotFreed = () => resolve('free')));
+    if (this.outcomesSeen > 0 || (await Promise.race([slots, firstFree])) === 'free') {
+      this.handingOver = true;
+      this.close();
+      // Every request that went out answered: what was accepted is known and handed over.
+      while (this.requesting.size) await Promise.allSettled([...this.requesting]);
+      this.over = true;
+    }
+  }
+
+  private results(): GroupItemResult[] {
+    const { over, acceptedAt, pipeline } = this;
+    return this.entries.map((e, i) => {
+      const at = e?.requestedAt ? { requestedAt: e.requestedAt } : {};
+      if (e && 'outcome' in e) return { outcome: e.outcome, ...at };
+      if (e && 'accepted' in e && over && !e.handOff && acceptedAt.has(i))
+        return { handedOver: { accepted: e.accepted, acceptedAt: acceptedAt.get(i)! }, ...at };
+      if (e && 'accepted' in e) return { continueWith: e.accepted, ...at };
+      if (e && 'requestError' in e) return { continueWith: null, requestError: e.requestError, ...at };
+      return pipeline ? { notStarted: true } : { continueWith: null, requestError: lostRequest };
+    });
+  }
 }
 
 /** Cannot happen (every request settles before the return); kept total so no item is ever dropped. */

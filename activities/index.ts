@@ -107,7 +107,7 @@ export function createActivities(deps: ActivityDeps) {
 
     /** Several items of one account started together (the lane's fast path, see delete-backup.ts). */
     async deleteBackups(input: DeleteBackupsInput) {
-      return deleteBackupsWith(adapterOf(input.items[0]!.account), input, gate);
+      return deleteBackupsWith(adapterOf(input.items[0]!.account), input, gate, recorded);
     },
 
     /** Policy runs: list, plan and check guards for one account; with emit, hand the items to the run. */
