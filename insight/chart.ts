@@ -6,14 +6,18 @@
  */
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
-import type { TopLevelSpec } from 'vega-lite';
+// vega-lite's types are reached by path: the project's node10 module resolution does not read its "exports".
+import type { TopLevelSpec } from 'vega-lite/build/index';
+
+/** The package name as a value, so TypeScript does not try (and fail) to resolve it under node10. */
+const VEGA_LITE: string = 'vega-lite';
 
 export const CHART_FORMATS = ['.svg', '.png'] as const;
 
 /** The SVG of a Vega-Lite spec. */
 export async function chartSvg(spec: TopLevelSpec): Promise<string> {
   const vega = await import('vega');
-  const vl = await import('vega-lite');
+  const vl = (await import(VEGA_LITE)) as typeof import('vega-lite/build/index');
   const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
   try {
     return await view.toSVG();
