@@ -5,11 +5,14 @@
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { ItemOutcome, ItemRef } from '../workflows/model';
-import { outcomeBase, RUN_STOPPED, truncateReason } from '../workflows/activity-failures';
+import { FAILURE } from '../contract/failure-types';
+import { outcomeBase, truncateReason } from '../contract/outcome-shape';
+import { BUSY_RETRY_DELAY_MS, isRetryableKind } from '../contract/retry-rules';
 import type { CallContext, DeletionHandle, Observation, ProviderAdapter } from './providers/adapter';
 import { isProviderError, ProviderError, type ProviderErrorKind } from './provider-error';
 import { jitter, PollSchedule } from './deletion-timing';
-import { rateWaitMs } from '../workflows/rate-window';
+import type { HeartbeatRecorded } from './heartbeat-recorded';
+import { rateWaitMs } from '../contract/rate-window';
 
 export interface DeleteBackupInput {
   item: ItemRef;
@@ -53,13 +56,14 @@ export type RequestGate = (runWorkflowId: string) => Promise<string | undefined>
 
 /** The outcome of an item not requested because its run no longer runs (the lane stops that run's items). */
 function notRequested(item: ItemRef, why: string): Outcome {
-  return { ...outcomeBase(item), outcome: 'skipped', reason: truncateReason(why), code: RUN_STOPPED };
+  return { ...outcomeBase(item), outcome: 'skipped', reason: truncateReason(why), code: FAILURE.RunStopped };
 }
 
 export async function deleteBackupWith(
   adapter: ProviderAdapter,
   input: DeleteBackupInput,
-  gate?: RequestGate,
+  gate: RequestGate | undefined,
+  recorded: HeartbeatRecorded,
 ): Promise<Outcome> {
   const ctx = Context.current();
   const { item } = input;
@@ -82,7 +86,7 @@ export async function deleteBackupWith(
     const stopped = input.runWorkflowId && gate ? await gate(input.runWorkflowId) : undefined;
     if (stopped && saved?.phase !== 'requesting') return notRequested(item, stopped);
     const requested = never
-      ? await requestOnce(adapter, item, input.pollIntervalMs, call)
+      ? await requestOnce(adapter, item, input.pollIntervalMs, call, recorded)
       : await requestDeletion(adapter, item, call).catch((err: unknown) => {
           throw isProviderError(err) ? toFailure(err) : err;
         });
@@ -120,7 +124,7 @@ export async function deleteBackupWith(
         continue;
       } else throw toFailure(err);
     }
-    const outcome = outcomeOf(item, seen);
+    const outcome = outcomeOf(item, seen, progress.handle);
     if (acceptedAt) polls.observed(polledAt - acceptedAt, seen.state !== 'pending');
     if (outcome) return outcome;
     progress = { ...progress, lastStatus: (seen as { status: string }).status };
@@ -128,8 +132,6 @@ export async function deleteBackupWith(
   }
 }
 
-/** Time given to the "requesting" heartbeat to reach the server before a never-repeat delete is sent. */
-const REQUESTING_HEAD_START_MS = 300;
 /** Answered failures of a never-repeat delete retried inside the attempt (see requestOnce). */
 const REQUEST_RETRIES_IN_ATTEMPT = 20;
 /**
@@ -142,8 +144,9 @@ export function unansweredWatchMs(pollIntervalMs: number): number {
 
 /**
  * The delete of a provider that must never receive it twice (Veeam). "requesting" is recorded in the
- * first heartbeat (sent at once) and given a head start before the request goes out, so a worker that
- * dies mid-request leaves that record and the retry watches instead of requesting again
+ * first heartbeat (sent at once) and the request goes out only once the server holds it
+ * (heartbeat-recorded.ts), so a worker that dies mid-request leaves that record and the retry watches
+ * instead of requesting again
  * (watchUnanswered). For the same reason an answered failure is retried here, inside the attempt, and
  * never left to a Temporal retry: a new attempt would find "requesting" and could not tell a refused
  * request from one whose answer was lost. When the answers keep failing, the activity fails for good.
@@ -153,20 +156,23 @@ async function requestOnce(
   item: ItemRef,
   pollIntervalMs: number,
   call: CallContext,
+  recorded: HeartbeatRecorded,
 ): Promise<{ outcome: Outcome } | { accepted: AcceptedDeletion }> {
   const ctx = Context.current();
   ctx.heartbeat({ phase: 'requesting' });
-  await ctx.sleep(REQUESTING_HEAD_START_MS);
+  // Should the record never arrive, the attempt fails with nothing sent; if it arrives late after all,
+  // the retry finds "requesting" and watches (the safe side: at worst a person checks).
+  await recorded();
   for (let failures = 0; ;) {
     try {
       return await requestDeletion(adapter, item, call);
     } catch (err) {
       if (!isProviderError(err)) throw err;
-      const retryable = err.kind === 'transient' || err.kind === 'busy';
+      const retryable = isRetryableKind(err.kind);
       if (!retryable || ++failures > REQUEST_RETRIES_IN_ATTEMPT) {
         const failure = toFailure(err);
         throw ApplicationFailure.create({
-          type: failure.type ?? 'ProviderRejected',
+          type: failure.type ?? FAILURE.ProviderRejected,
           message: retryable ? `${err.message} (after ${failures} tries)` : err.message,
           details: failure.details as unknown[],
           nonRetryable: true,
@@ -215,7 +221,7 @@ async function watchUnanswered(
         reason: truncateReason(
           `a worker stopped while the delete request was in flight and it is still there after ${Math.round(watchMs / 1000)} s; look for a running deletion on the provider before running it again (a second request would start a second deletion)`,
         ),
-        code: 'UnansweredRequest',
+        code: FAILURE.UnansweredRequest,
       };
     await ctx.sleep(jitter(Math.max(pollIntervalMs, 1_000)));
   }
@@ -311,7 +317,7 @@ export async function deleteBackupsWith(
   if (adapter.neverRepeatDelete)
     // The lane never groups these (workflows/model.ts NEVER_REPEAT_DELETE): a group records its requests only after them.
     throw ApplicationFailure.create({
-      type: 'AccountConfigError',
+      type: FAILURE.AccountConfigError,
       message:
         "deleteBackups: this provider's deletes must never be repeated; they run one item per activity",
       nonRetryable: true,
@@ -440,7 +446,7 @@ export async function deleteBackupsWith(
         seen = { state: 'gone' };
       }
       if (over) return; // handed over meanwhile: the next group reports it
-      const outcome = outcomeOf(item, seen);
+      const outcome = outcomeOf(item, seen, e.accepted.handle);
       if (since !== undefined) polls.observed(polledAt - since, seen.state !== 'pending');
       if (outcome) {
         if (since !== undefined) longestMs = Math.max(longestMs, polledAt - since);
@@ -561,11 +567,17 @@ async function requestDeletion(
 }
 
 /** The outcome an observation ends with, or undefined while the deletion is still pending. */
-function outcomeOf(item: ItemRef, seen: Observation): Outcome | undefined {
+function outcomeOf(item: ItemRef, seen: Observation, handle?: DeletionHandle): Outcome | undefined {
   const base = outcomeBase(item);
+  // An accepted answer that did not match its documented shape is said in the reason (not a failure).
+  const note = handle?.note ? `; ${handle.note}` : '';
   switch (seen.state) {
     case 'gone':
-      return { ...base, outcome: 'deleted', reason: 'provider confirmed the deletion' };
+      return {
+        ...base,
+        outcome: 'deleted',
+        reason: truncateReason(`provider confirmed the deletion${note}`),
+      };
     case 'failed':
       return {
         ...base,
@@ -612,25 +624,25 @@ export function toFailure(err: ProviderError): ApplicationFailure {
         type: err.kind === 'busy' ? 'ProviderBusy' : 'ProviderTransient',
         message: err.message,
         details,
-        nextRetryDelay: err.info.retryAfterMs ?? (err.kind === 'busy' ? 5_000 : undefined),
+        nextRetryDelay: err.info.retryAfterMs ?? (err.kind === 'busy' ? BUSY_RETRY_DELAY_MS : undefined),
       });
     case 'misconfigured':
       return ApplicationFailure.create({
-        type: 'AccountMisconfigured',
+        type: FAILURE.AccountMisconfigured,
         message: err.message,
         details,
         nonRetryable: true,
       });
     case 'malformed':
       return ApplicationFailure.create({
-        type: 'InvalidProviderResponse',
+        type: FAILURE.InvalidProviderResponse,
         message: err.message,
         details,
         nonRetryable: true,
       });
     default:
       return ApplicationFailure.create({
-        type: 'ProviderRejected',
+        type: FAILURE.ProviderRejected,
         message: err.message,
         details,
         nonRetryable: true,

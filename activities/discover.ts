@@ -18,11 +18,12 @@ import {
   type GuardViolation,
   type RetentionPolicyInput,
 } from '../policy';
-import { addItemsUpdate } from '../workflows/messages';
+import { addItemsUpdate } from '../contract/messages';
 import type { AccountLimits, ItemRef } from '../workflows/model';
-import { MAX_ITEMS_PER_PAGE } from '../workflows/request';
+import { MAX_ITEMS_PER_PAGE } from '../contract/request';
 import type { ProviderAdapter } from './providers/adapter';
 import { listAll } from './listing';
+import { FAILURE } from '../contract/failure-types';
 
 export interface PlanAccountInput {
   runWorkflowId: string;
@@ -107,7 +108,7 @@ export async function planAccountWith(
     // Pages of the first plan reached the run; the listing changed since. Emitting the new plan would
     // mix two plans: stop, and let the run stop before anything is deleted.
     throw ApplicationFailure.create({
-      type: 'PlanChanged',
+      type: FAILURE.PlanChanged,
       nonRetryable: true,
       message: `account ${input.limits.name}: its listing changed while discovery was handing over its plan (after ${resumeFrom} pages); nothing was deleted — start the run again`,
     });

@@ -5,9 +5,9 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { accountLimits, accountOf, type LoadedConfig } from '../worker/config';
-import { accountLane } from '../workflows/account-lane';
-import { laneWorkflowId } from '../workflows/ids';
-import { enqueueSignal, type EnqueueRequest } from '../workflows/messages';
+import type { accountLane } from '../workflows/account-lane';
+import { laneWorkflowId } from '../contract/ids';
+import { enqueueSignal, type EnqueueRequest } from '../contract/messages';
 import type { AccountLimits } from '../workflows/model';
 import {
   deleteBackupsWith,
@@ -19,7 +19,9 @@ import {
 import { planAccountWith, type PlanAccountInput, type PlanAccountResult } from './discover';
 import { isProviderError } from './provider-error';
 import type { AdapterRegistry } from './providers/registry';
+import { heartbeatRecordedVia } from './heartbeat-recorded';
 import { RunLiveness, runStoppedReason } from './run-liveness';
+import { FAILURE } from '../contract/failure-types';
 
 export interface ActivityDeps {
   loaded: LoadedConfig;
@@ -39,6 +41,7 @@ export function createActivities(deps: ActivityDeps) {
     const status = await liveness.stopped(run);
     return status ? runStoppedReason(run, status) : undefined;
   };
+  const recorded = heartbeatRecordedVia(deps.client);
   return {
     /** Non-secret limits of the named accounts; unknown names fail at once, listing the known ones. */
     async resolveAccounts({ names }: { names: string[] }): Promise<Record<string, AccountLimits>> {
@@ -47,7 +50,7 @@ export function createActivities(deps: ActivityDeps) {
       const unknown = names.filter((n) => !accountOf(config, n));
       if (unknown.length) {
         throw ApplicationFailure.create({
-          type: 'UnknownAccount',
+          type: FAILURE.UnknownAccount,
           nonRetryable: true,
           message: `unknown account(s) ${unknown.map((n) => `"${n}"`).join(', ')}: the worker config defines ${Object.keys(
             accounts,
@@ -71,7 +74,8 @@ export function createActivities(deps: ActivityDeps) {
       if (stopped) return { runStopped: stopped };
       const configured = accountOf(deps.loaded.config, req.limits.name);
       const limits = configured ? accountLimits(req.limits.name, configured) : req.limits;
-      await deps.client.workflow.signalWithStart(accountLane, {
+      // By name: activities import only types from workflows/ (the workflow code stays in the bundle).
+      await deps.client.workflow.signalWithStart<typeof accountLane, [EnqueueRequest]>('accountLane', {
         workflowId: laneWorkflowId(limits.name),
         taskQueue: deps.taskQueue,
         args: [{ account: limits.name, limits }],
@@ -88,7 +92,7 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     async deleteBackup(input: DeleteBackupInput) {
-      return deleteBackupWith(adapterOf(input.item.account), input, gate);
+      return deleteBackupWith(adapterOf(input.item.account), input, gate, recorded);
     },
 
     /** Several items of one account started together (the lane's fast path, see delete-backup.ts). */

@@ -17,7 +17,7 @@ import { ApplicationFailure, type MetricTags } from '@temporalio/common';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import type { LoadedConfig } from '../worker/config';
 import type { RetentionMetrics } from '../worker/metrics';
-import { runWorkflowIdOf } from '../workflows/ids';
+import { runWorkflowIdOf } from '../contract/ids';
 import type { ItemOutcome } from '../workflows/model';
 
 /** What an activity works on, as far as its input tells (duck-typed, so new activities need no change here). */

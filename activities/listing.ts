@@ -18,9 +18,7 @@ import type { AccountLimits, BackupRecord } from '../workflows/model';
 import type { ListPage, ProviderAdapter } from './providers/adapter';
 import { isProviderError } from './provider-error';
 import { toFailure } from './delete-backup';
-
-/** The failure type of a listing that cannot be trusted (non-retryable: nothing of the account is planned). */
-export const UNTRUSTWORTHY_LISTING = 'UntrustworthyListing';
+import { FAILURE } from '../contract/failure-types';
 
 /** One backup's identity in a listing: the provider's own id (Veeam: the restore point, not the VM). */
 function recordKey(r: BackupRecord): string {
@@ -94,7 +92,7 @@ export class ListingCheck {
 
   private fail(why: string): never {
     throw ApplicationFailure.create({
-      type: UNTRUSTWORTHY_LISTING,
+      type: FAILURE.UntrustworthyListing,
       nonRetryable: true,
       message: `account ${this.account}: the listing cannot be trusted, so nothing of this account is planned: ${why}`,
       details: [{ account: this.account }],

@@ -34,9 +34,17 @@ import type { FaultRule } from '../simulator/faults';
 import { quietLogger } from '../scripts/quiet-logger';
 import { Simulator } from '../simulator/server';
 import type { VeeamVm } from '../simulator/veeam';
-import type { RunSummary } from '../workflows/messages';
-import { itemKey, OUTCOMES, type ItemOutcome, type ItemRef, type OutcomeKind, type ProviderKind } from '../workflows/model';
+import type { RunSummary } from '../contract/messages';
+import {
+  itemKey,
+  OUTCOMES,
+  type ItemOutcome,
+  type ItemRef,
+  type OutcomeKind,
+  type ProviderKind,
+} from '../workflows/model';
 import { interleaveByAccount } from '../workflows/batch-planning';
+import { CANCEL_ALLOWANCE_S, Misuse, type MisuseFigures } from './chaos-misuse';
 
 const ROOT = resolve(__dirname, '..');
 const CREDENTIALS = {
@@ -93,6 +101,8 @@ export interface ChaosEvent {
   atS: number;
   /** Seconds until the replacement was up (new worker ready / server answering). */
   recoveryS: number;
+  /** Deletions in progress at the simulator from the event until the recovery. */
+  inFlight: number;
 }
 
 export interface AccountFigures {
@@ -122,7 +132,17 @@ export interface ChaosResult {
   invalidOutcomes: number;
   deleteCallsOutsideRequest: number;
   acceptedTwice: number;
+  /**
+   * Delete requests for a backup after its deletion was accepted (any answer: busy, 404, accepted again):
+   * the repeats the simulator saw (simulator/delete-requests.ts).
+   */
+  repeats: number;
+  /** The bound on them: deletions in progress during each chaos event (from its start to recovery), summed. */
+  repeatBound: number;
+  /** Over every run, the twin's included. */
   veeamVmsWithSecondSession: number;
+  /** The twin run and the run cancelled through Temporal (bench/chaos-misuse.ts). */
+  misuse: MisuseFigures;
   notRequestedSurvivors: number;
   notRequested: number;
   untruthfulOutcomes: number;
@@ -139,7 +159,9 @@ export interface ChaosResult {
   providerRequests: number;
   machine: string;
   startedAt: string;
-  options: Required<Omit<ChaosOptions, 'log' | 'faults'>> & { faults: Required<NonNullable<ChaosOptions['faults']>> };
+  options: Required<Omit<ChaosOptions, 'log' | 'faults'>> & {
+    faults: Required<NonNullable<ChaosOptions['faults']>>;
+  };
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -161,14 +183,20 @@ interface World {
   accounts: PlannedAccount[];
   items: ItemRef[];
   /** itemKey → simulator key (`provider:scope:id`) and what the item is. */
-  expected: Map<string, { simKey: string; provider: ProviderKind; scope: string; id: string; kind: Expectation }>;
+  expected: Map<
+    string,
+    { simKey: string; provider: ProviderKind; scope: string; id: string; kind: Expectation }
+  >;
   /** Simulator keys of backups seeded but NOT requested. */
   notRequested: { provider: ProviderKind; scope: string; id: string; simKey: string }[];
   deletable: number;
 }
 
 function planAccounts(n: number, total: number, suffix: string): PlannedAccount[] {
-  const chosen = Array.from({ length: n }, (_, i) => ({ ...ACCOUNT_TEMPLATES[i % ACCOUNT_TEMPLATES.length]!, i }));
+  const chosen = Array.from({ length: n }, (_, i) => ({
+    ...ACCOUNT_TEMPLATES[i % ACCOUNT_TEMPLATES.length]!,
+    i,
+  }));
   const sumLimits = chosen.reduce((s, a) => s + a.limit, 0);
   // Items in proportion to the limits, so every account finishes at about the same time.
   const counts = chosen.map((a) => Math.floor((total * a.limit) / sumLimits));
@@ -207,7 +235,12 @@ function seedAccount(sim: Simulator, a: PlannedAccount, world: World, now: numbe
     if (kind === 'deletable') world.deletable++;
   };
   const extra = (id: string) =>
-    world.notRequested.push({ provider: a.provider, scope: a.scope, id, simKey: `${a.provider}:${a.scope}:${id}` });
+    world.notRequested.push({
+      provider: a.provider,
+      scope: a.scope,
+      id,
+      simKey: `${a.provider}:${a.scope}:${id}`,
+    });
 
   switch (a.provider) {
     case 'vbs': {
@@ -219,7 +252,9 @@ function seedAccount(sim: Simulator, a: PlannedAccount, world: World, now: numbe
         created_at: noZone(now - (i + 30) * DAY),
         ...(sim ? { sim } : {}),
       });
-      const seeded = kinds.map((k, i) => shape(`vbs-${pad(i)}`, i, k === 'blocked' ? { usedForImage: true } : undefined));
+      const seeded = kinds.map((k, i) =>
+        shape(`vbs-${pad(i)}`, i, k === 'blocked' ? { usedForImage: true } : undefined),
+      );
       const extras = Array.from({ length: notRequested }, (_, j) => shape(`vbs-keep-${j}`, j));
       sim.seed('vbs', a.scope, [...seeded, ...extras]);
       seeded.forEach((b, i) => add(b.id, kinds[i]!));
@@ -241,7 +276,12 @@ function seedAccount(sim: Simulator, a: PlannedAccount, world: World, now: numbe
         ...(sim ? { sim } : {}),
       });
       const seeded = kinds.map((k, i) =>
-        shape(`csbs-${pad(i)}`, i, Math.floor(i / 4), k === 'blocked' ? { registeredAsImage: true } : undefined),
+        shape(
+          `csbs-${pad(i)}`,
+          i,
+          Math.floor(i / 4),
+          k === 'blocked' ? { registeredAsImage: true } : undefined,
+        ),
       );
       const extras = Array.from({ length: notRequested }, (_, j) => shape(`csbs-keep-${j}`, j, j));
       sim.seed('csbs', a.scope, [...seeded, ...extras]);
@@ -318,7 +358,10 @@ function buildWorld(sim: Simulator, accounts: PlannedAccount[]): World {
 
 /** Ids of the backups that still exist (Veeam: VMs that still have restore points). */
 function survivors(sim: Simulator, provider: ProviderKind, scope: string): Set<string> {
-  const listed = sim.provider(provider).list(scope) as Array<{ id: string | number; restorePoints?: unknown[] }>;
+  const listed = sim.provider(provider).list(scope) as Array<{
+    id: string | number;
+    restorePoints?: unknown[];
+  }>;
   return new Set(
     listed.filter((b) => provider !== 'veeam' || (b.restorePoints?.length ?? 0) > 0).map((b) => String(b.id)),
   );
@@ -347,7 +390,12 @@ function workerConfig(simUrl: string, accounts: PlannedAccount[], taskQueue: str
         limits: limits(a.limit),
       };
     else if (a.provider === 'veeam')
-      out[a.name] = { provider: 'veeam', endpoint: `${simUrl}/veeam/${a.scope}`, credentials: huawei, limits: limits(a.limit) };
+      out[a.name] = {
+        provider: 'veeam',
+        endpoint: `${simUrl}/veeam/${a.scope}`,
+        credentials: huawei,
+        limits: limits(a.limit),
+      };
     else
       out[a.name] = {
         provider: a.provider,
@@ -366,9 +414,14 @@ function workerConfig(simUrl: string, accounts: PlannedAccount[], taskQueue: str
  * Fault rules whose EFFECTIVE rates over all requests are as asked: the simulator checks rules in order
  * and the first hit answers, so each rule's rate is conditional on the earlier ones missing.
  */
-export function chaosFaultRules(f: { transient5xx: number; throttled429: number; latencyJitterMs: number }): FaultRule[] {
+export function chaosFaultRules(f: {
+  transient5xx: number;
+  throttled429: number;
+  latencyJitterMs: number;
+}): FaultRule[] {
   const rules: FaultRule[] = [];
-  if (f.latencyJitterMs > 0) rules.push({ rate: 1, fault: { kind: 'latency', ms: 0, jitterMs: f.latencyJitterMs } });
+  if (f.latencyJitterMs > 0)
+    rules.push({ rate: 1, fault: { kind: 'latency', ms: 0, jitterMs: f.latencyJitterMs } });
   let left = 1;
   const add = (effective: number, fault: FaultRule['fault']) => {
     if (effective <= 0) return;
@@ -406,20 +459,28 @@ class WorkerSupervisor {
 
   private spawnOne(): Promise<void> {
     const identity = `chaos-worker-${this.all.length + 1}`;
-    const child = spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts', ...this.args, '--identity', identity], {
-      cwd: ROOT,
-      env: this.env,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'worker/main.ts', ...this.args, '--identity', identity],
+      {
+        cwd: ROOT,
+        env: this.env,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     let tail = '';
-    const exited = new Promise<string>((r) => child.once('exit', (code, signal) => r(String(signal ?? code))));
+    const exited = new Promise<string>((r) =>
+      child.once('exit', (code, signal) => r(String(signal ?? code))),
+    );
     const w: WorkerProc = { child, identity, exited, killedOnPurpose: false, tail: () => tail };
     this.all.push(w);
     this.current = w;
     void exited.then((how) => {
       if (w.killedOnPurpose || this.stopping) return;
       // A worker that dies on its own (e.g. while the server is down) is restarted, as a supervisor would.
-      this.unexpectedExits.push(`${identity} exited (${how}): ${tail.trim().split('\n').slice(-3).join(' | ')}`);
+      this.unexpectedExits.push(
+        `${identity} exited (${how}): ${tail.trim().split('\n').slice(-3).join(' | ')}`,
+      );
       this.log(`${identity} exited on its own (${how}); starting another`);
       if (this.current === w) void this.ensure();
     });
@@ -474,7 +535,12 @@ class WorkerSupervisor {
   }
 
   diagnostics(): string {
-    return this.all.map((w) => `--- ${w.identity} (${String(w.child.signalCode ?? w.child.exitCode ?? 'running')}):\n${w.tail().slice(-1500)}`).join('\n');
+    return this.all
+      .map(
+        (w) =>
+          `--- ${w.identity} (${String(w.child.signalCode ?? w.child.exitCode ?? 'running')}):\n${w.tail().slice(-1500)}`,
+      )
+      .join('\n');
   }
 }
 
@@ -510,7 +576,8 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
     },
   };
   const log = opts.log ?? (() => undefined);
-  if (o.accounts < 10) throw new Error('the chaos run needs at least 10 accounts (all five providers, twice)');
+  if (o.accounts < 10)
+    throw new Error('the chaos run needs at least 10 accounts (all five providers, twice)');
   if (o.items < o.accounts * 5) throw new Error(`at least 5 items per account: ${o.accounts * 5} items`);
   const startedAt = new Date().toISOString();
   const machine = `${cpus().length} CPUs, load average ${loadavg()
@@ -538,20 +605,42 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
       const outDir = join(ROOT, '.data', 'chaos');
       mkdirSync(outDir, { recursive: true });
       bundlePath = join(outDir, 'workflow-bundle.js');
-      const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: quietLogger });
+      const { code } = await bundleWorkflowCode({
+        workflowsPath: require.resolve('../workflows'),
+        logger: quietLogger,
+      });
       writeFileSync(bundlePath, code);
     }
 
     // ---- simulator and the world ----
     const sim = new Simulator({
       seed: o.seed,
-      timings: { deleteMs: { vbs: o.deleteMs, csbs: o.deleteMs, taurusdb: o.deleteMs, jsa: o.deleteMs, veeam: o.deleteMs } },
+      timings: {
+        deleteMs: {
+          vbs: o.deleteMs,
+          csbs: o.deleteMs,
+          taurusdb: o.deleteMs,
+          jsa: o.deleteMs,
+          veeam: o.deleteMs,
+        },
+      },
     });
     await sim.start();
     cleanups.push(() => sim.stop());
     const accounts = planAccounts(o.accounts, o.items, suffix);
     const world = buildWorld(sim, accounts);
     const providers = [...new Set(accounts.map((a) => a.provider))].sort();
+    const misuse = new Misuse(
+      sim,
+      {
+        vbs: accounts.find((a) => a.provider === 'vbs')!,
+        veeamItems: world.items.filter((i) => {
+          const e = world.expected.get(itemKey(i))!;
+          return e.provider === 'veeam' && e.kind === 'deletable';
+        }),
+      },
+      suffix,
+    );
     // When each deletion was accepted (ms since the run started), to tell which chaos event a repeated
     // acceptance followed.
     const acceptedAt = new Map<string, number[]>();
@@ -574,7 +663,12 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
     writeFileSync(configFile, JSON.stringify(workerConfig(sim.url, accounts, taskQueue)));
     const supervisor = new WorkerSupervisor(
       ['--config', configFile, '--task-queue', taskQueue],
-      { ...process.env, ...CREDENTIALS, TEMPORAL_ADDRESS: server.address, RETENTION_WORKFLOW_BUNDLE: bundlePath },
+      {
+        ...process.env,
+        ...CREDENTIALS,
+        TEMPORAL_ADDRESS: server.address,
+        RETENTION_WORKFLOW_BUNDLE: bundlePath,
+      },
       log,
     );
     cleanups.push(() => supervisor.stop());
@@ -588,9 +682,14 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
     const workflowId = `chaos-${suffix}`;
     const runT0 = performance.now();
     runStartedAt = runT0;
-    await rc.start({ items: world.items, dryRun: false, label: 'chaos run' }, { workflowId, startedBy: 'chaos' });
+    await rc.start(
+      { items: world.items, dryRun: false, label: 'chaos run' },
+      { workflowId, startedBy: 'chaos' },
+    );
     const sinceRun = () => (performance.now() - runT0) / 1000;
     log(`run ${workflowId} started with dryRun false`);
+    await misuse.start(rc, suffix);
+    log(`misuse: twin run and a run to cancel through Temporal started (${misuse.runs.join(', ')})`);
 
     const accepted = () => {
       const a = sim.ctx.counters.acceptedDeletes;
@@ -607,7 +706,8 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
       for (;;) {
         try {
           const d = await rc.handle(workflowId).describe();
-          if (d.status.name !== 'RUNNING' && d.status.name !== 'CONTINUED_AS_NEW') return (closed = { status: d.status.name });
+          if (d.status.name !== 'RUNNING' && d.status.name !== 'CONTINUED_AS_NEW')
+            return (closed = { status: d.status.name });
         } catch {
           clientErrors++;
         }
@@ -617,8 +717,18 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
     })();
 
     // Progress line now and then.
-    const ticker = setInterval(() => log(`progress: ${(accepted() * 100).toFixed(0)}% of deletions accepted, ${sinceRun().toFixed(0)} s`), 15_000);
+    const ticker = setInterval(
+      () =>
+        log(`progress: ${(accepted() * 100).toFixed(0)}% of deletions accepted, ${sinceRun().toFixed(0)} s`),
+      15_000,
+    );
     cleanups.push(async () => clearInterval(ticker));
+
+    const cancelled = misuse.cancelWhenStarted(
+      sinceRun,
+      () => !!closed,
+      async (id) => void (await retry(() => rc.handle(id).cancel())),
+    );
 
     // ---- chaos ----
     const plan = [
@@ -629,29 +739,48 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
     for (const step of plan) {
       while (!closed && accepted() < step.at) await sleep(50);
       if (closed) {
-        failures.push(`chaos event "${step.kind}" planned at ${step.at * 100}% never happened: the run ended first`);
+        failures.push(
+          `chaos event "${step.kind}" planned at ${step.at * 100}% never happened: the run ended first`,
+        );
         continue;
       }
       const progress = accepted();
       const atS = sinceRun();
       const t = performance.now();
+      const eventFrom = Date.now();
       if (step.kind === 'worker SIGKILL') {
         const killed = supervisor.current?.identity;
         await supervisor.killAndReplace();
-        log(`SIGKILL ${killed} at ${(progress * 100).toFixed(0)}%; ${supervisor.current!.identity} ready after ${((performance.now() - t) / 1000).toFixed(1)} s`);
+        log(
+          `SIGKILL ${killed} at ${(progress * 100).toFixed(0)}%; ${supervisor.current!.identity} ready after ${((performance.now() - t) / 1000).toFixed(1)} s`,
+        );
       } else {
         server.kill();
         await waitPortFree(port, 30_000);
         await sleep(o.serverDownMs);
         await server.start();
-        log(`dev server SIGKILLed at ${(progress * 100).toFixed(0)}% and restarted on ${server.address} (same SQLite) after ${((performance.now() - t) / 1000).toFixed(1)} s`);
+        log(
+          `dev server SIGKILLed at ${(progress * 100).toFixed(0)}% and restarted on ${server.address} (same SQLite) after ${((performance.now() - t) / 1000).toFixed(1)} s`,
+        );
       }
-      events.push({ kind: step.kind, plannedAt: step.at, progress, atS, recoveryS: (performance.now() - t) / 1000 });
+      // Deletions in progress from the event to the recovery: whose acceptance the product may not have
+      // recorded, so each may be sent once more. No other repeat is allowed.
+      const inFlight = sim.ctx.counters.inProgressDuring(eventFrom, Date.now());
+      events.push({
+        kind: step.kind,
+        plannedAt: step.at,
+        progress,
+        atS,
+        recoveryS: (performance.now() - t) / 1000,
+        inFlight,
+      });
     }
 
     await closedP;
     clearInterval(ticker);
     const runS = sinceRun();
+    await cancelled;
+    for (const id of misuse.runs) await retry(() => rc.result(id)).catch(() => undefined);
     // The report and the checks below read an undisturbed simulator.
     const faultHits: Record<string, number> = {};
     for (const r of sim.faults.list() as Array<FaultRule & { hits: number }>) {
@@ -663,13 +792,29 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
     log(`run closed: ${closed!.status} after ${runS.toFixed(0)} s`);
 
     let summary: RunSummary | undefined;
-    if (closed!.status !== 'COMPLETED') failures.push(`the run did not complete: ${closed!.status}\n${supervisor.diagnostics()}`);
+    if (closed!.status !== 'COMPLETED')
+      failures.push(`the run did not complete: ${closed!.status}\n${supervisor.diagnostics()}`);
     else summary = await retry(() => rc.result(workflowId));
-    const report: ItemOutcome[] = closed!.status === 'COMPLETED' ? await retry(async () => {
-      const out: ItemOutcome[] = [];
-      for await (const x of rc.report(workflowId)) out.push(x);
-      return out;
-    }) : [];
+    const report: ItemOutcome[] =
+      closed!.status === 'COMPLETED'
+        ? await retry(async () => {
+            const out: ItemOutcome[] = [];
+            for await (const x of rc.report(workflowId)) out.push(x);
+            return out;
+          })
+        : [];
+    const misuseFigures = await misuse.check(
+      (id) =>
+        retry(async () => {
+          const out: ItemOutcome[] = [];
+          for await (const x of rc.report(id)) out.push(x);
+          return out;
+        }),
+      (provider, scope, id) => survivors(sim, provider, scope).has(id),
+      (account) => accounts.find((a) => a.name === account)!.scope,
+      (simKey) => acceptedAt.get(simKey)?.[0],
+    );
+    failures.push(...Misuse.failures(misuseFigures));
     await supervisor.stop();
 
     // ---- figures and assertions ----
@@ -693,10 +838,17 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
     const exactlyOnce = [...world.expected.keys()].filter((k) => times.get(k) === 1).length;
 
     const snap = sim.ctx.counters.snapshot();
-    const requestedSimKeys = new Set([...world.expected.values()].map((v) => v.simKey));
+    const requestedSimKeys = new Set([
+      ...[...world.expected.values()].map((v) => v.simKey),
+      ...misuse.cancelledSimKeys,
+    ]);
     const deleteCallsOutsideRequest = Object.keys(snap.deleteCalls).filter((k) => !requestedSimKeys.has(k));
     const acceptedTwice = Object.entries(snap.acceptedDeletes).filter(([, n]) => n > 1);
     const secondSessions = Object.entries(snap.sessionsPerVm).filter(([, n]) => n > 1);
+    const repeats = Object.entries(sim.ctx.counters.deleteRequests.repeats())
+      .filter(([k]) => requestedSimKeys.has(k))
+      .reduce((s, [, n]) => s + n, 0);
+    const repeatBound = events.reduce((s, e) => s + e.inFlight, 0);
 
     const alive = new Map<string, Set<string>>();
     const aliveIn = (provider: ProviderKind, scope: string) => {
@@ -704,7 +856,9 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
       if (!alive.has(k)) alive.set(k, survivors(sim, provider, scope));
       return alive.get(k)!;
     };
-    const notRequestedSurvivors = world.notRequested.filter((b) => aliveIn(b.provider, b.scope).has(b.id)).length;
+    const notRequestedSurvivors = world.notRequested.filter((b) =>
+      aliveIn(b.provider, b.scope).has(b.id),
+    ).length;
 
     // Outcomes true to the provider's state.
     const untruthful: string[] = [];
@@ -721,10 +875,13 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
       if (x.outcome === 'deleted' && !acceptedHere) wrong('the provider never accepted a delete for it');
       if (x.outcome === 'blocked' && !exists) wrong('the backup is gone');
       if (exp.kind === 'gone' && x.outcome !== 'absent' && x.outcome !== 'failed') wrong('it never existed');
-      if (exp.kind === 'blocked' && x.outcome !== 'blocked' && x.outcome !== 'failed') wrong('the provider refuses to delete it');
+      if (exp.kind === 'blocked' && x.outcome !== 'blocked' && x.outcome !== 'failed')
+        wrong('the provider refuses to delete it');
       if (exp.kind === 'deletable' && x.outcome === 'blocked') wrong('the provider would delete it');
       if (x.outcome === 'absent' && exp.kind === 'deletable' && acceptedHere) deletedReportedAbsent++;
-      if (x.outcome === 'failed') failedReasons[`${x.code ?? ''} ${x.reason}`.trim()] = (failedReasons[`${x.code ?? ''} ${x.reason}`.trim()] ?? 0) + 1;
+      if (x.outcome === 'failed')
+        failedReasons[`${x.code ?? ''} ${x.reason}`.trim()] =
+          (failedReasons[`${x.code ?? ''} ${x.reason}`.trim()] ?? 0) + 1;
       if (x.outcome === 'skipped') skippedReasons[x.reason] = (skippedReasons[x.reason] ?? 0) + 1;
     }
 
@@ -738,22 +895,38 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
 
     // ---- assertions ----
     if (summary) {
-      if (summary.total !== world.items.length) failures.push(`the summary counts ${summary.total} items, the request had ${world.items.length}`);
+      if (summary.total !== world.items.length)
+        failures.push(`the summary counts ${summary.total} items, the request had ${world.items.length}`);
       for (const k of OUTCOMES)
-        if (summary.counts[k] !== counts[k]) failures.push(`summary says ${summary.counts[k]} ${k}, the report ${counts[k]}`);
+        if (summary.counts[k] !== counts[k])
+          failures.push(`summary says ${summary.counts[k]} ${k}, the report ${counts[k]}`);
     }
     if (closed!.status === 'COMPLETED') {
-      if (exactlyOnce !== world.items.length) failures.push(`${world.items.length - exactlyOnce} items without exactly one outcome`);
-      if (lost) failures.push(`${lost} items lost (no outcome), e.g. ${[...world.expected.keys()].filter((k) => !seen.has(k)).slice(0, 5).join(', ')}`);
+      if (exactlyOnce !== world.items.length)
+        failures.push(`${world.items.length - exactlyOnce} items without exactly one outcome`);
+      if (lost)
+        failures.push(
+          `${lost} items lost (no outcome), e.g. ${[...world.expected.keys()]
+            .filter((k) => !seen.has(k))
+            .slice(0, 5)
+            .join(', ')}`,
+        );
       if (duplicateOutcomes) failures.push(`${duplicateOutcomes} duplicate outcomes`);
       if (unrequestedOutcomes) failures.push(`${unrequestedOutcomes} outcomes for items not in the request`);
       if (invalidOutcomes) failures.push(`${invalidOutcomes} outcomes without a valid kind or a reason`);
-      if (untruthful.length) failures.push(`${untruthful.length} outcomes contradict the provider's state: ${untruthful.slice(0, 5).join('; ')}`);
+      if (untruthful.length)
+        failures.push(
+          `${untruthful.length} outcomes contradict the provider's state: ${untruthful.slice(0, 5).join('; ')}`,
+        );
     }
     if (deleteCallsOutsideRequest.length)
-      failures.push(`delete calls on backups not in the request: ${deleteCallsOutsideRequest.slice(0, 5).join(', ')}`);
+      failures.push(
+        `delete calls on backups not in the request: ${deleteCallsOutsideRequest.slice(0, 5).join(', ')}`,
+      );
     if (notRequestedSurvivors !== world.notRequested.length)
-      failures.push(`${world.notRequested.length - notRequestedSurvivors} backups not in the request are gone`);
+      failures.push(
+        `${world.notRequested.length - notRequestedSurvivors} backups not in the request are gone`,
+      );
     // For each backup accepted twice: when, and the chaos event just before the second acceptance.
     const repeated = acceptedTwice.map(([k]) => {
       const at = acceptedAt.get(k) ?? [];
@@ -765,14 +938,28 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
       const x = outcome ? seen.get(outcome) : undefined;
       return (
         `${k}: accepted at ${at.map((t) => `${t.toFixed(1)} s`).join(' and ')}` +
-        (next ? ` (next chaos event after the first: ${next.kind} at ${next.atS.toFixed(1)} s)` : ' (after every chaos event)') +
+        (next
+          ? ` (next chaos event after the first: ${next.kind} at ${next.atS.toFixed(1)} s)`
+          : ' (after every chaos event)') +
         (x ? `; reported ${x.outcome}: ${x.reason}` : '')
       );
     });
-    if (acceptedTwice.length) failures.push(`backups accepted for deletion more than once: ${repeated.join('; ')}`);
-    if (secondSessions.length) failures.push(`Veeam VMs with a second deletion session: ${secondSessions.slice(0, 5).map(([k, n]) => `${k} x${n}`).join(', ')}`);
+    if (acceptedTwice.length)
+      failures.push(`backups accepted for deletion more than once: ${repeated.join('; ')}`);
+    if (repeats > repeatBound)
+      failures.push(
+        `${repeats} delete requests after acceptance, more than the ${repeatBound} deletions in flight during the chaos events: ${JSON.stringify(sim.ctx.counters.deleteRequests.repeats())}`,
+      );
+    if (secondSessions.length)
+      failures.push(
+        `Veeam VMs with a second deletion session: ${secondSessions
+          .slice(0, 5)
+          .map(([k, n]) => `${k} x${n}`)
+          .join(', ')}`,
+      );
     for (const a of perAccount)
-      if (a.observedMaxConcurrent > a.limit) failures.push(`${a.account}: ${a.observedMaxConcurrent} deletions at once, limit ${a.limit}`);
+      if (a.observedMaxConcurrent > a.limit)
+        failures.push(`${a.account}: ${a.observedMaxConcurrent} deletions at once, limit ${a.limit}`);
 
     const result: ChaosResult = {
       ok: failures.length === 0,
@@ -792,7 +979,10 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
       invalidOutcomes,
       deleteCallsOutsideRequest: deleteCallsOutsideRequest.length,
       acceptedTwice: acceptedTwice.length,
+      repeats,
+      repeatBound,
       veeamVmsWithSecondSession: secondSessions.length,
+      misuse: misuseFigures,
       notRequestedSurvivors,
       notRequested: world.notRequested.length,
       untruthfulOutcomes: untruthful.length,
@@ -836,7 +1026,6 @@ async function retry<T>(f: () => Promise<T>, attempts = 10): Promise<T> {
   }
 }
 
-
 // ---------------------------------------------------------------------------------------------------
 // Rendering.
 
@@ -848,39 +1037,110 @@ export function renderChaos(r: ChaosResult): string {
     ['items requested', `${r.items} over ${r.accounts} accounts (${r.providers.join(', ')})`, 'info'],
     ['items with exactly one outcome', `${r.exactlyOnce} / ${r.items}`, check(r.exactlyOnce === r.items)],
     ['items lost (no outcome)', String(r.lost), check(r.lost === 0)],
-    ['duplicate outcomes / outcomes for items not requested', `${r.duplicateOutcomes} / ${r.unrequestedOutcomes}`, check(!r.duplicateOutcomes && !r.unrequestedOutcomes)],
-    ['outcomes contradicting the provider state', String(r.untruthfulOutcomes), check(r.untruthfulOutcomes === 0)],
-    ['delete calls on backups not in the request', String(r.deleteCallsOutsideRequest), check(r.deleteCallsOutsideRequest === 0)],
-    ['backups not in the request still there', `${r.notRequestedSurvivors} / ${r.notRequested}`, check(r.notRequestedSurvivors === r.notRequested)],
+    [
+      'duplicate outcomes / outcomes for items not requested',
+      `${r.duplicateOutcomes} / ${r.unrequestedOutcomes}`,
+      check(!r.duplicateOutcomes && !r.unrequestedOutcomes),
+    ],
+    [
+      'outcomes contradicting the provider state',
+      String(r.untruthfulOutcomes),
+      check(r.untruthfulOutcomes === 0),
+    ],
+    [
+      'delete calls on backups not in the request',
+      String(r.deleteCallsOutsideRequest),
+      check(r.deleteCallsOutsideRequest === 0),
+    ],
+    [
+      'backups not in the request still there',
+      `${r.notRequestedSurvivors} / ${r.notRequested}`,
+      check(r.notRequestedSurvivors === r.notRequested),
+    ],
     ['backups accepted for deletion more than once', String(r.acceptedTwice), check(r.acceptedTwice === 0)],
-    ['Veeam VMs with a second deletion session', String(r.veeamVmsWithSecondSession), check(r.veeamVmsWithSecondSession === 0)],
+    [
+      'delete requests after acceptance (repeats) / bound: deletions in flight during the chaos events',
+      `${r.repeats} / ${r.repeatBound}`,
+      check(r.repeats <= r.repeatBound),
+    ],
+    [
+      'Veeam VMs with a second deletion session (over every run, the twin included)',
+      String(r.veeamVmsWithSecondSession),
+      check(r.veeamVmsWithSecondSession === 0),
+    ],
+    [
+      'twin run: the same Veeam VMs again, some repeated in its addItems page: items without one true outcome',
+      `${r.misuse.twinProblems.length} of ${r.misuse.twinItems}`,
+      check(r.misuse.twinProblems.length === 0),
+    ],
+    [
+      `run cancelled through Temporal at ${r.misuse.cancelAtS?.toFixed(1) ?? '-'} s: deletions accepted after the group window (${CANCEL_ALLOWANCE_S} s)`,
+      `${r.misuse.acceptedAfterCancelWindow.length} (${r.misuse.cancelledSkipped} of ${r.misuse.cancelledItems} skipped)`,
+      check(r.misuse.acceptedAfterCancelWindow.length === 0 && r.misuse.cancelledProblems.length === 0),
+    ],
     [
       'accounts above their concurrency limit',
       String(r.perAccount.filter((a) => a.observedMaxConcurrent > a.limit).length),
       check(r.perAccount.every((a) => a.observedMaxConcurrent <= a.limit)),
     ],
     ['outcomes', OUTCOMES.map((k) => `${k} ${r.counts[k]}`).join(', '), 'info'],
-    ['deleted by the run but reported absent (acknowledgement lost in a crash)', String(r.deletedReportedAbsent), 'info'],
-    ['run time (start to result) / wall time (incl. setup)', `${r.runS.toFixed(0)} s / ${r.wallS.toFixed(0)} s`, 'info'],
-    ['worker processes (SIGKILLed / died on their own)', `${r.workerProcesses} (${r.events.filter((e) => e.kind === 'worker SIGKILL').length} / ${r.unexpectedWorkerExits.length})`, 'info'],
-    ['provider requests / injected faults', `${r.providerRequests} / ${Object.entries(r.faultHits).map(([k, n]) => `${k} ${n}`).join(', ')}`, 'info'],
+    [
+      'deleted by the run but reported absent (acknowledgement lost in a crash)',
+      String(r.deletedReportedAbsent),
+      'info',
+    ],
+    [
+      'run time (start to result) / wall time (incl. setup)',
+      `${r.runS.toFixed(0)} s / ${r.wallS.toFixed(0)} s`,
+      'info',
+    ],
+    [
+      'worker processes (SIGKILLed / died on their own)',
+      `${r.workerProcesses} (${r.events.filter((e) => e.kind === 'worker SIGKILL').length} / ${r.unexpectedWorkerExits.length})`,
+      'info',
+    ],
+    [
+      'provider requests / injected faults',
+      `${r.providerRequests} / ${Object.entries(r.faultHits)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ')}`,
+      'info',
+    ],
     ['client calls that failed while the server was away', String(r.clientErrorsWhileWaiting), 'info'],
   ];
-  const out = ['| figure | value | result |', '| --- | --- | --- |', ...rows.map((x) => `| ${x.join(' | ')} |`)];
-  out.push('', '| chaos event | planned at | happened at (deletions accepted) | run time | back after |', '| --- | --- | --- | --- | --- |');
+  const out = [
+    '| figure | value | result |',
+    '| --- | --- | --- |',
+    ...rows.map((x) => `| ${x.join(' | ')} |`),
+  ];
+  out.push(
+    '',
+    '| chaos event | planned at | happened at (deletions accepted) | run time | back after | deletions in flight |',
+    '| --- | --- | --- | --- | --- | --- |',
+  );
   for (const e of r.events)
-    out.push(`| ${e.kind} | ${(e.plannedAt * 100).toFixed(0)}% | ${(e.progress * 100).toFixed(1)}% | ${e.atS.toFixed(1)} s | ${e.recoveryS.toFixed(1)} s |`);
-  out.push('', '| account | provider | items | limit | observed max concurrency | result |', '| --- | --- | --- | --- | --- | --- |');
+    out.push(
+      `| ${e.kind} | ${(e.plannedAt * 100).toFixed(0)}% | ${(e.progress * 100).toFixed(1)}% | ${e.atS.toFixed(1)} s | ${e.recoveryS.toFixed(1)} s | ${e.inFlight} |`,
+    );
+  out.push(
+    '',
+    '| account | provider | items | limit | observed max concurrency | result |',
+    '| --- | --- | --- | --- | --- | --- |',
+  );
   for (const a of r.perAccount)
-    out.push(`| ${a.account} | ${a.provider} | ${a.items} | ${a.limit} | ${a.observedMaxConcurrent} | ${check(a.observedMaxConcurrent <= a.limit)} |`);
+    out.push(
+      `| ${a.account} | ${a.provider} | ${a.items} | ${a.limit} | ${a.observedMaxConcurrent} | ${check(a.observedMaxConcurrent <= a.limit)} |`,
+    );
   const reasons = (title: string, m: Record<string, number>) => {
     const e = Object.entries(m);
     if (e.length) out.push('', `${title}:`, '', ...e.map(([k, n]) => `- ${n} x ${k}`));
   };
   reasons('Failed items by reason', r.failedReasons);
   reasons('Skipped items by reason', r.skippedReasons);
-  if (r.unexpectedWorkerExits.length) out.push('', 'Workers that died on their own:', '', ...r.unexpectedWorkerExits.map((x) => `- ${x}`));
-  if (r.failures.length) out.push('', 'FAILED assertions:', '', ...r.failures.map((f) => `- ${f.split('\n')[0]}`));
+  if (r.unexpectedWorkerExits.length)
+    out.push('', 'Workers that died on their own:', '', ...r.unexpectedWorkerExits.map((x) => `- ${x}`));
+  if (r.failures.length)
+    out.push('', 'FAILED assertions:', '', ...r.failures.map((f) => `- ${f.split('\n')[0]}`));
   return out.join('\n');
 }
 
@@ -948,14 +1208,23 @@ async function main(): Promise<number> {
     ...(values.seed ? { seed: Number(values.seed) } : {}),
     log: (m) => console.log(`[chaos ${new Date().toISOString().slice(11, 19)}] ${m}`),
   };
-  const command = `npm run chaos${process.argv.length > 2 ? ` -- ${process.argv.slice(2).filter((a) => a !== '--no-doc').join(' ')}` : ''}`.trim();
+  const command = `npm run chaos${
+    process.argv.length > 2
+      ? ` -- ${process.argv
+          .slice(2)
+          .filter((a) => a !== '--no-doc')
+          .join(' ')}`
+      : ''
+  }`.trim();
   const r = await runChaos(options);
   console.log(`\n${renderChaos(r)}\n`);
   if (!values['no-doc']) {
     writeDoc(r, command.endsWith('--') ? 'npm run chaos' : command);
     console.log(`figures written to ${DOC}`);
   }
-  console.log(r.ok ? 'chaos run: all assertions hold' : `chaos run: ${r.failures.length} assertion(s) FAILED`);
+  console.log(
+    r.ok ? 'chaos run: all assertions hold' : `chaos run: ${r.failures.length} assertion(s) FAILED`,
+  );
   for (const f of r.failures) console.error(`- ${f}`);
   return r.ok ? 0 : 1;
 }

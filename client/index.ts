@@ -58,7 +58,7 @@ export {
   type CleanupRequest,
   type CleanupRequestInput,
   type ParseResult,
-} from '../workflows/request';
+} from '../contract/request';
 export {
   OUTCOMES,
   PROVIDERS,
@@ -68,6 +68,6 @@ export {
   type OutcomeKind,
   type ProviderKind,
 } from '../workflows/model';
-export type { AccountProgress, RunProgress, RunState, RunSummary } from '../workflows/messages';
+export type { AccountProgress, RunProgress, RunState, RunSummary } from '../contract/messages';
 export type { BatchResult } from '../workflows/cleanup-batch';
-export { TASK_QUEUE, batchWorkflowId } from '../workflows/ids';
+export { TASK_QUEUE, batchWorkflowId } from '../contract/ids';

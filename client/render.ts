@@ -3,7 +3,7 @@
  * the progress block of `status`, the summary table, schedule descriptions. Pure functions on the
  * client's types; no I/O.
  */
-import type { AccountProgress, RunProgress, RunSummary } from '../workflows/messages';
+import type { AccountProgress, RunProgress, RunSummary } from '../contract/messages';
 import { OUTCOMES, totalOf, type ItemOutcome, type OutcomeCounts } from '../workflows/model';
 import type { ScheduleInfo, ScheduleListEntry, ScheduledRun } from './schedules';
 

@@ -1,6 +1,6 @@
 /**
  * Client-side validation of a cleanup request, before Temporal is contacted. Same rules as the
- * workflow (workflows/request.ts), except that the client accepts any number of items: it sends them
+ * workflow (contract/request.ts), except that the client accepts any number of items: it sends them
  * in pages of MAX_ITEMS_PER_PAGE (so every page is validated here, with item indexes of the whole list).
  */
 import { itemKey, type ItemRef } from '../workflows/model';
@@ -10,7 +10,7 @@ import {
   parseItemPage,
   type CleanupRequest,
   type ParseResult,
-} from '../workflows/request';
+} from '../contract/request';
 
 /** A request (or schedule) that failed validation; `problems` has one line per problem, naming the field. */
 export class InvalidRequestError extends Error {

@@ -13,7 +13,7 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import { BATCH_SIZE, type BatchResult } from '../workflows/cleanup-batch';
-import { TASK_QUEUE } from '../workflows/ids';
+import { TASK_QUEUE } from '../contract/ids';
 import {
   addItemsUpdate,
   cancelSignal,
@@ -23,9 +23,9 @@ import {
   sealItemsUpdate,
   type RunProgress,
   type RunSummary,
-} from '../workflows/messages';
+} from '../contract/messages';
 import type { ItemOutcome, ItemRef } from '../workflows/model';
-import { MAX_ITEMS_PER_PAGE, type CleanupRequestInput } from '../workflows/request';
+import { MAX_ITEMS_PER_PAGE, type CleanupRequestInput } from '../contract/request';
 import { retentionCleanup } from '../workflows/retention-cleanup';
 import { dataConverterFromEnv } from '../codec/data-converter';
 import { temporalSettings } from './connection';

@@ -5,8 +5,8 @@
  * RetentionSchedules (client/schedules.ts) and by the CLI before it connects.
  */
 import { z } from 'zod';
-import { MAX_ITEMS_PER_PAGE, type CleanupRequest, type CleanupRequestInput } from '../workflows/request';
-import { describeZodIssues } from '../workflows/validation';
+import { MAX_ITEMS_PER_PAGE, type CleanupRequest, type CleanupRequestInput } from '../contract/request';
+import { describeZodIssues } from '../contract/validation';
 import { InvalidRequestError, validateRequest } from './request-validation';
 
 export const OVERLAP_POLICIES = [

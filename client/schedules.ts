@@ -20,9 +20,9 @@ import {
   type ScheduleSummary,
   type WorkflowExecutionStatusName,
 } from '@temporalio/client';
-import { TASK_QUEUE } from '../workflows/ids';
-import type { RunSummary } from '../workflows/messages';
-import type { CleanupRequest } from '../workflows/request';
+import { TASK_QUEUE } from '../contract/ids';
+import type { RunSummary } from '../contract/messages';
+import type { CleanupRequest } from '../contract/request';
 import { retentionCleanup } from '../workflows/retention-cleanup';
 import {
   checkId,

@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { cleanupRequestSchema } from '../workflows/request';
+import { cleanupRequestSchema } from '../contract/request';
 
 export const SCHEMA_PATH = join(__dirname, '..', 'docs', 'request.schema.json');
 

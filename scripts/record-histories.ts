@@ -25,8 +25,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { historyToFile } from '../test/helpers/history-files';
-import { laneWorkflowId } from '../workflows/ids';
-import { addItemsUpdate, progressQuery, sealItemsUpdate } from '../workflows/messages';
+import { laneWorkflowId } from '../contract/ids';
+import { addItemsUpdate, progressQuery, sealItemsUpdate } from '../contract/messages';
 import { retentionCleanup } from '../workflows/retention-cleanup';
 import { DevServer } from './dev-server';
 

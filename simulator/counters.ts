@@ -4,6 +4,8 @@
  * once (accepted and not finished, queued ones included), computed exactly from intervals.
  */
 
+import { DeleteRequests, type DeleteAnswer, type DeleteRequestCounts } from './delete-requests';
+
 interface Interval {
   start: number;
   end: number;
@@ -15,7 +17,14 @@ export class Counters {
   readonly tokensIssued = new Map<string, number>();
   readonly sessionsPerVm = new Map<string, number>();
   readonly requests = new Map<string, number>();
+  /** Every delete request per backup by answer, and the repeats after acceptance (delete-requests.ts). */
+  readonly deleteRequests = new DeleteRequests();
   private readonly intervals = new Map<string, Interval[]>();
+
+  /** One delete request for backup `key` reached the simulator and was answered `answer`. */
+  deleteRequest(key: string, answer: DeleteAnswer): void {
+    this.deleteRequests.record(key, answer);
+  }
 
   bump(map: Map<string, number>, key: string, by = 1): void {
     map.set(key, (map.get(key) ?? 0) + by);
@@ -31,6 +40,20 @@ export class Counters {
   /** When each of the account's deletions was accepted (ms epoch, ascending): its request rate. */
   starts(account: string): number[] {
     return (this.intervals.get(account) ?? []).map((i) => i.start).sort((a, b) => a - b);
+  }
+
+  /**
+   * Deletions in progress (accepted, not finished) at any instant of [from, to] (ms epoch), over the
+   * accounts whose key (`${provider}:${scope}`) starts with `prefix`: the deletions in flight during a
+   * crash, which bound the repeats a crash may cause (README "Guarantees", "One deletion per backup").
+   */
+  inProgressDuring(from: number, to: number, prefix = ''): number {
+    let n = 0;
+    for (const [account, list] of this.intervals) {
+      if (!account.startsWith(prefix)) continue;
+      for (const i of list) if (i.start <= to && i.end > from) n++;
+    }
+    return n;
   }
 
   /** Maximum overlap of [start, end) intervals: the most deletions in progress at any instant. */
@@ -51,6 +74,7 @@ export class Counters {
       tokensIssued: Object.fromEntries(this.tokensIssued),
       sessionsPerVm: Object.fromEntries(this.sessionsPerVm),
       requests: Object.fromEntries(this.requests),
+      deleteRequests: this.deleteRequests.snapshot(),
       maxConcurrentDeletions: Object.fromEntries(
         [...this.intervals.keys()].map((a) => [a, this.maxConcurrent(a)]),
       ),
@@ -67,6 +91,7 @@ export class Counters {
     ])
       m.clear();
     this.intervals.clear();
+    this.deleteRequests.reset();
   }
 }
 
@@ -79,6 +104,11 @@ export interface CountersSnapshot {
   sessionsPerVm: Record<string, number>;
   /** `${provider} ${method}` → requests received. */
   requests: Record<string, number>;
+  /**
+   * Same keys → every delete request by answer (accepted, busy, notFound, refused, faults) and the
+   * requests after the first acceptance (`afterAcceptance`: repeats).
+   */
+  deleteRequests: Record<string, DeleteRequestCounts>;
   /** `${provider}:${scope}` → most deletions in progress at once. */
   maxConcurrentDeletions: Record<string, number>;
 }

@@ -13,6 +13,7 @@
  * provider id in the delete URL (404 CSBS.3001); unknown routes answer like the API gateway
  * (404 APIGW.0101).
  */
+import type { DeleteAnswer } from './delete-requests';
 import { json, match, type SimRequest, type SimResponse } from './http-kit';
 import type { SimContext } from './context';
 import type { ProviderSim } from './provider-sim';
@@ -204,8 +205,10 @@ export class CsbsSim implements ProviderSim {
     if (itemId !== undefined) {
       const b = p.items.get(itemId);
       this.ctx.counters.bump(this.ctx.counters.deleteCalls, `csbs:${project}:${itemId}`);
-      if (!b || !this.settle(p, b) || b.checkpoint_id !== checkpoint || b.status === 'deleted')
+      if (!b || !this.settle(p, b) || b.checkpoint_id !== checkpoint || b.status === 'deleted') {
+        this.ctx.counters.deleteRequest(`csbs:${project}:${itemId}`, 'notFound');
         return notFound(itemId);
+      }
       targets.push(b);
     } else {
       // Without checkpoint_items, every backup of the checkpoint is deleted.
@@ -216,9 +219,14 @@ export class CsbsSim implements ProviderSim {
         this.ctx.counters.bump(this.ctx.counters.deleteCalls, `csbs:${project}:${b.id}`);
       if (!targets.length) return notFound(checkpoint);
     }
+    // One request answers for every target: each of them saw it, with the same answer.
+    const countAll = (answer: DeleteAnswer) => {
+      for (const t of targets) this.ctx.counters.deleteRequest(`csbs:${project}:${t.id}`, answer);
+    };
     // Every target is checked before any deletion is queued.
     for (const b of targets) {
       if (b.sim?.registeredAsImage) {
+        countAll('refused');
         return json(400, {
           error_code: 'CSBS.8007',
           error_msg: `The backup ${b.id} has been registered as an image and cannot be deleted. Delete the image first.`,
@@ -230,12 +238,14 @@ export class CsbsSim implements ProviderSim {
         busy = true;
       }
       if (busy) {
+        countAll('busy');
         return json(400, {
           error_code: 'CSBS.2003',
           error_msg: `The backup ${b.id} is being backed up, restored or deleted (status ${b.status}). Try again later.`,
         });
       }
     }
+    countAll('accepted');
     for (const b of targets) this.enqueue(project, p, b);
     return json(200, {});
   }

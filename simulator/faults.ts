@@ -28,6 +28,16 @@ export const faultRuleSchema = z
         raw: z.string().default('{"truncated": '),
         contentType: z.string().default('application/json'),
       }),
+      /**
+       * The provider handles the request as usual (a delete is really accepted), then its JSON answer
+       * is altered: `set` fields are replaced or added, `unset` fields removed. Plays a provider whose
+       * answer does not match its documented shape although it acted on the request.
+       */
+      z.object({
+        kind: z.literal('rewrite'),
+        set: z.record(z.string(), z.unknown()).default({}),
+        unset: z.array(z.string()).default([]),
+      }),
       z.object({
         kind: z.literal('latency'),
         ms: z.number().int().min(0),
@@ -42,7 +52,8 @@ type ParsedRule = z.output<typeof faultRuleSchema> & { hits: number };
 export type FaultDecision =
   | { kind: 'none'; delayMs: number }
   | { kind: 'respond'; response: SimResponse; delayMs: number }
-  | { kind: 'reset'; delayMs: number };
+  | { kind: 'reset'; delayMs: number }
+  | { kind: 'rewrite'; delayMs: number; rewrite: (res: SimResponse) => SimResponse };
 
 /** Deterministic dice (mulberry32) so a failing test can be replayed with the same seed. */
 export function seededRandom(seed: number): () => number {
@@ -88,6 +99,7 @@ export class Faults {
         continue;
       }
       if (f.kind === 'reset') return { kind: 'reset', delayMs };
+      if (f.kind === 'rewrite') return { kind: 'rewrite', delayMs, rewrite: (res) => rewriteBody(res, f) };
       if (f.kind === 'malformed')
         return {
           kind: 'respond',
@@ -103,6 +115,14 @@ export class Faults {
     }
     return { kind: 'none', delayMs };
   }
+}
+
+/** The provider's own answer with `set` fields replaced and `unset` fields removed (JSON objects only). */
+function rewriteBody(res: SimResponse, f: { set: Record<string, unknown>; unset: string[] }): SimResponse {
+  if (typeof res.body !== 'object' || res.body === null || Array.isArray(res.body)) return res;
+  const body: Record<string, unknown> = { ...(res.body as Record<string, unknown>), ...f.set };
+  for (const k of f.unset) delete body[k];
+  return { ...res, body };
 }
 
 /** A plausible error body in the provider's own dialect. */

@@ -258,12 +258,20 @@ export class JsaSim implements ProviderSim {
   private remove(req: SimRequest, console: string, id: number): SimResponse {
     const key = `jsa:${console}:${id}`;
     this.ctx.counters.bump(this.ctx.counters.deleteCalls, key);
+    const count = this.ctx.counters.deleteRequest.bind(this.ctx.counters, key);
     const c = this.console(console);
     const b = this.get(c, id);
-    if (!b) return this.notFound(id);
-    if (DELETING.has(b.status) && c.options.repeatDelete === '202')
+    if (!b) {
+      count('notFound');
+      return this.notFound(id);
+    }
+    if (DELETING.has(b.status) && c.options.repeatDelete === '202') {
+      // Answered like an acceptance, but nothing new starts: the deletion already runs.
+      count('busy');
       return json(202, fields(req, publicView(b)));
+    }
     if (!DELETABLE.has(b.status)) {
+      count('busy'); // only DELETING / CANCELLING are not deletable
       return jsaError(
         422,
         1017,
@@ -275,6 +283,7 @@ export class JsaSim implements ProviderSim {
     b.status = RUNNING.has(b.status) ? 'CANCELLING' : 'DELETING';
     b.doneAt = now + this.ctx.deleteMs('jsa');
     this.ctx.counters.bump(this.ctx.counters.acceptedDeletes, key);
+    count('accepted');
     this.ctx.counters.deletionInProgress(`jsa:${console}`, now, b.doneAt);
     return json(202, fields(req, publicView(b)));
   }

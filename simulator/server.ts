@@ -11,6 +11,7 @@ import { createServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { SimContext, type Timings } from './context';
+import { deleteKeysOf } from './delete-requests';
 import { Faults, type FaultRule } from './faults';
 import { json, readRequest, writeResponse, type SimRequest, type SimResponse } from './http-kit';
 import type { ProviderSim } from './provider-sim';
@@ -115,10 +116,15 @@ export class Simulator {
       const provider = prefix === 'iam' ? 'iam' : this.providers.has(prefix) ? prefix : undefined;
       if (!provider) return writeResponse(res, bare404(prefix));
       this.ctx.counters.bump(this.ctx.counters.requests, `${provider} ${simReq.method}`);
+      const deleteKeys = deleteKeysOf(provider, simReq);
       const decision = this.faults.decide(provider, simReq);
       if (decision.delayMs) await new Promise((r) => setTimeout(r, decision.delayMs));
+      if (decision.kind === 'respond' || decision.kind === 'reset') {
+        // Count deletes that never reached the provider logic too: the caller did send them. (A
+        // `rewrite` reaches it, and the provider counts it as it answers.)
+        for (const k of deleteKeys) this.ctx.counters.deleteRequest(k, 'fault');
+      }
       if (decision.kind === 'reset') {
-        // Count deletes that never reached the provider logic too: the caller did send them.
         req.socket.destroy();
         return;
       }
@@ -129,7 +135,10 @@ export class Simulator {
             ? this.ctx.issueHuaweiToken(simReq)
             : json(404, { error: { code: 404, message: 'not found' } })
           : await this.provider(provider).handle(simReq);
-      writeResponse(res, out);
+      // Authentication refuses before the provider's delete logic runs: count those deletes here.
+      if (out.status === 401 || out.status === 403)
+        for (const k of deleteKeys) this.ctx.counters.deleteRequest(k, 'refused');
+      writeResponse(res, decision.kind === 'rewrite' ? decision.rewrite(out) : out);
     } catch (err) {
       writeResponse(res, json(500, { message: `simulator bug: ${(err as Error).stack ?? String(err)}` }));
     }
@@ -142,6 +151,12 @@ export class Simulator {
     switch (route) {
       case 'GET /counters':
         return json(200, this.ctx.counters.snapshot());
+      case 'GET /delete-requests':
+        // Per backup: every delete request by answer, and `repeats` (requests after acceptance).
+        return json(200, {
+          deleteRequests: this.ctx.counters.deleteRequests.snapshot(),
+          repeats: this.ctx.counters.deleteRequests.repeats(),
+        });
       case 'POST /seed': {
         const { provider, scope, backups } = body as { provider: string; scope: string; backups: unknown[] };
         return json(200, { seeded: this.seed(provider, scope, backups) });

@@ -158,9 +158,11 @@ export class TaurusDbSim implements ProviderSim {
   private remove(project: string, id: string): SimResponse {
     const key = `taurusdb:${project}:${id}`;
     this.ctx.counters.bump(this.ctx.counters.deleteCalls, key);
+    const count = this.ctx.counters.deleteRequest.bind(this.ctx.counters, key);
     const store = this.store(project);
     const b = store.get(id);
     if (!b || !this.settle(store, b)) {
+      count('notFound');
       return this.notFoundCode === 'DBS.201010'
         ? json(404, { error_code: 'DBS.201010', error_msg: 'The backup does not exist.' })
         : json(400, {
@@ -169,18 +171,21 @@ export class TaurusDbSim implements ProviderSim {
           });
     }
     if (b.deleteDoneAt !== undefined) {
+      count('busy');
       return json(409, {
         error_code: 'DBS.200011',
         error_msg: 'Another operation is being performed on the backup. Try again later.',
       });
     }
     if (b.type.toLowerCase() === 'auto') {
+      count('refused');
       return json(400, {
         error_code: 'DBS.201208',
         error_msg: 'This operation is not allowed: automated backups cannot be deleted.',
       });
     }
     if (b.status === 'BUILDING') {
+      count('busy');
       return b.sim?.buildingAnswer === 'DBS.201208'
         ? json(400, {
             error_code: 'DBS.201208',
@@ -189,6 +194,7 @@ export class TaurusDbSim implements ProviderSim {
         : json(409, { error_code: 'DBS.201205', error_msg: 'The backup is in progress. Try again later.' });
     }
     if (b.sim?.notAllowed) {
+      count('refused');
       return json(400, {
         error_code: 'DBS.201208',
         error_msg: 'This operation is not allowed in the current backup status.',
@@ -196,6 +202,7 @@ export class TaurusDbSim implements ProviderSim {
     }
     if (b.sim?.busy === true || (b.busyLeft ?? 0) > 0) {
       if (b.busyLeft) b.busyLeft--;
+      count('busy');
       return json(409, {
         error_code: 'DBS.200011',
         error_msg: 'Another operation is being performed on the instance. Try again later.',
@@ -204,6 +211,7 @@ export class TaurusDbSim implements ProviderSim {
     const now = this.ctx.now();
     b.deleteDoneAt = now + this.ctx.deleteMs('taurusdb');
     this.ctx.counters.bump(this.ctx.counters.acceptedDeletes, key);
+    count('accepted');
     this.ctx.counters.deletionInProgress(`taurusdb:${project}`, now, b.deleteDoneAt);
     return json(200, { backup_id: b.id, backup_name: b.name ?? b.id });
   }

@@ -127,9 +127,14 @@ export class VbsSim implements ProviderSim {
   private remove(project: string, id: string): SimResponse {
     const key = `vbs:${project}:${id}`;
     this.ctx.counters.bump(this.ctx.counters.deleteCalls, key);
+    const count = this.ctx.counters.deleteRequest.bind(this.ctx.counters, key);
     const b = this.get(project, id);
-    if (!b) return this.notFound(id);
+    if (!b) {
+      count('notFound');
+      return this.notFound(id);
+    }
     if (b.sim?.usedForImage) {
+      count('refused');
       return json(400, {
         badRequest: {
           message: 'VolumeBackup.0113: The backup has been used to create an image and cannot be deleted.',
@@ -138,11 +143,14 @@ export class VbsSim implements ProviderSim {
       });
     }
     if (b.has_dependent_backups) {
+      count('refused');
       return json(400, {
         badRequest: { message: 'Invalid backup: Incremental backups exist for this backup.', code: 400 },
       });
     }
     if (b.status !== 'available' && b.status !== 'error') {
+      // deleting, creating, restoring...: another operation runs on the backup.
+      count('busy');
       return json(400, {
         badRequest: {
           message: `Invalid backup: Backup status must be available or error, but current status is "${b.status}".`,
@@ -154,6 +162,7 @@ export class VbsSim implements ProviderSim {
     b.status = 'deleting';
     b.deleteDoneAt = now + this.ctx.deleteMs('vbs');
     this.ctx.counters.bump(this.ctx.counters.acceptedDeletes, key);
+    count('accepted');
     this.ctx.counters.deletionInProgress(`vbs:${project}`, now, b.deleteDoneAt);
     return { status: 202 };
   }

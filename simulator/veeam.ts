@@ -325,7 +325,10 @@ export class VeeamSim implements ProviderSim {
     const key = `veeam:${scope}:${vmId}`;
     this.ctx.counters.bump(this.ctx.counters.deleteCalls, key);
     const vm = a.vms.get(vmId);
-    if (!vm) return problem(404, 'Not Found', `Virtual machine ${vmId} was not found.`);
+    if (!vm) {
+      this.ctx.counters.deleteRequest(key, 'notFound');
+      return problem(404, 'Not Found', `Virtual machine ${vmId} was not found.`);
+    }
     const now = this.ctx.now();
     const startAt = now + (vm.sim?.pendingMs ?? 0);
     const s: Session = {
@@ -341,6 +344,8 @@ export class VeeamSim implements ProviderSim {
     a.sessions.set(s.id, s);
     this.ctx.counters.bump(this.ctx.counters.sessionsPerVm, key);
     this.ctx.counters.bump(this.ctx.counters.acceptedDeletes, key);
+    // Every POST starts a new session: a second one is accepted again, and counts as a repeat.
+    this.ctx.counters.deleteRequest(key, 'accepted');
     this.ctx.counters.deletionInProgress(`veeam:${scope}`, now, s.doneAt);
     return json(200, this.sessionView(s, base));
   }

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { accountLimits, parseWorkerConfig } from '../worker/config';
-import { parseCleanupRequest } from '../workflows/request';
+import { parseCleanupRequest } from '../contract/request';
 
 const ok = { account: 'vbs-a', id: 'b-1' };
 

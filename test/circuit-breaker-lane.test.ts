@@ -8,8 +8,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { RetentionClient } from '../client/retention-client';
-import { laneWorkflowId } from '../workflows/ids';
-import { laneStatusQuery, type LaneStatus } from '../workflows/messages';
+import { laneWorkflowId } from '../contract/ids';
+import { laneStatusQuery, type LaneStatus } from '../contract/messages';
+import { assertNoRepeats } from './helpers/deletes';
 import { assertOneOutcomeEach, reportOf, resultWithin, waitFor } from './helpers/runs';
 import { captureWorkerLogs, startStack, vbsBackups, type Stack } from './helpers/stack';
 
@@ -48,7 +49,11 @@ describe('failure circuit breaker (end to end)', () => {
         provider: 'vbs',
         method: 'DELETE',
         path: `^/v3/${scope}/backups/`,
-        fault: { kind: 'status', status: 400, body: { error_code: 'VBS.0005', error_msg: 'injected: request refused' } },
+        fault: {
+          kind: 'status',
+          status: 400,
+          body: { error_code: 'VBS.0005', error_msg: 'injected: request refused' },
+        },
       },
     ]);
     const logs = captureWorkerLogs();
@@ -56,7 +61,14 @@ describe('failure circuit breaker (end to end)', () => {
     const runId = await rc.start({ items, dryRun: false, label: 'circuit breaker' });
     const laneHandle = () => stack.client.workflow.getHandle(laneWorkflowId(account));
     const lane = () => laneHandle().query(laneStatusQuery);
-    await waitFor('the lane to start', () => laneHandle().describe().then(() => true, () => false));
+    await waitFor('the lane to start', () =>
+      laneHandle()
+        .describe()
+        .then(
+          () => true,
+          () => false,
+        ),
+    );
     const queuedOf = (s: LaneStatus) => Object.values(s.queued).reduce((n, q) => n + q, 0);
 
     // 1. Tripped after the first window: open, nothing in flight, the rest waiting in the queue.
@@ -71,15 +83,24 @@ describe('failure circuit breaker (end to end)', () => {
     const cb1 = open1.circuitBreaker!;
     assert.equal(cb1.trips, 1);
     assert.equal(cb1.threshold, 2);
-    assert.match(cb1.reason ?? '', /^2 of the last [23] completed deletions failed \(threshold 50% of 4\); last: ProviderRejected/);
+    assert.match(
+      cb1.reason ?? '',
+      /^2 of the last [23] completed deletions failed \(threshold 50% of 4\); last: ProviderRejected/,
+    );
     // maxConcurrent 2: the trip came with the 2nd failure; at most one more item was already running.
     assert.ok(beforeProbe >= 2 && beforeProbe <= 3, `delete requests before the trip: ${beforeProbe}`);
-    assert.equal(queuedOf(open1), ITEMS - beforeProbe, 'the other items wait in the lane, neither failed nor skipped');
+    assert.equal(
+      queuedOf(open1),
+      ITEMS - beforeProbe,
+      'the other items wait in the lane, neither failed nor skipped',
+    );
     const p1 = await rc.getProgress(runId);
     assert.equal(p1.counts.skipped, 0);
     assert.ok(p1.counts.failed <= beforeProbe);
     const warn = await waitFor('the trip warning in the worker log', () =>
-      logs.lines.find((l) => l.level === 'WARN' && l.message.includes(`circuit breaker tripped for account ${account}`)),
+      logs.lines.find(
+        (l) => l.level === 'WARN' && l.message.includes(`circuit breaker tripped for account ${account}`),
+      ),
     );
     assert.match(warn.message, /failureRate 0\.5 over window 4/);
 
@@ -88,15 +109,23 @@ describe('failure circuit breaker (end to end)', () => {
       'the half-open probe to fail and re-open the breaker',
       async () => {
         const s = await lane();
-        return s.circuitBreaker?.trips === 2 && s.circuitBreaker.state === 'open' && s.inFlight === 0 ? s : undefined;
+        return s.circuitBreaker?.trips === 2 && s.circuitBreaker.state === 'open' && s.inFlight === 0
+          ? s
+          : undefined;
       },
       COOL_DOWN_S * 1000 + 90_000,
     );
-    assert.equal(deleteRequests(), beforeProbe + 1, 'one delete request in the first cool-down and its probe');
+    assert.equal(
+      deleteRequests(),
+      beforeProbe + 1,
+      'one delete request in the first cool-down and its probe',
+    );
     assert.match(open2.circuitBreaker?.reason ?? '', /probe after the cool-down failed/);
     assert.equal(queuedOf(open2), ITEMS - beforeProbe - 1);
     await waitFor('the re-open warning in the worker log', () =>
-      logs.lines.some((l) => l.level === 'WARN' && l.message.includes(`circuit breaker re-opened for account ${account}`)),
+      logs.lines.some(
+        (l) => l.level === 'WARN' && l.message.includes(`circuit breaker re-opened for account ${account}`),
+      ),
     );
 
     // 3. The provider recovers: the next probe closes the breaker and the run completes.
@@ -107,11 +136,17 @@ describe('failure circuit breaker (end to end)', () => {
     const byKey = assertOneOutcomeEach(await reportOf(rc, runId), items);
     for (const o of byKey.values()) if (o.outcome === 'failed') assert.match(o.reason, /ProviderRejected/);
     const accepted = stack.sim.ctx.counters.snapshot().acceptedDeletes;
-    assert.ok(Object.values(accepted).every((n) => n === 1), 'no backup deleted twice');
+    assert.ok(
+      Object.values(accepted).every((n) => n === 1),
+      'no backup deleted twice',
+    );
+    assertNoRepeats(stack.sim);
     const end = await lane();
     assert.equal(end.circuitBreaker?.state, 'closed');
     assert.equal(end.circuitBreaker?.trips, 2);
-    await waitFor('the close in the worker log', () => logs.lines.some((l) => l.message.includes('circuit breaker closed')));
+    await waitFor('the close in the worker log', () =>
+      logs.lines.some((l) => l.message.includes('circuit breaker closed')),
+    );
     logs.stop();
     console.log(
       `breaker: ${beforeProbe} deletes before the trip, 1 probe per cool-down; run: ${summary.counts.deleted} deleted, ${failed} failed`,

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import YAML from 'yaml';
 import { CSV_COLUMNS, parseCsv } from '../client/report';
 import { RetentionClient, type RunStatus } from '../client/retention-client';
-import type { RunSummary } from '../workflows/messages';
+import type { RunSummary } from '../contract/messages';
 import { runCli, show, spawnCli } from './helpers/run-cli';
 import { reportOf, waitFor } from './helpers/runs';
 import { startStack, temporalAddress, vbsBackups, type Stack } from './helpers/stack';

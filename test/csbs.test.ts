@@ -15,10 +15,17 @@ import type { BackupRecord, ItemOutcome } from '../workflows/model';
 import { parseWorkerConfig, type HuaweiAccountConfig } from '../worker/config';
 import { CsbsSim, type CsbsCheckpointItem } from '../simulator/csbs';
 import { Simulator } from '../simulator/server';
-import { configFor, csbsItems, csbsRef as ref, startStack, TEST_CREDENTIAL_ENV, type Stack } from './helpers/stack';
+import { assertNoRepeats } from './helpers/deletes';
+import {
+  configFor,
+  csbsItems,
+  csbsRef as ref,
+  startStack,
+  TEST_CREDENTIAL_ENV,
+  type Stack,
+} from './helpers/stack';
 
 const TOKEN_KEY = 'huawei:sim-domain:sim-user';
-
 
 function response(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponse {
   return { status, headers, body, text: body === undefined ? '' : JSON.stringify(body) };
@@ -539,6 +546,7 @@ describe('CSBS through the workflow (real Temporal dev server)', () => {
     assert.ok(max >= 2, `deletions did overlap (saw ${max}), so the bound was exercised`);
     for (const b of items) assert.equal(counters.acceptedDeletes.get(`csbs:${project}:${b.id}`), 1, b.id);
     assert.equal(counters.requests.get('csbs DELETE'), 33, 'three throttled deletes were sent again');
+    assertNoRepeats(stack.sim, `csbs:${project}:`);
     assert.deepEqual(stack.sim.provider('csbs').list(project), []);
     const outcomes = await outcomesOf(id);
     assert.ok([...outcomes.values()].every((o) => o.outcome === 'deleted' && o.checkpointId === 'cp-wf'));

@@ -13,7 +13,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { temporal } from '@temporalio/proto';
 import { RetentionClient } from '../client/retention-client';
-import { laneWorkflowId } from '../workflows/ids';
+import { laneWorkflowId } from '../contract/ids';
+import { assertNoRepeats } from './helpers/deletes';
 import { assertOneOutcomeEach, reportOf } from './helpers/runs';
 import { startStack, vbsBackups, type Stack } from './helpers/stack';
 
@@ -39,8 +40,20 @@ describe('deletion groups', () => {
     stack.sim.seed('vbs', scope, backups);
     const id = (i: number) => backups[i]!.id;
     stack.sim.setFaults([
-      { provider: 'vbs', method: 'DELETE', path: `/backups/${id(1)}$`, times: 1, fault: { kind: 'status', status: 429, retryAfter: '1' } },
-      { provider: 'vbs', method: 'GET', path: `/backups/${id(2)}$`, times: 1, fault: { kind: 'status', status: 503 } },
+      {
+        provider: 'vbs',
+        method: 'DELETE',
+        path: `/backups/${id(1)}$`,
+        times: 1,
+        fault: { kind: 'status', status: 429, retryAfter: '1' },
+      },
+      {
+        provider: 'vbs',
+        method: 'GET',
+        path: `/backups/${id(2)}$`,
+        times: 1,
+        fault: { kind: 'status', status: 503 },
+      },
       // Plenty of "deleting" answers: the group hands grp-4 on two poll intervals after its first outcome.
       {
         provider: 'vbs',
@@ -64,9 +77,14 @@ describe('deletion groups', () => {
     const counters = stack.sim.ctx.counters;
     for (let i = 0; i < 5; i++) {
       assert.equal(counters.acceptedDeletes.get(`vbs:${scope}:${id(i)}`), 1, `${id(i)} accepted once`);
-      assert.equal(counters.deleteCalls.get(`vbs:${scope}:${id(i)}`), 1, `${id(i)}: one delete reached the provider`);
+      assert.equal(
+        counters.deleteCalls.get(`vbs:${scope}:${id(i)}`),
+        1,
+        `${id(i)}: one delete reached the provider`,
+      );
     }
     assert.equal(counters.requests.get('vbs DELETE'), 6, 'five deletes and the throttled one again');
+    assertNoRepeats(stack.sim, `vbs:${scope}:`);
 
     // The lane's history: one group for all five, then one activity for each item handed on.
     const history = await stack.client.workflow.getHandle(laneWorkflowId(account)).fetchHistory();
@@ -93,10 +111,19 @@ describe('deletion groups', () => {
       backups.map((b) => b.id),
     );
     const singles = [...scheduled].filter(([, s]) => s.type === 'deleteBackup');
-    const byItem = new Map(singles.map(([eventId, s]) => [(s.input as { item: { id: string } }).item.id, { eventId, input: s.input as Record<string, unknown> }]));
+    const byItem = new Map(
+      singles.map(([eventId, s]) => [
+        (s.input as { item: { id: string } }).item.id,
+        { eventId, input: s.input as Record<string, unknown> },
+      ]),
+    );
     assert.deepEqual([...byItem.keys()].sort(), [id(1), id(2), id(4)], 'the items handed on');
     assert.ok(byItem.get(id(1))!.input.groupError, 'the throttled request is handed on with its error');
-    assert.equal(attempts.get(byItem.get(id(1))!.eventId), 2, 'which fails the first attempt; the retry deletes');
+    assert.equal(
+      attempts.get(byItem.get(id(1))!.eventId),
+      2,
+      'which fails the first attempt; the retry deletes',
+    );
     assert.ok(byItem.get(id(2))!.input.accepted, 'the poll error is handed on with the accepted deletion');
     assert.ok(byItem.get(id(4))!.input.accepted, 'so is the straggler');
   });

@@ -16,10 +16,11 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { InvalidRequestError, RetentionClient } from '../client/retention-client';
 import type { VeeamVm } from '../simulator/veeam';
 import { PIPELINE_WINDOW_MS } from '../workflows/account-lane';
-import { batchWorkflowId, laneWorkflowId } from '../workflows/ids';
-import { addItemsUpdate, laneStatusQuery, sealItemsUpdate } from '../workflows/messages';
+import { batchWorkflowId, laneWorkflowId } from '../contract/ids';
+import { addItemsUpdate, laneStatusQuery, sealItemsUpdate } from '../contract/messages';
 import type { ItemRef } from '../workflows/model';
 import { retentionCleanup } from '../workflows/retention-cleanup';
+import { assertNoRepeats } from './helpers/deletes';
 import { assertOneOutcomeEach, reportOf, resultWithin, waitFor } from './helpers/runs';
 import { startStack, vbsBackups, type Stack } from './helpers/stack';
 
@@ -158,6 +159,7 @@ describe('deletion safety under misuse', () => {
       [],
       'one delete request per backup',
     );
+    assertNoRepeats(stack.sim, `vbs:${stack.scope('dup')}:`);
   });
 
   test('the same Veeam VMs in two concurrent runs and twice in one: one job session per VM', async () => {
@@ -179,6 +181,7 @@ describe('deletion safety under misuse', () => {
     const [sa, sb] = await Promise.all([ha.result(), rc.result(runB)]);
     for (const v of vms)
       assert.equal(counters().sessionsPerVm[`veeam:${scope}:${v.id}`], 1, `${v.id}: one deleteBackups`);
+    assertNoRepeats(stack.sim, `veeam:${scope}:`);
     assert.equal(sa.total, 12);
     assert.equal(sb.total, 12);
     const outcomesA = assertOneOutcomeEach(await reportOf(rc, ha.workflowId), items);
@@ -216,6 +219,7 @@ describe('deletion safety under misuse', () => {
         .starts(`vbs:${stack.scope('ctl')}`)
         .filter((t) => t > cancelledAt + STOP_ALLOWANCE_MS);
       assert.deepEqual(late, [], 'no deletion accepted after the group window');
+      assertNoRepeats(stack.sim, `vbs:${stack.scope('ctl')}:tcancel`);
     } finally {
       stack.sim.setTimings({ deleteMs: { vbs: 300 } });
     }
@@ -243,6 +247,7 @@ describe('deletion safety under misuse', () => {
       assert.deepEqual(late, [], 'no deletion accepted once the batches and lanes learned the run is gone');
       const remaining = stack.sim.provider('vbs').list(stack.scope('ctl')).length;
       assert.ok(remaining > 30, `most backups were left alone (${remaining})`);
+      assertNoRepeats(stack.sim, `vbs:${stack.scope('ctl')}:tterm`);
     } finally {
       stack.sim.setTimings({ deleteMs: { vbs: 300 } });
     }

@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { RetentionClient } from '../client/retention-client';
+import { assertNoRepeats } from './helpers/deletes';
 import { measureExecutions, type ExecutionStats } from './helpers/runs';
 import { startStack, vbsBackups, type Stack } from './helpers/stack';
 
@@ -22,9 +23,12 @@ describe('history stays bounded', () => {
   let rc: RetentionClient;
   before(async () => {
     const limits = { maxConcurrent: 100, requestsPerSecond: 10_000, pollInterval: '10ms' };
-    stack = await startStack(Object.fromEntries(ACCOUNTS.map((a) => [a, { provider: 'vbs' as const, limits }])), {
-      sim: { timings: { deleteMs: { vbs: 0 } } },
-    });
+    stack = await startStack(
+      Object.fromEntries(ACCOUNTS.map((a) => [a, { provider: 'vbs' as const, limits }])),
+      {
+        sim: { timings: { deleteMs: { vbs: 0 } } },
+      },
+    );
     rc = new RetentionClient(stack.client, stack.taskQueue);
   });
   after(async () => stack?.stop());
@@ -60,7 +64,9 @@ describe('history stays bounded', () => {
     const largestPayload = stats.reduce((a, b) => (b.largestPayloadBytes > a.largestPayloadBytes ? b : a));
     const largestEvent = stats.reduce((a, b) => (b.largestEventBytes > a.largestEventBytes ? b : a));
     const totalEvents = stats.reduce((n, s) => n + s.events, 0);
-    console.log(`${ITEMS} items in ${wallSeconds.toFixed(1)} s (${(ITEMS / wallSeconds).toFixed(0)} items/s)`);
+    console.log(
+      `${ITEMS} items in ${wallSeconds.toFixed(1)} s (${(ITEMS / wallSeconds).toFixed(0)} items/s)`,
+    );
     for (const [type, list] of byType) {
       const max = list.reduce((a, b) => (b.events > a.events ? b : a));
       const events = list.reduce((n, s) => n + s.events, 0);
@@ -68,8 +74,12 @@ describe('history stays bounded', () => {
         `  ${type}: ${list.length} executions, longest ${max.events} events, ${events} events in all, largest payload ${(Math.max(...list.map((s) => s.largestPayloadBytes)) / 1024).toFixed(1)} KB`,
       );
     }
-    console.log(`longest history of any execution: ${longest.events} events (${longest.type} ${longest.workflowId})`);
-    console.log(`largest payload: ${(largestPayload.largestPayloadBytes / 1024).toFixed(1)} KB (${largestPayload.type}); largest event ${(largestEvent.largestEventBytes / 1024).toFixed(1)} KB`);
+    console.log(
+      `longest history of any execution: ${longest.events} events (${longest.type} ${longest.workflowId})`,
+    );
+    console.log(
+      `largest payload: ${(largestPayload.largestPayloadBytes / 1024).toFixed(1)} KB (${largestPayload.type}); largest event ${(largestEvent.largestEventBytes / 1024).toFixed(1)} KB`,
+    );
     console.log(`history events per item, all executions: ${(totalEvents / ITEMS).toFixed(2)}`);
     // What Temporal Cloud would bill, as far as histories show it (heartbeats are not in histories:
     // the deletion activity sends about one per item, more only for deletions slower than ~24 s).
@@ -80,13 +90,26 @@ describe('history stays bounded', () => {
         `signals received ${perItem('WORKFLOW_EXECUTION_SIGNALED')}, timers ${perItem('TIMER_STARTED')}, workflow tasks ${perItem('WORKFLOW_TASK_COMPLETED')}`,
     );
 
-    assert.ok(longest.events < WARNING_EVENTS, `${longest.type} ${longest.workflowId} has ${longest.events} events`);
-    assert.ok(largestPayload.largestPayloadBytes < PAYLOAD_LIMIT, `a payload of ${largestPayload.largestPayloadBytes} bytes in ${largestPayload.workflowId}`);
-    assert.ok(largestEvent.largestEventBytes < PAYLOAD_LIMIT, `an event of ${largestEvent.largestEventBytes} bytes in ${largestEvent.workflowId}`);
+    assert.ok(
+      longest.events < WARNING_EVENTS,
+      `${longest.type} ${longest.workflowId} has ${longest.events} events`,
+    );
+    assert.ok(
+      largestPayload.largestPayloadBytes < PAYLOAD_LIMIT,
+      `a payload of ${largestPayload.largestPayloadBytes} bytes in ${largestPayload.workflowId}`,
+    );
+    assert.ok(
+      largestEvent.largestEventBytes < PAYLOAD_LIMIT,
+      `an event of ${largestEvent.largestEventBytes} bytes in ${largestEvent.workflowId}`,
+    );
     assert.ok((byType.get('accountLane')?.length ?? 0) > ACCOUNTS.length, 'the lanes continued-as-new');
     // ...and no item was deleted twice across the lanes' continue-as-new hand-overs.
     const accepted = stack.sim.ctx.counters.snapshot().acceptedDeletes;
     assert.equal(Object.keys(accepted).length, ITEMS);
-    assert.ok(Object.values(accepted).every((n) => n === 1), 'every backup was accepted for deletion exactly once');
+    assert.ok(
+      Object.values(accepted).every((n) => n === 1),
+      'every backup was accepted for deletion exactly once',
+    );
+    assertNoRepeats(stack.sim, '', 'no delete request after acceptance across the hand-overs');
   });
 });

@@ -159,6 +159,24 @@ describe('lane ledger: one deletion per backup across batches and runs', () => {
     assert.equal(l.begin(item('x'), b2, 'run-2', 100 + FINISHED_TTL_MS).kind, 'start');
   });
 
+  test('a run answered from the ledger that asks again (a later page) gets a duplicate, not a second outcome', () => {
+    // Seen in the chaos run: a twin run's page repeated a VM the main run had deleted; both requests
+    // were answered `absent` and the twin's report had the VM twice.
+    const l = new LaneLedger();
+    l.begin(item('x'), b1, 'run-1', 0);
+    l.finish({ ...item('x'), outcome: 'deleted', reason: 'r' }, 100);
+    const first = l.answerFor(item('x'), 'run-2', 200);
+    assert.equal(first?.outcome, 'absent');
+    assert.equal(first?.duplicate, undefined);
+    const again = l.begin(item('x'), b2, 'run-2', 300);
+    assert.equal(again.kind, 'answer');
+    assert.equal(again.kind === 'answer' && again.outcome.duplicate, true);
+    // Carried across continue-as-new too.
+    const carried = new LaneLedger(l.carry());
+    assert.equal(carried.answerFor(item('x'), 'run-2', 400)?.duplicate, true);
+    assert.equal(carried.answerFor(item('x'), 'run-3', 400)?.duplicate, undefined);
+  });
+
   test('failed, blocked and skipped deletions are not remembered: a later request starts anew', () => {
     for (const outcome of ['failed', 'blocked', 'skipped'] as const) {
       const l = new LaneLedger();

@@ -9,7 +9,8 @@ import { after, before, describe, test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowFailedError } from '@temporalio/client';
 import { RetentionClient } from '../client/retention-client';
-import { ListingCheck, UNTRUSTWORTHY_LISTING } from '../activities/listing';
+import { ListingCheck } from '../activities/listing';
+import { FAILURE } from '../contract/failure-types';
 import type { ListPage } from '../activities/providers/adapter';
 import { AdapterRegistry } from '../activities/providers/registry';
 import type { VeeamVm } from '../simulator/veeam';
@@ -45,7 +46,7 @@ function untrusted(fn: () => unknown): string {
     fn();
   } catch (err) {
     assert.ok(err instanceof ApplicationFailure, String(err));
-    assert.equal(err.type, UNTRUSTWORTHY_LISTING);
+    assert.equal(err.type, FAILURE.UntrustworthyListing);
     assert.equal(err.nonRetryable, true);
     assert.match(
       err.message,
@@ -164,7 +165,7 @@ describe('adapters against the simulator: listing modes and unknown creation tim
       adapter.neverRepeatDelete!.stillThere({ account: 'x', id: 'vm-late' }, {}),
       (err: unknown) => {
         assert.ok(err instanceof ApplicationFailure);
-        assert.equal(err.type, UNTRUSTWORTHY_LISTING);
+        assert.equal(err.type, FAILURE.UntrustworthyListing);
         return true;
       },
     );
@@ -277,7 +278,7 @@ describe('policy runs on untrustworthy listings (real stack, dryRun: false)', ()
       let cause: unknown = err.cause;
       while (cause && !(cause instanceof ApplicationFailure)) cause = (cause as { cause?: unknown }).cause;
       assert.ok(cause instanceof ApplicationFailure, `no ApplicationFailure in ${String(err.cause)}`);
-      assert.equal(cause.type, UNTRUSTWORTHY_LISTING);
+      assert.equal(cause.type, FAILURE.UntrustworthyListing);
       assert.match(cause.message, new RegExp(`^account ${account}: the listing cannot be trusted`));
       message = cause.message;
       return true;

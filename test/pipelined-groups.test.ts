@@ -13,8 +13,10 @@ import { after, before, describe, test } from 'node:test';
 import { temporal } from '@temporalio/proto';
 import { RetentionClient } from '../client/retention-client';
 import { PIPELINE_WINDOW_MS } from '../workflows/account-lane';
-import { laneWorkflowId } from '../workflows/ids';
-import { assertOneOutcomeEach, reportOf, sleep, waitFor } from './helpers/runs';
+import { laneWorkflowId } from '../contract/ids';
+import { laneStatusQuery } from '../contract/messages';
+import { assertNoRepeats } from './helpers/deletes';
+import { assertOneOutcomeEach, reportOf, waitFor } from './helpers/runs';
 import { startStack, vbsBackups, type Stack } from './helpers/stack';
 
 const E = temporal.api.enums.v1.EventType;
@@ -78,6 +80,7 @@ describe('pipelined deletion groups', () => {
     const counters = stack.sim.ctx.counters;
     for (const b of backups)
       assert.equal(counters.acceptedDeletes.get(`vbs:${scope}:${b.id}`), 1, `${b.id} accepted once`);
+    assertNoRepeats(stack.sim, `vbs:${scope}:`);
     const max = counters.maxConcurrent(`vbs:${scope}`);
     assert.ok(max <= 3 && max >= 2, `at most 3 deletions at once, and the window was used (observed ${max})`);
     // requestsPerSecond 4: no 5 deletes within one second. The lane counts a start when it schedules
@@ -119,6 +122,7 @@ describe('pipelined deletion groups', () => {
     const counters = stack.sim.ctx.counters;
     for (const b of backups)
       assert.equal(counters.acceptedDeletes.get(`vbs:${scope}:${b.id}`), 1, `${b.id} accepted once`);
+    assertNoRepeats(stack.sim, `vbs:${scope}:`);
 
     const { groups } = await groupsOf(stack, account);
     const failedIn = groups.find((g) => g.input.items.some((i) => i.id === backups[1]!.id))!;
@@ -141,7 +145,11 @@ describe('pipelined deletion groups', () => {
     await waitFor('deletions under way', async () => counters.starts(`vbs:${scope}`).length >= 30, 60_000);
     await rc.pause(runId, 'test');
     const pausedAt = Date.now();
-    await sleep(PIPELINE_WINDOW_MS + 3_000);
+    // Resume once the pause has taken effect: the lane has nothing in flight (an event, not a sleep).
+    await waitFor('the lane quiet after the pause', async () => {
+      const lane = stack.client.workflow.getHandle(laneWorkflowId(account));
+      return (await lane.query(laneStatusQuery)).inFlight === 0 ? true : undefined;
+    });
     const resumedAt = Date.now();
     await rc.resume(runId);
     // The pause reaches the lane through the run and its batch (well under a second here); a group
@@ -158,6 +166,7 @@ describe('pipelined deletion groups', () => {
     assertOneOutcomeEach(await reportOf(rc, runId), items);
     for (const b of backups)
       assert.equal(counters.acceptedDeletes.get(`vbs:${scope}:${b.id}`), 1, `${b.id} accepted once`);
+    assertNoRepeats(stack.sim, `vbs:${scope}:`);
     const { groups } = await groupsOf(stack, account);
     assert.ok(
       groups.some((g) => g.result?.some((r) => 'notStarted' in r)),
@@ -182,6 +191,7 @@ describe('pipelined deletion groups', () => {
       assert.equal(counters.deleteCalls.get(`vbs:${scope}:${b.id}`), 1, `${b.id}: one delete call`);
     }
     assert.ok(counters.maxConcurrent(`vbs:${scope}`) <= 3, 'never more than 3 deletions at once');
+    assertNoRepeats(stack.sim, `vbs:${scope}:`, 'no delete request after acceptance across the hand-overs');
 
     const { groups } = await groupsOf(stack, account);
     const handedIds = groups.flatMap((g) =>

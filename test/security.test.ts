@@ -385,3 +385,113 @@ describe('Temporal connection: API key and mTLS from Temporal environment variab
     assert.equal(o.connectionOptions.apiKey, 'from-env');
   });
 });
+
+describe('promise 5: Veeam bearer/refresh tokens and the JSA SEC token stay out of histories, logs and reports', () => {
+  const TOKEN_TAG = randomBytes(8).toString('hex');
+  const JSA_SEC = `rcsec-jsa-sec-${TOKEN_TAG}`;
+  const VEEAM_PASSWORD = `rcsec-veeam-pw-${TOKEN_TAG}`;
+  const saved = { ...process.env };
+  const logs = captureWorkerLogs();
+  let stack: Stack;
+  let rc: RetentionClient;
+  /** Every Veeam access and refresh token the simulator handed out. */
+  const veeamTokens: string[] = [];
+
+  before(async () => {
+    process.env.RC_SEC_JSA_TOKEN = JSA_SEC;
+    process.env.RC_SEC_VEEAM_PASSWORD = VEEAM_PASSWORD;
+    stack = await startStack(
+      {
+        vbr: {
+          provider: 'veeam',
+          credentials: { username: { env: 'RC_TEST_USER' }, password: { env: 'RC_SEC_VEEAM_PASSWORD' } },
+        },
+        qr: { provider: 'jsa', credentials: { token: { env: 'RC_SEC_JSA_TOKEN' } } },
+      },
+      // Short Veeam access tokens, so the refresh grant is used during the run too.
+      { sim: { timings: { veeamTokenTtlMs: 1_500, deleteMs: { veeam: 400, jsa: 400 } } } },
+    );
+    rc = new RetentionClient(stack.client, stack.taskQueue);
+    const jsa = stack.sim.provider('jsa') as unknown as { expectedToken?: string };
+    jsa.expectedToken = JSA_SEC; // the SEC token really is what authenticates
+    const veeam = stack.sim.provider('veeam') as unknown as {
+      token: (...args: unknown[]) => { body?: { access_token?: string; refresh_token?: string } };
+    };
+    const token = veeam.token.bind(veeam);
+    veeam.token = (...args) => {
+      const res = token(...args);
+      if (res.body?.access_token) veeamTokens.push(res.body.access_token);
+      if (res.body?.refresh_token) veeamTokens.push(res.body.refresh_token);
+      return res;
+    };
+  });
+  after(async () => {
+    logs.stop();
+    await stack?.stop();
+    for (const k of ['RC_SEC_JSA_TOKEN', 'RC_SEC_VEEAM_PASSWORD']) {
+      if (saved[k] === undefined) delete process.env[k];
+      else process.env[k] = saved[k];
+    }
+  });
+
+  test('a run over Veeam and JSA leaks none of their tokens', async () => {
+    const stdio = captureStdio();
+    let texts: Record<string, string>;
+    let workflowId: string;
+    try {
+      const vms = Array.from({ length: 6 }, (_, i) => ({
+        id: `sec-vm-${i}`,
+        restorePoints: [{ id: `sec-vm-${i}-rp`, pointInTime: '2025-01-01T00:00:00Z' }],
+      }));
+      stack.sim.seed('veeam', stack.scope('vbr'), vms);
+      const jsaBackups = Array.from({ length: 6 }, (_, i) => ({
+        id: 900 + i,
+        status: 'SUCCESS',
+        type: 'CONFIG',
+        host_id: 53,
+        time_initiated: Date.UTC(2026, 0, 1) + i * 60_000,
+      }));
+      stack.sim.seed('jsa', stack.scope('qr'), jsaBackups);
+      // One 401 mid-run: the Veeam adapter renews its token and repeats the call.
+      stack.sim.setFaults([
+        {
+          provider: 'veeam',
+          method: 'GET',
+          path: 'jobSessions',
+          times: 1,
+          fault: { kind: 'status', status: 401 },
+        },
+      ]);
+      const items = [
+        ...vms.map((v) => ({ account: stack.account('vbr'), id: v.id })),
+        ...jsaBackups.map((b) => ({ account: stack.account('qr'), id: String(b.id) })),
+      ];
+      workflowId = await rc.start({ items, dryRun: false, label: 'token scan' });
+      const summary = await rc.result(workflowId);
+      stack.sim.setFaults([]);
+      assert.equal(summary.counts.deleted, 12, JSON.stringify(summary.counts));
+      texts = {
+        summary: JSON.stringify(summary),
+        report: JSON.stringify(await reportOf(rc, workflowId)),
+        status: JSON.stringify(await rc.status(workflowId)),
+      };
+    } finally {
+      stdio.stop();
+    }
+    assert.ok(veeamTokens.length >= 4, `Veeam tokens were issued and renewed (${veeamTokens.length})`);
+    const historyText = await historiesText(stack.client, stack.taskQueue, workflowId, 2);
+    assert.match(historyText, /sec-vm-0/, 'payloads were decoded as JSON text');
+    const places: Record<string, string> = {
+      ...texts,
+      'workflow histories': historyText,
+      'worker logs': logs.lines.map((l) => l.text).join('\n'),
+      'stdout/stderr': stdio.text(),
+    };
+    const forms = [TOKEN_TAG, ...leakForms(JSA_SEC), ...leakForms(VEEAM_PASSWORD)];
+    assert.deepEqual(leaksIn(forms, places), [], 'the JSA SEC token or the Veeam password appeared here');
+    const tokenLeaks = Object.entries(places)
+      .filter(([, text]) => veeamTokens.some((t) => text.includes(t)))
+      .map(([where]) => where);
+    assert.deepEqual(tokenLeaks, [], 'a Veeam bearer or refresh token appeared here');
+  });
+});

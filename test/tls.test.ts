@@ -14,7 +14,7 @@ import { RetentionClient } from '../client/retention-client';
 import { HttpClient } from '../activities/http';
 import { isProviderError } from '../activities/provider-error';
 import { ConfigError, parseWorkerConfig } from '../worker/config';
-import { laneWorkflowId } from '../workflows/ids';
+import { laneWorkflowId } from '../contract/ids';
 import { reportOf } from './helpers/runs';
 import { startStack, vbsBackups, type Stack } from './helpers/stack';
 import { hasOpenssl, makeTestCerts, type TestCerts } from './helpers/tls';

@@ -15,7 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { RetentionClient } from '../client/retention-client';
 import type { VeeamSim } from '../simulator/veeam';
-import { laneWorkflowId } from '../workflows/ids';
+import { laneWorkflowId } from '../contract/ids';
 import { startStack, type Stack } from './helpers/stack';
 
 const ROOT = resolve(__dirname, '..');

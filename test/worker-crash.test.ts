@@ -11,8 +11,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { RetentionClient } from '../client/retention-client';
-import { laneWorkflowId } from '../workflows/ids';
-import { assertOneOutcomeEach, repeatedAccepts, reportOf, resultWithin, sleep, waitFor } from './helpers/runs';
+import { laneWorkflowId } from '../contract/ids';
+import { assertNoRepeats, assertRepeatsAtMost } from './helpers/deletes';
+import {
+  assertOneOutcomeEach,
+  repeatedAccepts,
+  reportOf,
+  resultWithin,
+  sleep,
+  waitFor,
+} from './helpers/runs';
 import { spawnWorkerProcess, startStack, vbsBackups, type Stack, type WorkerProcess } from './helpers/stack';
 
 describe('worker and lane loss', () => {
@@ -24,7 +32,10 @@ describe('worker and lane loss', () => {
       {
         crash: { provider: 'vbs', limits: { maxConcurrent: 10, pollInterval: '200ms' } },
         // deletionDeadline 60 s: the batch re-sends after 15 s of silence from the lane.
-        lost: { provider: 'vbs', limits: { maxConcurrent: 3, pollInterval: '200ms', deletionDeadline: '60s' } },
+        lost: {
+          provider: 'vbs',
+          limits: { maxConcurrent: 3, pollInterval: '200ms', deletionDeadline: '60s' },
+        },
       },
       // Slow deletions, so several are in progress when the worker dies.
       { sim: { timings: { deleteMs: { vbs: 1_500 } } }, worker: false },
@@ -39,11 +50,18 @@ describe('worker and lane loss', () => {
   /** For failure messages: how each worker process ended, and its last stderr lines. */
   const workerDiagnostics = () =>
     workers
-      .map((w) => `--- ${w.identity} (exit ${String(w.child.exitCode ?? w.child.signalCode ?? 'running')}):\n${w.stderrTail().slice(-2000)}`)
+      .map(
+        (w) =>
+          `--- ${w.identity} (exit ${String(w.child.exitCode ?? w.child.signalCode ?? 'running')}):\n${w.stderrTail().slice(-2000)}`,
+      )
       .join('\n');
 
   const acceptedIn = (scope: string) =>
-    Object.fromEntries(Object.entries(stack.sim.ctx.counters.snapshot().acceptedDeletes).filter(([k]) => k.startsWith(`vbs:${scope}:`)));
+    Object.fromEntries(
+      Object.entries(stack.sim.ctx.counters.snapshot().acceptedDeletes).filter(([k]) =>
+        k.startsWith(`vbs:${scope}:`),
+      ),
+    );
 
   test('SIGKILL of the worker mid-run: the run completes on a new worker, one outcome per item, no double delete', async () => {
     const first = await spawnWorkerProcess(stack, { identity: 'worker-to-be-killed' });
@@ -56,10 +74,13 @@ describe('worker and lane loss', () => {
     const runId = await rc.start({ items, dryRun: false, label: 'crash' });
 
     await waitFor('30 accepted deletions', () => Object.keys(acceptedIn(scope)).length >= 30, 60_000, 20);
-    first.child.kill('SIGKILL');
     const killedAt = Date.now();
+    first.child.kill('SIGKILL');
     assert.equal(await first.exited, 'SIGKILL');
     const acceptedAtKill = Object.keys(acceptedIn(scope)).length;
+    // Deletions in progress at the provider from the kill until the worker was gone: the ones whose
+    // acceptance the run may not have recorded. Each may be sent once more after the crash, no other.
+    const inFlightAtKill = stack.sim.ctx.counters.inProgressDuring(killedAt, Date.now(), `vbs:${scope}`);
     await sleep(500);
     workers.push(await spawnWorkerProcess(stack, { identity: 'replacement-worker' }));
 
@@ -76,9 +97,16 @@ describe('worker and lane loss', () => {
     }
     const accepted = acceptedIn(scope);
     assert.deepEqual(repeatedAccepts(accepted), [], 'no backup had its deletion accepted twice');
+    assertRepeatsAtMost(stack.sim, inFlightAtKill, `vbs:${scope}:`, 'repeats after the SIGKILL');
+    console.log(
+      `deletions in flight at the kill: ${inFlightAtKill}; delete requests after acceptance: ${Object.values(stack.sim.ctx.counters.deleteRequests.repeats()).reduce((a, b) => a + b, 0)}`,
+    );
     assert.equal(Object.keys(accepted).length, 120, 'every backup was deleted');
     assert.deepEqual(stack.sim.provider('vbs').list(scope), []);
   });
+
+  /** The scope of the terminated-lane test, for the repeat check after it. */
+  let lostLaneScope: string | undefined;
 
   test('a terminated lane is restarted by the batch re-sending its open items', async () => {
     if (!workers.some((w) => w.child.exitCode === null)) workers.push(await spawnWorkerProcess(stack));
@@ -103,8 +131,29 @@ describe('worker and lane loss', () => {
     assert.notEqual(laneRunNow, firstLaneRun, 'a new lane execution was started');
     assert.equal(status.name, 'RUNNING');
     const byKey = assertOneOutcomeEach(await reportOf(rc, runId), items);
-    for (const o of byKey.values()) assert.ok(o.outcome === 'deleted' || o.outcome === 'absent', `${o.id}: ${o.outcome} ${o.reason}`);
+    for (const o of byKey.values())
+      assert.ok(o.outcome === 'deleted' || o.outcome === 'absent', `${o.id}: ${o.outcome} ${o.reason}`);
     assert.deepEqual(repeatedAccepts(acceptedIn(scope)), [], 'no backup had its deletion accepted twice');
+    lostLaneScope = scope;
     assert.deepEqual(stack.sim.provider('vbs').list(scope), []);
   });
+
+  // PRODUCT BUG (README "Guarantees", "One deletion per backup"; issue 12 item 4, "not from a batch
+  // re-sending to a restarted lane"): the batch re-sends items whose deletion the terminated lane had
+  // already seen through, and the new lane, without the old one's ledger, deletes them again (answered
+  // 404, reported deleted/absent). Observed: 12 repeats, all 404 after acceptance. No crash happens
+  // here, so the bound is 0. Kept as a todo so the assertion runs and reports until the lane's ledger
+  // survives a terminate (or the batch re-sends only what has no outcome); do not weaken it.
+  test(
+    'a terminated lane: no delete request after acceptance when the batch re-sends',
+    { todo: 'product bug: re-sent items already deleted are deleted again (404 after acceptance)' },
+    () => {
+      assert.ok(lostLaneScope, 'the terminated-lane test ran');
+      assertNoRepeats(
+        stack.sim,
+        `vbs:${lostLaneScope}:`,
+        'no delete request after acceptance when the lane is restarted',
+      );
+    },
+  );
 });

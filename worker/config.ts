@@ -10,8 +10,8 @@ import YAML from 'yaml';
 import { z } from 'zod';
 import { CSBS_MAX_CONCURRENT_DELETIONS } from '../activities/providers/csbs';
 import { PROVIDERS, type AccountLimits, type ProviderKind } from '../workflows/model';
-import { accountNameSchema } from '../workflows/request';
-import { describeZodIssues } from '../workflows/validation';
+import { accountNameSchema } from '../contract/request';
+import { describeZodIssues } from '../contract/validation';
 import { SecretsFile } from './secrets-file';
 
 export class ConfigError extends Error {

@@ -39,12 +39,8 @@ import {
   setHandler,
 } from '@temporalio/workflow';
 import type { DeleteBackupInput, GroupItemResult, HandedOver } from '../activities/delete-backup';
-import {
-  ACCOUNT_MISCONFIGURED,
-  failedOutcomeFrom,
-  isMisconfiguration,
-  RUN_STOPPED,
-} from './activity-failures';
+import { FAILURE } from '../contract/failure-types';
+import { failedOutcomeFrom, isMisconfiguration } from './activity-failures';
 import { CircuitBreaker, type CarriedBreaker } from './circuit-breaker';
 import { LANE_EVENTS_BEFORE_CONTINUE, shouldContinueAsNew } from './continue-as-new';
 import { deletionActivitiesFor } from './lane/deletion-activities';
@@ -61,11 +57,11 @@ import {
   type EnqueueRequest,
   type LaneBatchState,
   type LaneStatus,
-} from './messages';
+} from '../contract/messages';
 import { groupBy } from './keyed';
 import { itemKey, NEVER_REPEAT_DELETE, type AccountLimits, type ItemOutcome, type ItemRef } from './model';
 import { PATCHES } from './patches';
-import { rateWaitMs } from './rate-window';
+import { rateWaitMs } from '../contract/rate-window';
 import { WakeUps } from './wake-ups';
 
 export type { CarriedBatch, CarriedItem } from './lane/queues';
@@ -229,7 +225,7 @@ class Lane {
           ...item,
           outcome: 'failed',
           reason: `${m.reason} (not sent: the account's circuit is open)`,
-          code: ACCOUNT_MISCONFIGURED,
+          code: FAILURE.AccountMisconfigured,
         });
   }
 
@@ -331,7 +327,7 @@ class Lane {
     this.record(b, outcome);
     this.completed++;
     if (this.ledgerOn) this.deliverJoined(outcome);
-    if (outcome.code === RUN_STOPPED) this.stopRun(b.run);
+    if (outcome.code === FAILURE.RunStopped) this.stopRun(b.run);
     if (this.ledgerOn && isMisconfiguration(outcome)) this.misconfigured(outcome.reason);
   }
 

@@ -30,9 +30,9 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { NON_RETRYABLE_ERROR_TYPES } from './activity-failures';
+import { LANE_CALL_RETRY } from '../contract/retry-rules';
 import { ACTIVE_BATCHES, BatchItems, chunkSize, laneSilenceMs, laneWindow } from './batch/batch-items';
-import { laneWorkflowId } from './ids';
+import { laneWorkflowId } from '../contract/ids';
 import { own } from './keyed';
 import {
   batchControlSignal,
@@ -44,7 +44,7 @@ import {
   type BatchControl,
   type BatchReport,
   type LaneBatchState,
-} from './messages';
+} from '../contract/messages';
 import type { AccountLimits, ItemOutcome, ItemRef, OutcomeCounts } from './model';
 import { PATCHES } from './patches';
 import { WakeUps } from './wake-ups';
@@ -73,15 +73,9 @@ export interface BatchResult {
   outcomes: ItemOutcome[];
 }
 
-// Bounded: a lane that cannot be reached for minutes is retried by the silence watchdog, not here.
 const { enqueueToLane, checkRun } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
-  retry: {
-    initialInterval: '1s',
-    maximumInterval: '30s',
-    maximumAttempts: 20,
-    nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
-  },
+  retry: LANE_CALL_RETRY,
 });
 
 export async function cleanupBatch(input: BatchInput): Promise<BatchResult> {

@@ -34,11 +34,12 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { checkCounts } from '../policy/guards';
-import { NON_RETRYABLE_ERROR_TYPES } from './activity-failures';
+import { RESOLVE_ACCOUNTS_RETRY } from '../contract/retry-rules';
+import { FAILURE } from '../contract/failure-types';
 import { accountsCovered, interleaveByAccount } from './batch-planning';
 import { ACTIVE_BATCHES, BATCH_SIZE, cleanupBatch } from './cleanup-batch';
 import { RUN_EVENTS_BEFORE_CONTINUE, shouldContinueAsNew } from './continue-as-new';
-import { batchWorkflowId } from './ids';
+import { batchWorkflowId } from '../contract/ids';
 import { own, uniqueBy } from './keyed';
 import {
   addItemsUpdate,
@@ -54,7 +55,7 @@ import {
   type RunProgress,
   type RunState,
   type RunSummary,
-} from './messages';
+} from '../contract/messages';
 import {
   addCounts,
   emptyCounts,
@@ -65,8 +66,8 @@ import {
   type OutcomeCounts,
 } from './model';
 import { PATCHES } from './patches';
-import type { CleanupRequest } from './request';
-import type * as RequestModule from './request';
+import type { CleanupRequest } from '../contract/request';
+import type * as RequestModule from '../contract/request';
 import { discover, discoverTwice, guardViolation, type Discovered } from './run/discovery';
 import { RunBatches, type BatchEntry, type Finished } from './run/run-batches';
 import { SA } from './search-attributes';
@@ -81,7 +82,7 @@ export { ACTIVE_BATCHES };
  */
 const requestModule = (): typeof RequestModule =>
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy on purpose, see above
-  require('./request') as typeof RequestModule;
+  require('../contract/request') as typeof RequestModule;
 /** See workflows/continue-as-new.ts. */
 export const HISTORY_EVENTS_BEFORE_CONTINUE = RUN_EVENTS_BEFORE_CONTINUE;
 
@@ -108,7 +109,7 @@ export interface RunCarry {
 
 const { resolveAccounts } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
-  retry: { maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES },
+  retry: RESOLVE_ACCOUNTS_RETRY,
 });
 
 export async function retentionCleanup(rawRequest: unknown, carry?: RunCarry): Promise<RunSummary> {
@@ -126,7 +127,7 @@ function parseRequest(raw: unknown): CleanupRequest {
   const parsed = requestModule().parseCleanupRequest(raw);
   if (parsed.ok) return parsed.value;
   throw ApplicationFailure.create({
-    type: 'InvalidRequest',
+    type: FAILURE.InvalidRequest,
     nonRetryable: true,
     message: `invalid cleanup request: ${parsed.problems.join('; ')}`,
     details: parsed.problems,
@@ -234,7 +235,7 @@ class Run {
     } catch (err) {
       // The activity's own message names the unknown accounts and the known ones: pass it on as is.
       throw ApplicationFailure.create({
-        type: 'UnknownAccount',
+        type: FAILURE.UnknownAccount,
         nonRetryable: true,
         message: err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err),
       });

@@ -4,12 +4,16 @@
  */
 import type { z } from 'zod';
 import type { BackupRecord, ItemRef } from '../../workflows/model';
-import { formatPath } from '../../workflows/validation';
+import { formatPath } from '../../contract/validation';
 import type { AccountConfig, LoadedConfig } from '../../worker/config';
 import { redactUrl, truncate, type HttpClient, type HttpResponse } from '../http';
 import { ProviderError } from '../provider-error';
 
-/** What a retried attempt needs to resume instead of repeating the delete (Veeam: the session id). */
+/**
+ * What a retried attempt needs to resume instead of repeating the delete (Veeam: the session id). The key `note` says what an
+ * accepted answer carried that did not match its documented shape; it ends up in the item's reason
+ * (README, "Guarantees": An accepted delete keeps its handle).
+ */
 export type DeletionHandle = Record<string, string>;
 
 export type Observation =

@@ -12,6 +12,7 @@ import { csbsAdapterFactory } from './csbs';
 import { taurusDbAdapterFactory } from './taurusdb';
 import { createJsaAdapter } from './jsa';
 import { createVeeamAdapter } from './veeam';
+import { FAILURE } from '../../contract/failure-types';
 
 const factories: Record<AccountConfig['provider'], AdapterFactory> = {
   csbs: csbsAdapterFactory,
@@ -33,7 +34,7 @@ export class AdapterRegistry {
     const account = accountOf(this.loaded.config, accountName);
     if (!account) {
       throw new ProviderError('rejected', `account "${accountName}" is not in this worker's config`, {
-        code: 'UnknownAccount',
+        code: FAILURE.UnknownAccount,
       });
     }
     const factory = factories[account.provider];

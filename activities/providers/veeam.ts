@@ -56,8 +56,13 @@ const sessionSchema = z.object({
   usn: z.number().nullish(),
   _links: linksSchema.nullish(),
 });
-/** What deleteBackups answers: a session of the deletion job, whatever state it starts in. */
-const startedSessionSchema = sessionSchema.extend({ type: z.literal('BackupDeletion'), status: z.string() });
+/**
+ * What deleteBackups answers: a session of the deletion job, whatever state it starts in. Only the id
+ * is needed to observe it, so only the id is required (Guarantees: "An accepted delete keeps its
+ * handle"): a 200 means the appliance started a session, and failing the item on an unexpected `type`
+ * would lose the session while it deletes (a re-run would post a second one).
+ */
+const startedSessionSchema = z.object({ id: z.string().min(1), type: z.unknown(), status: z.unknown() });
 
 const restorePointSchema = z.object({
   id: z.string().min(1),
@@ -303,7 +308,10 @@ export class VeeamAdapter implements ProviderAdapter {
     );
     if (res.status === 200 || res.status === 201 || res.status === 202) {
       const s = parseBody(startedSessionSchema, res, what);
-      return { sessionId: s.id };
+      const handle: DeletionHandle = { sessionId: s.id };
+      if (s.type !== 'BackupDeletion')
+        handle.note = `the appliance answered a session of type ${JSON.stringify(s.type ?? null)}, not BackupDeletion`;
+      return handle;
     }
     throw this.classify(res, what);
   }

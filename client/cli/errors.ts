@@ -14,6 +14,7 @@ import {
 import { InvalidRequestError } from '../request-validation';
 import { errorMessage } from '../retention-client';
 import { say } from './io';
+import { FAILURE } from '../../contract/failure-types';
 
 export const EXIT = { OK: 0, PROBLEMS: 1, USAGE: 2, ERROR: 3, INTERRUPTED: 130 } as const;
 
@@ -87,7 +88,7 @@ export function reportError(err: unknown): number {
   if (err instanceof WorkflowFailedError) {
     const type = (err.cause as { type?: string } | undefined)?.type;
     say(`error: the run did not complete: ${errorMessage(err)}`);
-    return type === 'InvalidRequest' || type === 'UnknownAccount' ? EXIT.USAGE : EXIT.PROBLEMS;
+    return type === FAILURE.InvalidRequest || type === FAILURE.UnknownAccount ? EXIT.USAGE : EXIT.PROBLEMS;
   }
   if (err instanceof UnreachableError) {
     say(`error: ${err.message}`);

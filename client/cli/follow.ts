@@ -2,7 +2,7 @@
  * Following a run until it ends (`start --follow`, `schedule trigger --follow`): a progress line on
  * stderr (redrawn on a terminal, one line per query otherwise), then the summary on stdout.
  */
-import type { RunSummary } from '../../workflows/messages';
+import type { RunSummary } from '../../contract/messages';
 import { progressLine, renderSummary } from '../render';
 import { errorMessage, type RetentionClient } from '../retention-client';
 import { EXIT } from './errors';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { RetentionClient } from '../../client/retention-client';
-import type { RunSummary } from '../../workflows/messages';
+import type { RunSummary } from '../../contract/messages';
 import { itemKey, type ItemOutcome, type ItemRef } from '../../workflows/model';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -32,13 +32,26 @@ export async function waitFor<T>(
  * The run's summary, or a failure after `timeoutMs` that says where the run stood (progress) and what
  * the given diagnostics report (e.g. worker processes' stderr), instead of a silent hang.
  */
-export async function resultWithin(rc: RetentionClient, runId: string, timeoutMs: number, diagnostics: () => string = () => ''): Promise<RunSummary> {
+export async function resultWithin(
+  rc: RetentionClient,
+  runId: string,
+  timeoutMs: number,
+  diagnostics: () => string = () => '',
+): Promise<RunSummary> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       void rc.getProgress(runId).then(
-        (p) => reject(new Error(`run ${runId} not done after ${timeoutMs} ms: ${JSON.stringify(p)}\n${diagnostics()}`)),
-        (err: unknown) => reject(new Error(`run ${runId} not done after ${timeoutMs} ms (progress: ${String(err)})\n${diagnostics()}`)),
+        (p) =>
+          reject(
+            new Error(`run ${runId} not done after ${timeoutMs} ms: ${JSON.stringify(p)}\n${diagnostics()}`),
+          ),
+        (err: unknown) =>
+          reject(
+            new Error(
+              `run ${runId} not done after ${timeoutMs} ms (progress: ${String(err)})\n${diagnostics()}`,
+            ),
+          ),
       );
     }, timeoutMs);
   });

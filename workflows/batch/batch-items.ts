@@ -3,7 +3,7 @@
  * outcome yet), exactly one outcome per item, cumulative counts, and when a silent lane gets its open
  * items again. Pure and deterministic (the caller passes `now`); unit-tested in test/batch-items.test.ts.
  */
-import type { BatchReport } from '../messages';
+import type { BatchReport } from '../../contract/messages';
 import {
   emptyCounts,
   itemKey,

@@ -5,7 +5,7 @@
  */
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
-import { NON_RETRYABLE_ERROR_TYPES } from '../activity-failures';
+import { deletionRetry } from '../../contract/retry-rules';
 import type { AccountLimits } from '../model';
 
 type DeletionActivities = Pick<Activities, 'deleteBackup' | 'deleteBackups'>;
@@ -29,13 +29,7 @@ export function deletionActivitiesFor(l: AccountLimits): DeletionActivities {
       // details. Not shorter than 30 s: the SDK sends heartbeats at most every 80% of it, and every
       // heartbeat that reaches the server is a billed action.
       heartbeatTimeout: Math.max(30_000, 3 * l.pollIntervalMs),
-      retry: {
-        initialInterval: l.retryInitialIntervalMs,
-        backoffCoefficient: 2,
-        maximumInterval: l.retryMaxIntervalMs,
-        maximumAttempts: l.maxAttempts,
-        nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
-      },
+      retry: deletionRetry(l),
     });
     proxies.set(key, fn);
   }

@@ -62,11 +62,17 @@ export class LaneLedger {
       this.finished.set(key, { run, at, outcome, runs: [run, ...(joined ?? [])] });
   }
 
-  /** An item `batch` (of `run`) wants queued: an answer from the ledger when it is known gone. */
+  /**
+   * An item `batch` (of `run`) wants queued: an answer from the ledger when it is known gone. The run
+   * is remembered as one that got this answer, so the same backup asked again by that run (a later
+   * page, another batch) is marked a duplicate the run merges, never a second outcome.
+   */
   answerFor(item: ItemRef, run: string, now: number): Outcome | undefined {
     const f = this.finished.get(itemKey(item));
     if (!f || f.at <= now - FINISHED_TTL_MS) return undefined;
-    return goneBefore(item, f, run);
+    const answer = goneBefore(item, f, run);
+    if (!f.runs.includes(run)) f.runs.push(run);
+    return answer;
   }
 
   /** Decides for an item taken from `batch`'s queue to start. */

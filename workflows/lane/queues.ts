@@ -8,8 +8,8 @@
  * lane still has the others' items). Lanes recorded before that rule served a run's batches
  * round-robin: `next(false)`. Keys are visited in sorted order, so the choice is deterministic.
  */
-import { runWorkflowIdOf } from '../ids';
-import type { LaneBatchState } from '../messages';
+import { runWorkflowIdOf } from '../../contract/ids';
+import type { LaneBatchState } from '../../contract/messages';
 import { itemKey, type ItemOutcome, type ItemRef } from '../model';
 
 /** How long a batch's chunk numbers and state are remembered after it was last heard from. */

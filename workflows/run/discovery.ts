@@ -13,16 +13,16 @@ import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import type { PlanAccountResult } from '../../activities/discover';
 import type { Guards } from '../../policy';
-import { NON_RETRYABLE_ERROR_TYPES } from '../activity-failures';
-import type { AccountPlanSummary } from '../messages';
+import { PLAN_ACCOUNT_RETRY } from '../../contract/retry-rules';
+import type { AccountPlanSummary } from '../../contract/messages';
 import type { AccountLimits } from '../model';
-import type { CleanupRequest } from '../request';
+import type { CleanupRequest } from '../../contract/request';
 
 /** Listing a large account pages through the provider API; heartbeats show it is alive. */
 const { planAccount } = proxyActivities<Activities>({
   startToCloseTimeout: '2h',
   heartbeatTimeout: '2m',
-  retry: { maximumAttempts: 10, maximumInterval: '1m', nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES },
+  retry: PLAN_ACCOUNT_RETRY,
 });
 
 export interface Discovered {

@@ -7,7 +7,7 @@
  */
 import { busyAccounts, gainOf, nextBatchToActivate } from '../batch-planning';
 import { own } from '../keyed';
-import type { AccountProgress, BatchControl, BatchReport } from '../messages';
+import type { AccountProgress, BatchControl, BatchReport } from '../../contract/messages';
 import {
   addCounts,
   emptyCounts,

@@ -76,7 +76,7 @@ async function validateConfigFile(
   probe: boolean,
 ): Promise<number> {
   const configModule = lazy<typeof import('../../../worker/config')>('worker/config');
-  const { describeZodIssues } = lazy<typeof import('../../../workflows/validation')>('workflows/validation');
+  const { describeZodIssues } = lazy<typeof import('../../../contract/validation')>('contract/validation');
   const parsed = configModule.workerConfigSchema.safeParse(raw);
   if (!parsed.success) {
     const problems = describeZodIssues(parsed.error);

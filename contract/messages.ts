@@ -3,8 +3,8 @@
  * Names are stable API: the Web UI, the CLI and stored histories use them.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { CircuitBreakerStatus } from './circuit-breaker';
-import type { AccountLimits, ItemOutcome, ItemRef, OutcomeCounts } from './model';
+import type { CircuitBreakerStatus } from '../workflows/circuit-breaker';
+import type { AccountLimits, ItemOutcome, ItemRef, OutcomeCounts } from '../workflows/model';
 
 // ---- run (retentionCleanup) ----
 
