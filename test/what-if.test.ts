@@ -6,7 +6,7 @@
  * of delete requests stays empty), and the command refuses to guess which accounts to list.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -131,6 +131,43 @@ describe('what-if (plan --policy)', () => {
     assert.equal(out.compared, false);
     assert.deepEqual(out.total.moreDeleted, { count: 2, bytes: 3 * GiB, unsized: 0 });
     noDeleteRequests('what-if alone');
+  });
+
+  test('--chart draws what each policy would delete per account (PNG)', async () => {
+    const proposed = file('chart.json', { rules: { keepLast: 3 }, minKeep: 1 });
+    const png = join(dir, 'what-if.png');
+    const r = await cli([
+      'plan',
+      '--policy',
+      proposed,
+      '--compare',
+      current(),
+      '--config',
+      configFile,
+      '--chart',
+      png,
+    ]);
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.stderr, /chart written to .*what-if\.png/);
+    assert.deepEqual(readFileSync(png).subarray(0, 4), Buffer.from([0x89, 0x50, 0x4e, 0x47]), 'a PNG file');
+    noDeleteRequests('what-if --chart');
+  });
+
+  test('a --chart file of another format is refused before listing anything', async () => {
+    const listedBefore = sim.ctx.counters.snapshot().requests['vbs GET'] ?? 0;
+    const proposed = file('chart2.json', { rules: { keepLast: 3 } });
+    const r = await cli([
+      'plan',
+      '--policy',
+      proposed,
+      '--config',
+      configFile,
+      '--chart',
+      join(dir, 'x.gif'),
+    ]);
+    assert.equal(r.code, 2, show(r));
+    assert.match(r.stderr, /--chart .*x\.gif: expected a file ending in \.png or \.svg/, show(r));
+    assert.equal(sim.ctx.counters.snapshot().requests['vbs GET'] ?? 0, listedBefore, 'nothing listed');
   });
 
   test('refuses to run without --config, naming it, before listing anything', async () => {

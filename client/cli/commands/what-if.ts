@@ -46,8 +46,7 @@ never as 0. Exit 0, or 2 for bad input naming the file and field.`,
       );
     if (!values.policy)
       throw new UsageError('--policy FILE is required: the proposed retention policy to try', help());
-    if (values.chart)
-      lazy<typeof import('../../../insight/chart')>('insight/chart').checkChartPath(values.chart);
+    if (values.chart) checkChartOption(values.chart);
     const proposed = readPolicy(values.policy, '--policy');
     const current = values.compare ? readPolicy(values.compare, '--compare') : undefined;
     const loaded = lazy<typeof import('../../../worker/config')>('worker/config').loadWorkerConfig(
@@ -78,6 +77,17 @@ never as 0. Exit 0, or 2 for bad input naming the file and field.`,
     return EXIT.OK;
   },
 });
+
+/** A --chart file that cannot be drawn is bad input (exit 2), found before anything is listed. */
+export function checkChartOption(file: string): void {
+  const chart = lazy<typeof import('../../../insight/chart')>('insight/chart');
+  try {
+    chart.checkChartPath(file);
+  } catch (err) {
+    if (err instanceof chart.ChartPathError) throw new UsageError(err.message);
+    throw err;
+  }
+}
 
 interface PolicyFile {
   policy: RetentionPolicyInput;
