@@ -19,7 +19,7 @@ import {
   type RetentionPolicyInput,
 } from '../policy';
 import { addItemsUpdate } from '../contract/messages';
-import type { AccountLimits, ItemRef } from '../workflows/model';
+import type { AccountLimits, BackupRecord, ItemRef } from '../workflows/model';
 import { MAX_ITEMS_PER_PAGE } from '../contract/request';
 import type { ProviderAdapter } from './providers/adapter';
 import { listAll } from './listing';
@@ -91,17 +91,24 @@ export async function planAccountWith(
   // A dry run reports every decision (what would go and what stays, with the rule); a real run
   // sends only the deletions.
   const ruleOf = new Map(decisions.map((d) => [`${d.record.checkpointId ?? ''}/${d.record.id}`, d]));
+  const sizeOfItem = itemSizes(records);
+  const sizeOfRecord = new Map(records.map((r) => [`${r.checkpointId ?? ''}/${r.backupId}`, r.sizeBytes]));
   const items: ItemRef[] = input.dryRun
     ? decisions.map((d) => ({
         account: input.limits.name,
         id: d.record.id,
         ...(d.record.checkpointId ? { checkpointId: d.record.checkpointId } : {}),
+        ...sizeOf(sizeOfRecord.get(`${d.record.checkpointId ?? ''}/${d.record.backupId}`)),
         group: d.group,
         plan: `${d.action}: ${d.rule}`,
       }))
     : plan.deletions.map((i) => {
         const d = ruleOf.get(`${i.checkpointId ?? ''}/${i.id}`);
-        return { ...i, ...(d ? { group: d.group, plan: `delete: ${d.rule}` } : {}) };
+        return {
+          ...i,
+          ...sizeOf(sizeOfItem.get(`${i.checkpointId ?? ''}/${i.id}`)),
+          ...(d ? { group: d.group, plan: `delete: ${d.rule}` } : {}),
+        };
       });
   const planHash = hashOf(items);
   if (resumeFrom > 0 && saved?.planHash && saved.planHash !== planHash) {
@@ -127,6 +134,23 @@ export async function planAccountWith(
     ctx.heartbeat({ planHash, emittedPages: pages + 1 });
   }
   return { ...result, emitted: items.length, planHash };
+}
+
+/** The listed size an item carries to its outcome (reports count bytes); absent when unknown. */
+const sizeOf = (sizeBytes: number | undefined) => (sizeBytes !== undefined ? { sizeBytes } : {});
+
+/**
+ * What deleting each item frees: the sum of its records' listed sizes (a Veeam item is a VM, deleted
+ * with all its restore points), undefined when any of them has no size (unknown stays unknown).
+ */
+function itemSizes(records: readonly BackupRecord[]): Map<string, number | undefined> {
+  const sizes = new Map<string, number | undefined>();
+  for (const r of records) {
+    const key = `${r.checkpointId ?? ''}/${r.id}`;
+    const before = sizes.has(key) ? sizes.get(key) : 0;
+    sizes.set(key, before === undefined || r.sizeBytes === undefined ? undefined : before + r.sizeBytes);
+  }
+  return sizes;
 }
 
 /** The identity of a plan: every emitted item with its decision, in order. */
