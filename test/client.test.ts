@@ -110,8 +110,9 @@ describe('RetentionClient without a server', () => {
       'in use, by "image" x, y\nsecond line',
       'VolumeBackup.0113',
       '',
+      '',
     ]);
-    assert.deepEqual(rows[3], ['vbs-prod', 'b-3', '', 'failed', ' padded ', '500', '']);
+    assert.deepEqual(rows[3], ['vbs-prod', 'b-3', '', 'failed', ' padded ', '500', '', '']);
 
     assert.equal(
       jsonlLine(outcomes[0]!),
