@@ -24,6 +24,7 @@ import { MAX_ITEMS_PER_PAGE } from '../contract/request';
 import type { ProviderAdapter } from './providers/adapter';
 import { listAll } from './listing';
 import { FAILURE } from '../contract/failure-types';
+import { totalOfSizes } from '../insight/bytes';
 
 export interface PlanAccountInput {
   runWorkflowId: string;
@@ -47,6 +48,10 @@ export interface PlanAccountResult {
   toDelete: number;
   kept: number;
   groups: number;
+  /** Bytes the planned deletions would free (sizes the listing gave; issue 19). */
+  toDeleteBytes?: number;
+  /** Planned deletions without a size in the listing: not in toDeleteBytes, never counted as 0. */
+  toDeleteUnsized?: number;
   /** Guard violations this account's listing shows (maxDeletions is the run's). */
   violations: GuardViolation[];
   emitted: number;
@@ -76,12 +81,18 @@ export async function planAccountWith(
   const { maxDeletions: _runWide, maxDeletionsPerAccount: _counted, ...localGuards } = input.guards ?? {};
   const guard = checkGuards(plan, populationFromRecords(records), groupOfFromRecords(records), localGuards);
   const decisions = plan.groups.flatMap((g) => g.decisions.map((d) => ({ group: g.group, ...d })));
+  const sizeOfItem = itemSizes(records);
+  const toDeleteSize = totalOfSizes(
+    plan.deletions.map((i) => sizeOfItem.get(`${i.checkpointId ?? ''}/${i.id}`)),
+  );
   const result: PlanAccountResult = {
     account: input.limits.name,
     listed: records.length,
     toDelete: plan.deletions.length,
     kept: decisions.filter((d) => d.action === 'keep').length,
     groups: plan.groups.length,
+    toDeleteBytes: toDeleteSize.bytes,
+    toDeleteUnsized: toDeleteSize.unsized,
     violations: guard.ok ? [] : guard.violations,
     emitted: 0,
   };
@@ -91,7 +102,6 @@ export async function planAccountWith(
   // A dry run reports every decision (what would go and what stays, with the rule); a real run
   // sends only the deletions.
   const ruleOf = new Map(decisions.map((d) => [`${d.record.checkpointId ?? ''}/${d.record.id}`, d]));
-  const sizeOfItem = itemSizes(records);
   const sizeOfRecord = new Map(records.map((r) => [`${r.checkpointId ?? ''}/${r.backupId}`, r.sizeBytes]));
   const items: ItemRef[] = input.dryRun
     ? decisions.map((d) => ({

@@ -64,6 +64,9 @@ export interface AccountPlanSummary {
   toDelete: number;
   kept: number;
   groups: number;
+  /** Bytes the plan would delete (known sizes) and how many planned deletions have no size (issue 19). */
+  toDeleteBytes?: number;
+  toDeleteUnsized?: number;
 }
 
 export const progressQuery = defineQuery<RunProgress>('progress');

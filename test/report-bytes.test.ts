@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CSV_COLUMNS, parseCsv } from '../client/report';
 import { RetentionClient } from '../client/retention-client';
+import type { RunSummary } from '../contract/messages';
 import { runCli, show } from './helpers/run-cli';
 import { reportOf } from './helpers/runs';
 import { TEST_CREDENTIAL_ENV, startStack, temporalAddress, type Stack } from './helpers/stack';
@@ -22,6 +23,7 @@ describe('bytes in run reports', () => {
   let rc: RetentionClient;
   let dir: string;
   let runId: string;
+  let summary: RunSummary;
   const cli = (args: string[]) =>
     runCli(args, {
       env: { ...TEST_CREDENTIAL_ENV, TEMPORAL_ADDRESS: temporalAddress(), TEMPORAL_NAMESPACE: 'default' },
@@ -50,12 +52,26 @@ describe('bytes in run reports', () => {
       policy: { accounts: [stack.account('vbs')], rules: { keepLast: 2 } },
       dryRun: false,
     });
-    const summary = await rc.result(runId);
+    summary = await rc.result(runId);
     assert.equal(summary.counts.deleted, 4);
   });
   after(async () => {
     await stack.stop();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('the plan in the run summary gives the bytes to delete, the unsized backup apart', () => {
+    assert.deepEqual(summary.plan, [
+      {
+        account: stack.account('vbs'),
+        listed: 6,
+        toDelete: 4,
+        kept: 2,
+        groups: 1,
+        toDeleteBytes: 12 * GiB,
+        toDeleteUnsized: 1,
+      },
+    ]);
   });
 
   test("each deleted backup's outcome carries its listed size; the unsized one has none", async () => {
