@@ -7,7 +7,8 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ChartPathError, accountChartSpec, writeChart, type AccountBar } from '../insight/chart';
+import { benchChartSpec, judge } from '../bench/report';
+import { ChartPathError, accountChartSpec, chartSvg, writeChart, type AccountBar } from '../insight/chart';
 
 const GiB = 1024 ** 3;
 const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -57,5 +58,33 @@ describe('charts', () => {
         /--chart .*runs\.jpg: expected a file ending in \.png or \.svg/.test(err.message),
     );
     assert.equal(existsSync(file), false);
+  });
+
+  test("the benchmark's chart draws every judged figure, passes green and misses red", async () => {
+    const figures = [
+      judge({
+        id: 'a',
+        figure: 'makespan / lower bound',
+        value: 1.1,
+        unit: 'x',
+        goal: '<= 1.15x',
+        bound: { op: '<=', limit: 1.15 },
+      }),
+      judge({
+        id: 'b',
+        figure: 'worker peak RSS',
+        value: 480,
+        unit: 'MB',
+        goal: '<= 400 MB',
+        bound: { op: '<=', limit: 400 },
+      }),
+      judge({ id: 'c', figure: 'info only', value: 3, unit: '', goal: '-' }),
+    ];
+    const svg = await chartSvg(benchChartSpec(figures, 'bench'));
+    assert.match(svg, /^<svg/);
+    for (const text of ['makespan / lower bound', 'worker peak RSS', '480 MB (goal &lt;= 400 MB)'])
+      assert.ok(svg.includes(`>${text}<`), `the chart shows "${text}"`);
+    assert.ok(!svg.includes('>info only<'), 'figures without a goal are not drawn');
+    assert.ok(svg.includes('fill="#2e7d32"') && svg.includes('fill="#c62828"'), 'a green and a red bar');
   });
 });
