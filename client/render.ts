@@ -3,7 +3,8 @@
  * the progress block of `status`, the summary table, schedule descriptions. Pure functions on the
  * client's types; no I/O.
  */
-import type { AccountProgress, RunProgress, RunSummary } from '../contract/messages';
+import type { AccountProgress, DeletedBytes, RunProgress, RunSummary } from '../contract/messages';
+import { fmtTotalBytes } from '../insight/bytes';
 import { OUTCOMES, totalOf, type ItemOutcome, type OutcomeCounts } from '../workflows/model';
 import type { ScheduleInfo, ScheduleListEntry, ScheduledRun } from './schedules';
 
@@ -63,19 +64,43 @@ export function table(rows: string[][], leftColumns = 2): string {
 }
 
 function accountTable(perAccount: Record<string, AccountProgress>, totals: OutcomeCounts): string {
-  const header = ['ACCOUNT', 'PROVIDER', ...OUTCOMES.map((k) => k.toUpperCase()), 'TOTAL'];
-  const rows = Object.entries(perAccount)
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([account, a]) => [
-      account,
-      a.provider,
-      ...OUTCOMES.map((k) => fmtInt(a.counts[k])),
-      fmtInt(totalOf(a.counts)),
-    ]);
+  // BYTES DELETED (issue 19) once some deleted backup had a listed size: a run whose items carry no
+  // sizes (an items request from a list of ids) keeps the table it always had.
+  const accounts = Object.entries(perAccount).sort(([a], [b]) => a.localeCompare(b));
+  const withBytes = accounts.some(([, a]) => a.deletedBytes && a.counts.deleted > a.deletedBytes.unsized);
+  const bytesCell = (d: DeletedBytes | undefined, deleted: number) =>
+    withBytes ? [d ? fmtTotalBytes({ count: deleted, bytes: d.bytes, unsized: d.unsized }) : '0 B'] : [];
+  const header = [
+    'ACCOUNT',
+    'PROVIDER',
+    ...OUTCOMES.map((k) => k.toUpperCase()),
+    'TOTAL',
+    ...(withBytes ? ['BYTES DELETED'] : []),
+  ];
+  const rows = accounts.map(([account, a]) => [
+    account,
+    a.provider,
+    ...OUTCOMES.map((k) => fmtInt(a.counts[k])),
+    fmtInt(totalOf(a.counts)),
+    ...bytesCell(a.deletedBytes, a.counts.deleted),
+  ]);
+  const all = accounts.reduce(
+    (t, [, a]) => ({
+      bytes: t.bytes + (a.deletedBytes?.bytes ?? 0),
+      unsized: t.unsized + (a.deletedBytes?.unsized ?? 0),
+    }),
+    { bytes: 0, unsized: 0 },
+  );
   return table([
     header,
     ...rows,
-    ['TOTAL', '', ...OUTCOMES.map((k) => fmtInt(totals[k])), fmtInt(totalOf(totals))],
+    [
+      'TOTAL',
+      '',
+      ...OUTCOMES.map((k) => fmtInt(totals[k])),
+      fmtInt(totalOf(totals)),
+      ...bytesCell(all, totals.deleted),
+    ],
   ]);
 }
 

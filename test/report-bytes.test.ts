@@ -74,6 +74,18 @@ describe('bytes in run reports', () => {
     ]);
   });
 
+  test('the run summary gives bytes deleted per account, and status shows them in human units', async () => {
+    const account = stack.account('vbs');
+    assert.deepEqual(summary.perAccount[account]?.deletedBytes, { bytes: 12 * GiB, unsized: 1 });
+    const r = await cli(['status', runId]);
+    assert.equal(r.code, 0, show(r));
+    const lines = r.stdout.split('\n');
+    const header = lines.find((l) => l.startsWith('ACCOUNT')) ?? '';
+    assert.match(header, /TOTAL\s+BYTES DELETED$/, show(r));
+    const row = lines.find((l) => l.startsWith(account)) ?? '';
+    assert.match(row, /\s4\s+0\s+0\s+0\s+0\s+4\s+12\.0 GiB \+ 1 unsized$/, show(r));
+  });
+
   test("each deleted backup's outcome carries its listed size; the unsized one has none", async () => {
     const outcomes = await reportOf(rc, runId);
     const size = new Map(outcomes.map((o) => [o.id, o.sizeBytes]));
