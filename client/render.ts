@@ -3,7 +3,13 @@
  * the progress block of `status`, the summary table, schedule descriptions. Pure functions on the
  * client's types; no I/O.
  */
-import type { AccountProgress, DeletedBytes, RunProgress, RunSummary } from '../contract/messages';
+import type {
+  AccountPlanSummary,
+  AccountProgress,
+  DeletedBytes,
+  RunProgress,
+  RunSummary,
+} from '../contract/messages';
 import { fmtTotalBytes } from '../insight/bytes';
 import { OUTCOMES, totalOf, type ItemOutcome, type OutcomeCounts } from '../workflows/model';
 import type { ScheduleInfo, ScheduleListEntry, ScheduledRun } from './schedules';
@@ -104,6 +110,33 @@ function accountTable(perAccount: Record<string, AccountProgress>, totals: Outco
   ]);
 }
 
+/** A policy run's plan per account: what discovery listed and planned, with the bytes to delete. */
+function planTable(plan: AccountPlanSummary[]): string {
+  const withBytes = plan.some((p) => p.toDeleteBytes !== undefined);
+  const bytes = (p: AccountPlanSummary) =>
+    withBytes
+      ? [
+          p.toDeleteBytes === undefined
+            ? ''
+            : fmtTotalBytes({ count: p.toDelete, bytes: p.toDeleteBytes, unsized: p.toDeleteUnsized ?? 0 }),
+        ]
+      : [];
+  return table(
+    [
+      ['PLAN', 'LISTED', 'TO DELETE', 'KEPT', 'GROUPS', ...(withBytes ? ['BYTES TO DELETE'] : [])],
+      ...plan.map((p) => [
+        p.account,
+        fmtInt(p.listed),
+        fmtInt(p.toDelete),
+        fmtInt(p.kept),
+        fmtInt(p.groups),
+        ...bytes(p),
+      ]),
+    ],
+    1,
+  );
+}
+
 export function problemLine(o: ItemOutcome): string {
   const item = [o.account, o.checkpointId, o.id].filter(Boolean).join('/');
   return `  ${o.outcome.padEnd(7)}  ${item}  ${o.reason}${o.code && !o.reason.includes(o.code) ? ` (code ${o.code})` : ''}`;
@@ -138,6 +171,7 @@ export function renderSummary(s: RunSummary): string {
     `Started:  ${s.startedAt}   Finished: ${s.finishedAt}   (${fmtSeconds(took)})`,
     '',
     accountTable(s.perAccount, s.counts),
+    ...(s.plan?.length ? ['', planTable(s.plan)] : []),
   ];
   const problems = s.counts.failed + s.counts.blocked;
   if (problems) {

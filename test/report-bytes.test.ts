@@ -84,6 +84,10 @@ describe('bytes in run reports', () => {
     assert.match(header, /TOTAL\s+BYTES DELETED$/, show(r));
     const row = lines.find((l) => l.startsWith(account)) ?? '';
     assert.match(row, /\s4\s+0\s+0\s+0\s+0\s+4\s+12\.0 GiB \+ 1 unsized$/, show(r));
+    // The plan the run carried out, with the bytes it set out to delete.
+    assert.match(r.stdout, /^PLAN\s+LISTED\s+TO DELETE\s+KEPT\s+GROUPS\s+BYTES TO DELETE$/m, show(r));
+    const planRow = lines.filter((l) => l.startsWith(account))[1] ?? '';
+    assert.match(planRow, /\s6\s+4\s+2\s+1\s+12\.0 GiB \+ 1 unsized$/, show(r));
   });
 
   test("each deleted backup's outcome carries its listed size; the unsized one has none", async () => {
