@@ -77,6 +77,12 @@ describe('bytes in run reports', () => {
   test('the run summary gives bytes deleted per account, and status shows them in human units', async () => {
     const account = stack.account('vbs');
     assert.deepEqual(summary.perAccount[account]?.deletedBytes, { bytes: 12 * GiB, unsized: 1 });
+    const progress = await rc.getProgress(runId);
+    assert.deepEqual(
+      progress.perAccount[account]?.deletedBytes,
+      { bytes: 12 * GiB, unsized: 1 },
+      'the progress query',
+    );
     const r = await cli(['status', runId]);
     assert.equal(r.code, 0, show(r));
     const lines = r.stdout.split('\n');
