@@ -30,7 +30,7 @@ describe('bytes in run reports', () => {
     });
 
   before(async () => {
-    stack = await startStack({ vbs: { provider: 'vbs' } });
+    stack = await startStack({ vbs: { provider: 'vbs' }, dry: { provider: 'vbs' } });
     rc = new RetentionClient(stack.client, stack.taskQueue);
     dir = mkdtempSync(join(tmpdir(), 'rc-report-bytes-'));
     // One volume, 6 daily backups of 1..6 GB (newest first); the oldest without a size.
@@ -133,5 +133,32 @@ describe('bytes in run reports', () => {
     assert.ok(text.includes(`>${account}<`), 'the chart names the account');
     // The bytes label: 12 GiB known (the unsized backup is not drawn as 0 bytes more or less).
     assert.ok(text.includes('>12.00<'), 'the chart labels 12.00 GiB');
+  });
+
+  test('a dry run reports the size of every backup it would delete or keep, and the bytes to delete', async () => {
+    const now = Date.now();
+    stack.sim.seed(
+      'vbs',
+      stack.scope('dry'),
+      [7, 8, 9].map((size, d) => ({
+        id: `dry-d${d}`,
+        status: 'available',
+        volume_id: 'dry-vol',
+        created_at: new Date(now - (d * DAY + 3_600_000)).toISOString().replace('Z', ''),
+        size,
+      })),
+    );
+    const id = await rc.start({ policy: { accounts: [stack.account('dry')], rules: { keepLast: 1 } } });
+    const dry = await rc.result(id);
+    assert.equal(dry.dryRun, true);
+    assert.equal(dry.plan?.[0]?.toDeleteBytes, (8 + 9) * GiB);
+    assert.equal(dry.plan?.[0]?.toDeleteUnsized, 0);
+    const outcomes = await reportOf(rc, id);
+    assert.deepEqual(outcomes.map((o) => [o.id, o.outcome, o.sizeBytes]).sort(), [
+      ['dry-d0', 'skipped', 7 * GiB],
+      ['dry-d1', 'skipped', 8 * GiB],
+      ['dry-d2', 'skipped', 9 * GiB],
+    ]);
+    assert.equal(dry.perAccount[stack.account('dry')]?.deletedBytes, undefined, 'a dry run deletes nothing');
   });
 });
