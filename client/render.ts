@@ -38,6 +38,18 @@ function percent(done: number, total: number): string {
   return `${total > 0 ? Math.floor((100 * done) / total) : 0}%`;
 }
 
+/** "freed 12.0 GiB + 1 unsized" once a deleted backup had a listed size (issue 19); else nothing. */
+function freedText(p: RunProgress): string[] {
+  let bytes = 0;
+  let unsized = 0;
+  for (const a of Object.values(p.perAccount)) {
+    bytes += a.deletedBytes?.bytes ?? 0;
+    unsized += a.deletedBytes?.unsized ?? 0;
+  }
+  if (p.counts.deleted <= unsized) return [];
+  return [`freed ${fmtTotalBytes({ count: p.counts.deleted, bytes, unsized })}`];
+}
+
 /**
  * One line for a progress bar: state, bar, done/total, outcome counts (those above zero), rate and
  * ETA. The most useful parts come first, so a narrow terminal that cuts the line keeps them.
@@ -49,6 +61,7 @@ export function progressLine(p: RunProgress, barWidth = 20): string {
     `${bar(p.done, p.total, barWidth)} ${percent(p.done, p.total).padStart(4)}`,
     `${fmtInt(p.done)}/${fmtInt(p.total)}`,
     ...(counts.length ? [counts.join(' · ')] : []),
+    ...freedText(p),
   ];
   if (p.inFlight) parts.push(`in flight ${fmtInt(p.inFlight)}`);
   if (p.ratePerMinute) parts.push(`${fmtInt(Math.round(p.ratePerMinute))}/min`);

@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { progressLine } from '../client/render';
 import { CSV_COLUMNS, parseCsv } from '../client/report';
 import { RetentionClient } from '../client/retention-client';
 import type { RunSummary } from '../contract/messages';
@@ -82,6 +83,11 @@ describe('bytes in run reports', () => {
       progress.perAccount[account]?.deletedBytes,
       { bytes: 12 * GiB, unsized: 1 },
       'the progress query',
+    );
+    assert.match(
+      progressLine(progress),
+      /deleted 4 {2}freed 12\.0 GiB \+ 1 unsized/,
+      'the --follow progress line',
     );
     const r = await cli(['status', runId]);
     assert.equal(r.code, 0, show(r));
