@@ -19,11 +19,12 @@ import {
   type RetentionPolicyInput,
 } from '../policy';
 import { addItemsUpdate } from '../contract/messages';
-import type { AccountLimits, ItemRef } from '../contract/model';
+import type { AccountLimits, BackupRecord, ItemRef } from '../contract/model';
 import { MAX_ITEMS_PER_PAGE } from '../contract/request';
 import type { ProviderAdapter } from './providers/adapter';
 import { listAll } from './listing';
 import { FAILURE } from '../contract/failure-types';
+import { totalOfSizes } from '../insight/bytes';
 
 export interface PlanAccountInput {
   runWorkflowId: string;
@@ -47,6 +48,10 @@ export interface PlanAccountResult {
   toDelete: number;
   kept: number;
   groups: number;
+  /** Bytes the planned deletions would free (sizes the listing gave; issue 19). */
+  toDeleteBytes?: number;
+  /** Planned deletions without a size in the listing: not in toDeleteBytes, never counted as 0. */
+  toDeleteUnsized?: number;
   /** Guard violations this account's listing shows (maxDeletions is the run's). */
   violations: GuardViolation[];
   emitted: number;
@@ -76,12 +81,18 @@ export async function planAccountWith(
   const { maxDeletions: _runWide, maxDeletionsPerAccount: _counted, ...localGuards } = input.guards ?? {};
   const guard = checkGuards(plan, populationFromRecords(records), groupOfFromRecords(records), localGuards);
   const decisions = plan.groups.flatMap((g) => g.decisions.map((d) => ({ group: g.group, ...d })));
+  const sizeOfItem = itemSizes(records);
+  const toDeleteSize = totalOfSizes(
+    plan.deletions.map((i) => sizeOfItem.get(`${i.checkpointId ?? ''}/${i.id}`)),
+  );
   const result: PlanAccountResult = {
     account: input.limits.name,
     listed: records.length,
     toDelete: plan.deletions.length,
     kept: decisions.filter((d) => d.action === 'keep').length,
     groups: plan.groups.length,
+    toDeleteBytes: toDeleteSize.bytes,
+    toDeleteUnsized: toDeleteSize.unsized,
     violations: guard.ok ? [] : guard.violations,
     emitted: 0,
   };
@@ -91,17 +102,23 @@ export async function planAccountWith(
   // A dry run reports every decision (what would go and what stays, with the rule); a real run
   // sends only the deletions.
   const ruleOf = new Map(decisions.map((d) => [`${d.record.checkpointId ?? ''}/${d.record.id}`, d]));
+  const sizeOfRecord = new Map(records.map((r) => [`${r.checkpointId ?? ''}/${r.backupId}`, r.sizeBytes]));
   const items: ItemRef[] = input.dryRun
     ? decisions.map((d) => ({
         account: input.limits.name,
         id: d.record.id,
         ...(d.record.checkpointId ? { checkpointId: d.record.checkpointId } : {}),
+        ...sizeOf(sizeOfRecord.get(`${d.record.checkpointId ?? ''}/${d.record.backupId}`)),
         group: d.group,
         plan: `${d.action}: ${d.rule}`,
       }))
     : plan.deletions.map((i) => {
         const d = ruleOf.get(`${i.checkpointId ?? ''}/${i.id}`);
-        return { ...i, ...(d ? { group: d.group, plan: `delete: ${d.rule}` } : {}) };
+        return {
+          ...i,
+          ...sizeOf(sizeOfItem.get(`${i.checkpointId ?? ''}/${i.id}`)),
+          ...(d ? { group: d.group, plan: `delete: ${d.rule}` } : {}),
+        };
       });
   const planHash = hashOf(items);
   if (resumeFrom > 0 && saved?.planHash && saved.planHash !== planHash) {
@@ -127,6 +144,23 @@ export async function planAccountWith(
     ctx.heartbeat({ planHash, emittedPages: pages + 1 });
   }
   return { ...result, emitted: items.length, planHash };
+}
+
+/** The listed size an item carries to its outcome (reports count bytes); absent when unknown. */
+const sizeOf = (sizeBytes: number | undefined) => (sizeBytes !== undefined ? { sizeBytes } : {});
+
+/**
+ * What deleting each item frees: the sum of its records' listed sizes (a Veeam item is a VM, deleted
+ * with all its restore points), undefined when any of them has no size (unknown stays unknown).
+ */
+function itemSizes(records: readonly BackupRecord[]): Map<string, number | undefined> {
+  const sizes = new Map<string, number | undefined>();
+  for (const r of records) {
+    const key = `${r.checkpointId ?? ''}/${r.id}`;
+    const before = sizes.has(key) ? sizes.get(key) : 0;
+    sizes.set(key, before === undefined || r.sizeBytes === undefined ? undefined : before + r.sizeBytes);
+  }
+  return sizes;
 }
 
 /** The identity of a plan: every emitted item with its decision, in order. */

@@ -75,6 +75,8 @@ export function instrumentActivities(loaded: LoadedConfig, metrics: RetentionMet
             // A group's items handed on continue as deleteBackup activities, which count their own outcomes.
             for (const o of outcomesOf(info.activityType, result)) {
               metrics.outcomes.add(1, { ...tags, outcome: o.outcome });
+              if (o.outcome === 'deleted' && o.sizeBytes)
+                metrics.bytesDeleted.add(Math.round(o.sizeBytes), tags);
               metrics.attemptDuration.record(seconds(started), {
                 provider: subject.provider ?? '',
                 result: o.outcome,
@@ -203,6 +205,7 @@ interface FinishedItem {
   id?: string;
   checkpointId?: string;
   code?: string;
+  sizeBytes?: number;
 }
 
 /** The items a deletion activity's result finished: deleteBackup's one, or a group's (GroupItemResult). */

@@ -107,28 +107,53 @@ export async function listAll(
   onPage?: (n: number) => void,
 ): Promise<BackupRecord[]> {
   const ctx = Context.current();
-  const check = new ListingCheck(limits.name, (r, page) =>
-    ctx.log.warn('backup listed twice (offset pages shifted while listing): merged', {
-      account: limits.name,
-      id: r.backupId,
-      ...(r.checkpointId ? { checkpointId: r.checkpointId } : {}),
-      page,
-    }),
-  );
+  try {
+    return await listChecked(adapter, limits, {
+      sleep: (ms) => ctx.sleep(ms),
+      signal: ctx.cancellationSignal,
+      onRepeat: (r, page) =>
+        ctx.log.warn('backup listed twice (offset pages shifted while listing): merged', {
+          account: limits.name,
+          id: r.backupId,
+          ...(r.checkpointId ? { checkpointId: r.checkpointId } : {}),
+          page,
+        }),
+      ...(onPage ? { onPage } : {}),
+    });
+  } catch (err) {
+    throw isProviderError(err) ? toFailure(err) : err;
+  }
+}
+
+export interface ListingHooks {
+  /** Waits between pages (an activity's ctx.sleep, or a timer outside Temporal). */
+  sleep(ms: number): Promise<void>;
+  signal?: AbortSignal;
+  onRepeat?: (record: BackupRecord, page: number) => void;
+  onPage?: (n: number) => void;
+}
+
+/**
+ * The listing loop without a Temporal context, shared by discovery (listAll) and the what-if
+ * (insight/what-if.ts), so both read an account the same way: the same checks, and the same pause
+ * between pages (list calls count against the same API limits as deletions). Provider errors are
+ * thrown as they are.
+ */
+export async function listChecked(
+  adapter: ProviderAdapter,
+  limits: AccountLimits,
+  hooks: ListingHooks,
+): Promise<BackupRecord[]> {
+  const check = new ListingCheck(limits.name, hooks.onRepeat);
   const pauseMs = Math.ceil(1000 / limits.requestsPerSecond);
   let cursor: string | undefined;
   let pages = 0;
   do {
-    if (pages > 0) await ctx.sleep(pauseMs); // paced like deletions: list calls count against the same API limits
-    let page;
-    try {
-      page = await adapter.listBackups(cursor, { signal: ctx.cancellationSignal });
-    } catch (err) {
-      throw isProviderError(err) ? toFailure(err) : err;
-    }
+    if (pages > 0) await hooks.sleep(pauseMs);
+    const page = await adapter.listBackups(cursor, hooks.signal ? { signal: hooks.signal } : {});
     check.add(page);
     cursor = page.next;
-    onPage?.(++pages);
+    hooks.onPage?.(++pages);
   } while (cursor);
   return check.finish();
 }

@@ -1,11 +1,13 @@
 /**
  * Writes a benchmark's results: bench/results/latest.json (everything measured), latest.md (the table
  * of figures against their goals), latest.svg and latest.png (a bar chart of each figure relative to
- * its goal; the PNG is the SVG rendered by headless Chromium through playwright-core, skipped with a
- * note when no Chromium is installed), and the table copied into docs/benchmarks.md.
+ * its goal, drawn with Vega-Lite in Node and rasterized by resvg: no browser needed), and the table
+ * copied into docs/benchmarks.md.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { TopLevelSpec } from 'vega-lite/build/index';
+import { chartSvg, svgToPng } from '../insight/chart';
 
 export interface Figure {
   id: string;
@@ -41,63 +43,63 @@ export function markdownTable(figures: Figure[]): string {
   return ['| figure | value | goal | result |', '| --- | --- | --- | --- |', ...rows].join('\n');
 }
 
-function esc(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-/** One bar per judged figure: value / goal limit, with the goal at 1.0. Green passes, red misses. */
-export function chartSvg(figures: Figure[], title: string): string {
+/**
+ * One bar per judged figure: value / goal limit, with the goal at 1.0 (a dashed rule). Green passes,
+ * red misses. A Vega-Lite spec drawn by insight/chart.ts (SVG in Node, PNG through resvg), the same
+ * library as `report --chart` and the what-if's chart.
+ */
+export function benchChartSpec(figures: Figure[], title: string): TopLevelSpec {
   const judged = figures.filter((f) => f.bound);
-  const W = 1000;
-  const rowH = 34;
-  const left = 330;
-  const barMax = W - left - 240;
-  const top = 56;
-  const H = top + judged.length * rowH + 40;
   const maxRatio = Math.max(2, ...judged.map((f) => f.value / f.bound!.limit));
-  const x = (r: number) => left + (Math.min(r, maxRatio) / maxRatio) * barMax;
-  const parts = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans, Arial, sans-serif">`,
-    `<rect width="100%" height="100%" fill="#fff"/>`,
-    `<text x="16" y="28" font-size="18" font-weight="bold">${esc(title)}</text>`,
-    `<text x="16" y="46" font-size="12" fill="#555">bar = measured / goal limit; the dashed line is the goal (lower is better for "&lt;=", higher for "&gt;=")</text>`,
-  ];
-  judged.forEach((f, i) => {
-    const y = top + i * rowH;
-    const r = f.value / f.bound!.limit;
-    const color = f.pass ? '#2e7d32' : '#c62828';
-    parts.push(
-      `<text x="16" y="${y + 21}" font-size="13">${esc(f.short ?? f.figure)}</text>`,
-      `<rect x="${left}" y="${y + 6}" width="${Math.max(2, x(r) - left)}" height="${rowH - 12}" fill="${color}" opacity="0.85"/>`,
-      `<text x="${x(r) + 6}" y="${y + 21}" font-size="12">${esc(`${fmt(f.value, f.unit)} (goal ${f.goal})`)}</text>`,
-    );
-  });
-  const gx = x(1);
-  parts.push(
-    `<line x1="${gx}" y1="${top - 4}" x2="${gx}" y2="${top + judged.length * rowH}" stroke="#000" stroke-dasharray="5,4"/>`,
-    `<text x="${gx - 14}" y="${top + judged.length * rowH + 16}" font-size="11">goal</text>`,
-    '</svg>',
-  );
-  return parts.join('\n');
-}
-
-/** Renders the SVG to PNG with headless Chromium; returns why not when it cannot. */
-async function renderPng(svg: string, pngPath: string): Promise<string | undefined> {
-  const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-  if (!existsSync(executablePath))
-    return `no Chromium at ${executablePath} (scripts/install-chromium.sh installs it)`;
-  const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] });
-  try {
-    const page = await browser.newPage();
-    await page.setContent(`<html><body style="margin:0">${svg}</body></html>`);
-    await page.locator('svg').screenshot({ path: pngPath });
-    return undefined;
-  } catch (err) {
-    return `Chromium could not render the chart: ${err instanceof Error ? err.message : String(err)}`;
-  } finally {
-    await browser.close();
-  }
+  const values = judged.map((f) => ({
+    figure: f.short ?? f.figure,
+    // Bars beyond the axis are clipped at its end; the label gives the real value.
+    ratio: Math.min(f.value / f.bound!.limit, maxRatio),
+    result: f.pass ? 'pass' : 'miss',
+    label: `${fmt(f.value, f.unit)} (goal ${f.goal})`,
+  }));
+  // Figures in the benchmark's order (sort null keeps the data's order), labels in full.
+  const y = { field: 'figure', type: 'nominal' as const, title: null, sort: null, axis: { labelLimit: 320 } };
+  const x = { field: 'ratio', type: 'quantitative' as const, scale: { domain: [0, maxRatio] } };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: {
+      text: title,
+      subtitle:
+        'bar = measured / goal limit; the dashed line is the goal (lower is better for "<=", higher for ">=")',
+      anchor: 'start',
+    },
+    background: 'white',
+    width: 420,
+    height: { step: 30 },
+    padding: { left: 5, top: 5, bottom: 5, right: 150 },
+    config: { font: 'DejaVu Sans', view: { stroke: null } },
+    data: { values },
+    layer: [
+      {
+        mark: { type: 'bar', opacity: 0.85 },
+        encoding: {
+          y,
+          x: { ...x, title: 'measured / goal' },
+          color: {
+            field: 'result',
+            type: 'nominal',
+            scale: { domain: ['pass', 'miss'], range: ['#2e7d32', '#c62828'] },
+            legend: null,
+          },
+        },
+      },
+      {
+        mark: { type: 'text', align: 'left', dx: 4, fontSize: 11 },
+        encoding: { y, x, text: { field: 'label', type: 'nominal' } },
+      },
+      {
+        data: { values: [{ goal: 1 }] },
+        mark: { type: 'rule', strokeDash: [5, 4], color: '#000' },
+        encoding: { x: { field: 'goal', type: 'quantitative' } },
+      },
+    ],
+  } as TopLevelSpec;
 }
 
 export async function writeResults(
@@ -110,9 +112,9 @@ export async function writeResults(
   const table = markdownTable(results.figures);
   const md = `# ${results.title}\n\n${results.summary}\n\nCommand: \`${results.command}\`\n\n${table}\n`;
   writeFileSync(join(dir, 'latest.md'), md);
-  const svg = chartSvg(results.figures, results.title);
+  const svg = await chartSvg(benchChartSpec(results.figures, results.title));
   writeFileSync(join(dir, 'latest.svg'), svg);
-  const pngNote = await renderPng(svg, join(dir, 'latest.png'));
+  writeFileSync(join(dir, 'latest.png'), await svgToPng(svg));
 
   // docs/benchmarks.md: the latest table between markers; the prose around it is kept.
   const docs = join(root, 'docs', 'benchmarks.md');
@@ -123,5 +125,5 @@ export async function writeResults(
   if (!text.includes(begin) || !text.includes(end)) text = `${text.trimEnd()}\n\n${begin}\n${end}\n`;
   text = text.slice(0, text.indexOf(begin)) + block + text.slice(text.indexOf(end) + end.length);
   writeFileSync(docs, text);
-  return pngNote ? { pngNote } : {};
+  return {}; // pngNote is gone: resvg always renders (kept in the type for bench.ts's message)
 }

@@ -3,7 +3,14 @@
  * the progress block of `status`, the summary table, schedule descriptions. Pure functions on the
  * client's types; no I/O.
  */
-import type { AccountProgress, RunProgress, RunSummary } from '../contract/messages';
+import type {
+  AccountPlanSummary,
+  AccountProgress,
+  DeletedBytes,
+  RunProgress,
+  RunSummary,
+} from '../contract/messages';
+import { fmtTotalBytes } from '../insight/bytes';
 import { OUTCOMES, totalOf, type ItemOutcome, type OutcomeCounts } from '../contract/model';
 import type { ScheduleInfo, ScheduleListEntry, ScheduledRun } from './schedules';
 
@@ -31,6 +38,18 @@ function percent(done: number, total: number): string {
   return `${total > 0 ? Math.floor((100 * done) / total) : 0}%`;
 }
 
+/** "freed 12.0 GiB + 1 unsized" once a deleted backup had a listed size (issue 19); else nothing. */
+function freedText(p: RunProgress): string[] {
+  let bytes = 0;
+  let unsized = 0;
+  for (const a of Object.values(p.perAccount)) {
+    bytes += a.deletedBytes?.bytes ?? 0;
+    unsized += a.deletedBytes?.unsized ?? 0;
+  }
+  if (p.counts.deleted <= unsized) return [];
+  return [`freed ${fmtTotalBytes({ count: p.counts.deleted, bytes, unsized })}`];
+}
+
 /**
  * One line for a progress bar: state, bar, done/total, outcome counts (those above zero), rate and
  * ETA. The most useful parts come first, so a narrow terminal that cuts the line keeps them.
@@ -42,6 +61,7 @@ export function progressLine(p: RunProgress, barWidth = 20): string {
     `${bar(p.done, p.total, barWidth)} ${percent(p.done, p.total).padStart(4)}`,
     `${fmtInt(p.done)}/${fmtInt(p.total)}`,
     ...(counts.length ? [counts.join(' · ')] : []),
+    ...freedText(p),
   ];
   if (p.inFlight) parts.push(`in flight ${fmtInt(p.inFlight)}`);
   if (p.ratePerMinute) parts.push(`${fmtInt(Math.round(p.ratePerMinute))}/min`);
@@ -63,20 +83,71 @@ export function table(rows: string[][], leftColumns = 2): string {
 }
 
 function accountTable(perAccount: Record<string, AccountProgress>, totals: OutcomeCounts): string {
-  const header = ['ACCOUNT', 'PROVIDER', ...OUTCOMES.map((k) => k.toUpperCase()), 'TOTAL'];
-  const rows = Object.entries(perAccount)
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([account, a]) => [
-      account,
-      a.provider,
-      ...OUTCOMES.map((k) => fmtInt(a.counts[k])),
-      fmtInt(totalOf(a.counts)),
-    ]);
+  // BYTES DELETED (issue 19) once some deleted backup had a listed size: a run whose items carry no
+  // sizes (an items request from a list of ids) keeps the table it always had.
+  const accounts = Object.entries(perAccount).sort(([a], [b]) => a.localeCompare(b));
+  const withBytes = accounts.some(([, a]) => a.deletedBytes && a.counts.deleted > a.deletedBytes.unsized);
+  const bytesCell = (d: DeletedBytes | undefined, deleted: number) =>
+    withBytes ? [d ? fmtTotalBytes({ count: deleted, bytes: d.bytes, unsized: d.unsized }) : '0 B'] : [];
+  const header = [
+    'ACCOUNT',
+    'PROVIDER',
+    ...OUTCOMES.map((k) => k.toUpperCase()),
+    'TOTAL',
+    ...(withBytes ? ['BYTES DELETED'] : []),
+  ];
+  const rows = accounts.map(([account, a]) => [
+    account,
+    a.provider,
+    ...OUTCOMES.map((k) => fmtInt(a.counts[k])),
+    fmtInt(totalOf(a.counts)),
+    ...bytesCell(a.deletedBytes, a.counts.deleted),
+  ]);
+  const all = accounts.reduce(
+    (t, [, a]) => ({
+      bytes: t.bytes + (a.deletedBytes?.bytes ?? 0),
+      unsized: t.unsized + (a.deletedBytes?.unsized ?? 0),
+    }),
+    { bytes: 0, unsized: 0 },
+  );
   return table([
     header,
     ...rows,
-    ['TOTAL', '', ...OUTCOMES.map((k) => fmtInt(totals[k])), fmtInt(totalOf(totals))],
+    [
+      'TOTAL',
+      '',
+      ...OUTCOMES.map((k) => fmtInt(totals[k])),
+      fmtInt(totalOf(totals)),
+      ...bytesCell(all, totals.deleted),
+    ],
   ]);
+}
+
+/** A policy run's plan per account: what discovery listed and planned, with the bytes to delete. */
+function planTable(plan: AccountPlanSummary[]): string {
+  const withBytes = plan.some((p) => p.toDeleteBytes !== undefined);
+  const bytes = (p: AccountPlanSummary) =>
+    withBytes
+      ? [
+          p.toDeleteBytes === undefined
+            ? ''
+            : fmtTotalBytes({ count: p.toDelete, bytes: p.toDeleteBytes, unsized: p.toDeleteUnsized ?? 0 }),
+        ]
+      : [];
+  return table(
+    [
+      ['PLAN', 'LISTED', 'TO DELETE', 'KEPT', 'GROUPS', ...(withBytes ? ['BYTES TO DELETE'] : [])],
+      ...plan.map((p) => [
+        p.account,
+        fmtInt(p.listed),
+        fmtInt(p.toDelete),
+        fmtInt(p.kept),
+        fmtInt(p.groups),
+        ...bytes(p),
+      ]),
+    ],
+    1,
+  );
 }
 
 export function problemLine(o: ItemOutcome): string {
@@ -113,6 +184,7 @@ export function renderSummary(s: RunSummary): string {
     `Started:  ${s.startedAt}   Finished: ${s.finishedAt}   (${fmtSeconds(took)})`,
     '',
     accountTable(s.perAccount, s.counts),
+    ...(s.plan?.length ? ['', planTable(s.plan)] : []),
   ];
   const problems = s.counts.failed + s.counts.blocked;
   if (problems) {

@@ -10,8 +10,21 @@ import type { ItemOutcome } from '../contract/model';
 export type ReportFormat = 'jsonl' | 'csv';
 export const REPORT_FORMATS: readonly ReportFormat[] = ['jsonl', 'csv'];
 
-/** CSV columns, in order. The header line is exactly these names joined by commas. */
-export const CSV_COLUMNS = ['account', 'id', 'checkpointId', 'outcome', 'reason', 'code', 'at'] as const;
+/**
+ * CSV columns, in order. The header line is exactly these names joined by commas. `sizeBytes` (last,
+ * so scripts reading the first columns by position keep working) is the exact size the listing gave;
+ * empty when unknown, never 0.
+ */
+export const CSV_COLUMNS = [
+  'account',
+  'id',
+  'checkpointId',
+  'outcome',
+  'reason',
+  'code',
+  'at',
+  'sizeBytes',
+] as const;
 export const CSV_HEADER = CSV_COLUMNS.join(',');
 
 /**
@@ -35,13 +48,14 @@ export function csvField(value: string | undefined): string {
 
 /** One outcome as a CSV record (without the line break). */
 export function csvRow(o: ItemOutcome): string {
-  return CSV_COLUMNS.map((c) => csvField(o[c])).join(',');
+  return CSV_COLUMNS.map((c) => csvField(c === 'sizeBytes' ? o.sizeBytes?.toString() : o[c])).join(',');
 }
 
 /** One outcome as a JSON Lines record (without the line break), keys in a stable order. */
 export function jsonlLine(o: ItemOutcome): string {
-  const out: Record<string, string> = { account: o.account, id: o.id };
+  const out: Record<string, string | number> = { account: o.account, id: o.id };
   if (o.checkpointId !== undefined) out.checkpointId = o.checkpointId;
+  if (o.sizeBytes !== undefined) out.sizeBytes = o.sizeBytes;
   out.outcome = o.outcome;
   out.reason = o.reason;
   if (o.code !== undefined) out.code = o.code;

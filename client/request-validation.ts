@@ -77,9 +77,13 @@ export function validateRequest(raw: unknown): ParseResult<ValidatedRequest> {
 
 /** Only the fields of an item (the schema is strict, so there are no others; this drops prototypes). */
 function copyItem(i: ItemRef): ItemRef {
-  return i.checkpointId === undefined
-    ? { account: i.account, id: i.id }
-    : { account: i.account, id: i.id, checkpointId: i.checkpointId };
+  return {
+    account: i.account,
+    id: i.id,
+    ...(i.checkpointId !== undefined ? { checkpointId: i.checkpointId } : {}),
+    // A listed size (e.g. from an exported plan) travels to the outcome and the bytes metric.
+    ...(i.sizeBytes !== undefined ? { sizeBytes: i.sizeBytes } : {}),
+  };
 }
 
 /** `[3].id: ...` of a page starting at `offset` → `items[offset+3].id: ...`. */

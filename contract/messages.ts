@@ -13,6 +13,17 @@ export type RunState = 'starting' | 'running' | 'paused' | 'cancelling' | 'compl
 export interface AccountProgress {
   provider: string;
   counts: OutcomeCounts;
+  /** What the account's deletions freed (issue 19); absent until a deleted item is counted. */
+  deletedBytes?: DeletedBytes;
+}
+
+/**
+ * Bytes of the deleted backups whose size the listing gave, and how many deleted backups had none
+ * (unknown stays unknown: never added as 0).
+ */
+export interface DeletedBytes {
+  bytes: number;
+  unsized: number;
 }
 
 export interface RunProgress {
@@ -64,6 +75,9 @@ export interface AccountPlanSummary {
   toDelete: number;
   kept: number;
   groups: number;
+  /** Bytes the plan would delete (known sizes) and how many planned deletions have no size (issue 19). */
+  toDeleteBytes?: number;
+  toDeleteUnsized?: number;
 }
 
 export const progressQuery = defineQuery<RunProgress>('progress');
@@ -86,6 +100,8 @@ export interface BatchReport {
   inFlight: number;
   problems: ItemOutcome[];
   done: boolean;
+  /** Per account: bytes of the deleted items (absent when the batch deleted nothing). */
+  deletedBytes?: Record<string, DeletedBytes>;
   /** Items that appear again elsewhere in the run: merged into their first occurrence, not in `total`. */
   merged?: number;
 }

@@ -18,6 +18,11 @@ export interface ItemRef {
   id: string;
   /** CSBS only: the checkpoint that holds the item. */
   checkpointId?: string;
+  /**
+   * Policy runs: the backup's size in bytes as its listing gave it (absent when the listing gave none:
+   * unknown, never 0). Informational: reports and byte totals only, never a deletion decision.
+   */
+  sizeBytes?: number;
   /** Policy runs: the VM / volume / instance / server the backup protects. */
   group?: string;
   /** Policy runs: what the plan decided and by which rule, e.g. "delete: keep-last 3" or "keep: keep-daily 7". */
@@ -32,6 +37,8 @@ export interface ItemOutcome {
   account: string;
   id: string;
   checkpointId?: string;
+  /** The item's size in bytes, when its listing gave one (see ItemRef.sizeBytes). */
+  sizeBytes?: number;
   group?: string;
   plan?: string;
   outcome: OutcomeKind;

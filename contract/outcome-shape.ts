@@ -9,10 +9,14 @@ export function truncateReason(reason: string): string {
 }
 
 /** The item's identity as every outcome carries it (no policy or group fields). */
-export function outcomeBase(item: ItemRef): Pick<ItemOutcome, 'account' | 'id' | 'checkpointId'> {
+export function outcomeBase(
+  item: ItemRef,
+): Pick<ItemOutcome, 'account' | 'id' | 'checkpointId' | 'sizeBytes'> {
   return {
     account: item.account,
     id: item.id,
     ...(item.checkpointId ? { checkpointId: item.checkpointId } : {}),
+    // What a deletion freed is the size the listing gave (issue 19); unknown stays absent.
+    ...(item.sizeBytes !== undefined ? { sizeBytes: item.sizeBytes } : {}),
   };
 }

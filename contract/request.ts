@@ -21,6 +21,10 @@ export const itemRefSchema = z
     account: accountNameSchema,
     id: providerIdSchema,
     checkpointId: providerIdSchema.optional(),
+    sizeBytes: z
+      .number({ message: 'expected the size in bytes, a number like 1073741824' })
+      .nonnegative({ message: 'expected the size in bytes, 0 or more' })
+      .optional(),
     group: z.string().max(200).optional(),
     plan: z.string().max(300).optional(),
   })

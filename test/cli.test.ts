@@ -156,7 +156,7 @@ describe('CLI', () => {
     assert.equal(csv.code, 0, show(csv));
     assert.match(csv.stderr, /3 outcome\(s\) written to .*report\.csv \(csv\)/);
     const text = readFileSync(csvPath, 'utf8');
-    assert.equal(text.split('\n')[0], 'account,id,checkpointId,outcome,reason,code,at');
+    assert.equal(text.split('\n')[0], 'account,id,checkpointId,outcome,reason,code,at,sizeBytes');
     const [header, ...rows] = parseCsv(text);
     assert.deepEqual(header, [...CSV_COLUMNS]);
     assert.deepEqual(

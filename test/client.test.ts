@@ -94,12 +94,12 @@ describe('RetentionClient without a server', () => {
     assert.equal(csvField(undefined), '');
     assert.equal(
       csvRow(outcomes[1]!),
-      'vbs-prod,b-2,,blocked,"in use, by ""image"" x, y\nsecond line",VolumeBackup.0113,',
+      'vbs-prod,b-2,,blocked,"in use, by ""image"" x, y\nsecond line",VolumeBackup.0113,,',
     );
 
     const csv = await reportToString(outcomes, 'csv');
     assert.equal(csv.split('\n')[0], CSV_HEADER);
-    assert.equal(CSV_HEADER, 'account,id,checkpointId,outcome,reason,code,at');
+    assert.equal(CSV_HEADER, 'account,id,checkpointId,outcome,reason,code,at,sizeBytes');
     const rows = parseCsv(csv);
     assert.equal(rows.length, 4);
     assert.deepEqual(rows[2], [
@@ -110,8 +110,9 @@ describe('RetentionClient without a server', () => {
       'in use, by "image" x, y\nsecond line',
       'VolumeBackup.0113',
       '',
+      '',
     ]);
-    assert.deepEqual(rows[3], ['vbs-prod', 'b-3', '', 'failed', ' padded ', '500', '']);
+    assert.deepEqual(rows[3], ['vbs-prod', 'b-3', '', 'failed', ' padded ', '500', '', '']);
 
     assert.equal(
       jsonlLine(outcomes[0]!),

@@ -91,7 +91,9 @@ describe('worker metrics and JSON logs', () => {
       ...aBackups.map((x) => ({ account: a, id: x.id })),
       { account: a, id: 'img-00000' },
       { account: a, id: 'gone-1' },
-      ...bBackups.map((x) => ({ account: b, id: x.id })),
+      // b's items carry the size their listing gave (as a policy run's do), a's none: bytes are
+      // counted for b only, never as 0 for a size nobody knows.
+      ...bBackups.map((x, i) => ({ account: b, id: x.id, sizeBytes: (i + 1) * 1_000_000_007 })),
     ];
     const summary = await rc.result(await rc.start({ items, dryRun: false }));
     assert.deepEqual(summary.counts, { deleted: 8, absent: 1, blocked: 1, failed: 0, skipped: 0 });
@@ -104,7 +106,8 @@ describe('worker metrics and JSON logs', () => {
         const res = await fetch(metricsUrl);
         assert.equal(res.status, 200);
         const s = parsePrometheus(await res.text());
-        return sum(s, n.outcomes) === 10 ? s : undefined;
+        // Bytes are added right after their outcome: wait for both.
+        return sum(s, n.outcomes) === 10 && sum(s, n.bytesDeleted) > 0 ? s : undefined;
       },
       15_000,
       250,
@@ -113,6 +116,8 @@ describe('worker metrics and JSON logs', () => {
     assert.equal(sum(samples, n.outcomes, { account: a, provider: 'vbs', outcome: 'blocked' }), 1);
     assert.equal(sum(samples, n.outcomes, { account: a, provider: 'vbs', outcome: 'absent' }), 1);
     assert.equal(sum(samples, n.outcomes, { account: b, provider: 'vbs', outcome: 'deleted' }), 3);
+    assert.equal(sum(samples, n.bytesDeleted, { account: b, provider: 'vbs' }), 6_000_000_042);
+    assert.equal(sum(samples, n.bytesDeleted, { account: a }), 0, 'no sizes, no bytes');
     assert.equal(sum(samples, n.inFlight, { account: a }), 0, 'nothing in flight after the run');
     assert.equal(sum(samples, n.inFlight, { account: b }), 0);
 

@@ -13,6 +13,11 @@ import type { MetricCounter, MetricHistogram, MetricMeter, MetricTags } from '@t
 export const METRIC_NAMES = {
   /** Items whose deletion activity reached a final result, by account, provider and outcome. */
   outcomes: 'retention_item_outcomes_total',
+  /**
+   * Bytes of the deleted backups whose size the listing gave, by account and provider (issue 19);
+   * backups without a size add nothing (their count is in `outcomes`).
+   */
+  bytesDeleted: 'retention_bytes_deleted_total',
   /** Deletion activities running in this worker now, by account and provider. */
   inFlight: 'retention_deletions_in_flight',
   /** Activity attempts after the first (Temporal retried them), by activity, account and provider. */
@@ -42,6 +47,7 @@ export interface UpDown {
 
 export interface RetentionMetrics {
   outcomes: MetricCounter;
+  bytesDeleted: MetricCounter;
   inFlight: UpDown;
   retries: MetricCounter;
   attemptFailures: MetricCounter;
@@ -55,6 +61,11 @@ export function createRetentionMetrics(meter: MetricMeter): RetentionMetrics {
   const n = METRIC_NAMES;
   return {
     outcomes: meter.createCounter(n.outcomes, '', 'Items whose deletion reached a final result, by outcome'),
+    bytesDeleted: meter.createCounter(
+      n.bytesDeleted,
+      '',
+      'Bytes of deleted backups whose size the listing gave',
+    ),
     inFlight: upDown(meter, n.inFlight, 'Deletion activities running in this worker'),
     retries: meter.createCounter(n.retries, '', 'Activity attempts after the first'),
     attemptFailures: meter.createCounter(n.attemptFailures, '', 'Failed activity attempts'),

@@ -3,7 +3,8 @@
  * outcome yet), exactly one outcome per item, cumulative counts, and when a silent lane gets its open
  * items again. Pure and deterministic (the caller passes `now`); unit-tested in test/batch-items.test.ts.
  */
-import type { AcceptedDeletionNote, BatchReport } from '../../contract/messages';
+import type { AcceptedDeletionNote, BatchReport, DeletedBytes } from '../../contract/messages';
+import { addDeletedBytes, deletedBytesRecord } from '../deleted-bytes';
 import {
   emptyCounts,
   itemKey,
@@ -50,6 +51,8 @@ export class BatchItems {
   private readonly outcomes = new Map<string, ItemOutcome>();
   private readonly counts = emptyCounts();
   private readonly perAccount = new Map<string, OutcomeCounts>();
+  /** account → bytes of its deleted items (issue 19) */
+  private readonly deletedBytes = new Map<string, DeletedBytes>();
   private readonly problems: ItemOutcome[] = [];
   /** Items that appear again elsewhere in the run (lane/ledger.ts): merged, not counted. */
   private merged = 0;
@@ -100,6 +103,7 @@ export class BatchItems {
     // Lanes know only the provider ids; the policy's group and decision come from our own item.
     if (item.group) o = { ...o, group: item.group };
     if (item.plan) o = { ...o, plan: item.plan };
+    if (item.sizeBytes !== undefined && o.sizeBytes === undefined) o = { ...o, sizeBytes: item.sizeBytes };
     this.outcomes.set(key, o);
     this.open.get(o.account)?.delete(key);
     this.handles.delete(key);
@@ -111,6 +115,7 @@ export class BatchItems {
     const c = this.perAccount.get(o.account) ?? emptyCounts();
     c[o.outcome]++;
     this.perAccount.set(o.account, c);
+    if (o.outcome === 'deleted') addDeletedBytes(this.deletedBytes, o.account, o.sizeBytes);
     if ((o.outcome === 'failed' || o.outcome === 'blocked') && this.problems.length < PROBLEMS_REPORTED)
       this.problems.push(o);
     return true;
@@ -216,6 +221,7 @@ export class BatchItems {
       problems: [...this.problems],
       done: this.done,
       ...(this.merged ? { merged: this.merged } : {}),
+      ...(this.deletedBytes.size ? { deletedBytes: deletedBytesRecord(this.deletedBytes) } : {}),
     };
   }
 

@@ -51,12 +51,15 @@ function baseInput(workflowId: string, request: CleanupRequest, now: string) {
   };
 }
 
-const summaryOf = ({ account, listed, toDelete, kept, groups }: PlanAccountResult): AccountPlanSummary => ({
-  account,
-  listed,
-  toDelete,
-  kept,
-  groups,
+const summaryOf = (r: PlanAccountResult): AccountPlanSummary => ({
+  account: r.account,
+  listed: r.listed,
+  toDelete: r.toDelete,
+  kept: r.kept,
+  groups: r.groups,
+  // Bytes (issue 19): absent in results recorded before they existed.
+  ...(r.toDeleteBytes !== undefined ? { toDeleteBytes: r.toDeleteBytes } : {}),
+  ...(r.toDeleteUnsized !== undefined ? { toDeleteUnsized: r.toDeleteUnsized } : {}),
 });
 
 /** Plans and emits every account once, in parallel. */

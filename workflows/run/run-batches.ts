@@ -7,7 +7,8 @@
  */
 import { busyAccounts, gainOf, nextBatchToActivate } from '../batch-planning';
 import { own } from '../keyed';
-import type { AccountProgress, BatchControl, BatchReport } from '../../contract/messages';
+import type { AccountProgress, BatchControl, BatchReport, DeletedBytes } from '../../contract/messages';
+import { deletedBytesRecord, mergeDeletedBytes } from '../deleted-bytes';
 import {
   addCounts,
   emptyCounts,
@@ -39,6 +40,8 @@ export interface Finished {
   problems: ItemOutcome[];
   /** Items merged into their first occurrence (the same backup twice in the run). */
   merged?: number;
+  /** Per account: bytes of the deleted items (issue 19); absent until one is counted. */
+  deletedBytes?: Record<string, DeletedBytes>;
 }
 
 /** Whether an item asks for a deletion (a dry policy run also lists what it keeps). */
@@ -107,6 +110,11 @@ export class RunBatches {
       for (const [account, c] of Object.entries(r.perAccount)) addCounts(countsOf(f.perAccount, account), c);
       f.problems.push(...r.problems.slice(0, PROBLEMS_IN_SUMMARY - f.problems.length));
       if (r.merged) f.merged = (f.merged ?? 0) + r.merged;
+      if (r.deletedBytes) {
+        const m = new Map(Object.entries(f.deletedBytes ?? {}));
+        mergeDeletedBytes(m, r.deletedBytes);
+        f.deletedBytes = deletedBytesRecord(m);
+      }
       b.done = true;
       delete b.report;
       delete b.accounts;
@@ -128,12 +136,19 @@ export class RunBatches {
       addCounts(p.counts, c);
     };
     for (const [account, c] of Object.entries(this.finished.perAccount)) addAccount(account, c);
+    const bytes = new Map<string, DeletedBytes>();
+    mergeDeletedBytes(bytes, this.finished.deletedBytes);
     let inFlight = 0;
     for (const b of this.entries) {
       if (!b.report) continue;
       addCounts(counts, b.report.counts);
       inFlight += b.report.inFlight;
       for (const [account, c] of Object.entries(b.report.perAccount)) addAccount(account, c);
+      mergeDeletedBytes(bytes, b.report.deletedBytes);
+    }
+    for (const [account, d] of bytes) {
+      const p = perAccount.get(account);
+      if (p) p.deletedBytes = d;
     }
     return { counts, perAccount: Object.fromEntries(perAccount), inFlight };
   }

@@ -14,11 +14,12 @@ import { simulate } from './simulate';
 import { start } from './start';
 import { status } from './status';
 import { validate } from './validate';
+import { whatIfCommand } from './what-if';
 import { worker } from './worker';
 
 /** Headings of the main help, each with its commands. */
 export const COMMAND_SECTIONS: ReadonlyArray<readonly [heading: string, commands: readonly Command[]]> = [
-  ['runs', [start, status, pause, resume, cancel, report, validate]],
+  ['runs', [start, status, pause, resume, cancel, report, validate, whatIfCommand]],
   ['schedules', [schedule]],
   ['namespace', [setupNamespace]],
   ['processes', [worker, simulate, dev]],

@@ -2,19 +2,24 @@ import { createWriteStream, renameSync, rmSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { fmtInt } from '../../render';
+import { fmtInt, table } from '../../render';
 import { formatReport, REPORT_FORMATS, type ReportFormat } from '../../report';
 import { defineCommand } from '../command';
 import { CONNECTION_OPTIONS, withClient } from '../connect';
 import { EXIT, UsageError } from '../errors';
-import { say } from '../io';
+import { lazy, print, say } from '../io';
+import { checkChartOption } from './what-if';
 
 export const report = defineCommand({
   name: 'report',
   args: ['workflowId'],
   summary: "every item's outcome as JSON Lines or CSV",
   description: `Writes every item's outcome (account, id, checkpointId, outcome, reason, code, at), read from the
-run's batches. Waits for the run to finish. Without --output the report goes to stdout.`,
+run's batches. Waits for the run to finish. Without --output the report goes to stdout.
+sizeBytes is the backup's size as its listing gave it (policy runs); absent/empty when unknown.
+
+--chart FILE.png|svg draws the backups and bytes deleted per account; with --chart and no --output,
+stdout gets that per-account table (human units) instead of every outcome.`,
   options: {
     format: {
       type: 'string',
@@ -27,6 +32,11 @@ run's batches. Waits for the run to finish. Without --output the report goes to 
       value: 'FILE',
       help: 'write FILE atomically (a temporary file, then a rename)',
     },
+    chart: {
+      type: 'string',
+      value: 'FILE',
+      help: 'draw backups and bytes deleted per account (.png or .svg)',
+    },
     ...CONNECTION_OPTIONS,
   },
   async run({ args: { workflowId }, values, help }) {
@@ -38,6 +48,7 @@ run's batches. Waits for the run to finish. Without --output the report goes to 
         help(),
       );
     }
+    if (values.chart) checkChartOption(values.chart);
     return withClient(values, undefined, async (rc) => {
       const d = await rc.handle(workflowId).describe();
       if (d.status.name === 'RUNNING')
@@ -45,14 +56,21 @@ run's batches. Waits for the run to finish. Without --output the report goes to 
           `run ${workflowId} is still running; the report is written when it finishes (Ctrl-C to stop waiting)`,
         );
       let count = 0;
+      const { RunBytes } = lazy<typeof import('../../../insight/run-bytes')>('insight/run-bytes');
+      const bytes = new RunBytes();
       const counted = async function* () {
         for await (const o of rc.report(workflowId)) {
           count++;
+          bytes.add(o);
           yield o;
         }
       };
       const lines = formatReport(counted(), format);
-      if (values.output) {
+      if (values.chart && !values.output) {
+        for await (const _ of lines); // the outcomes are summed, not printed
+        print(table(bytes.tableRows(fmtInt), 1));
+        say(`${fmtInt(count)} outcome(s)`);
+      } else if (values.output) {
         await writeAtomically(values.output, lines);
         say(`${fmtInt(count)} outcome(s) written to ${values.output} (${format})`);
       } else {
@@ -60,6 +78,17 @@ run's batches. Waits for the run to finish. Without --output the report goes to 
           if (!process.stdout.write(line)) await new Promise((r) => process.stdout.once('drain', r));
         }
         say(`${fmtInt(count)} outcome(s)`);
+      }
+      if (values.chart) {
+        const chart = lazy<typeof import('../../../insight/chart')>('insight/chart');
+        await chart.writeChart(
+          chart.accountChartSpec(
+            bytes.deletedBars(),
+            `Run ${workflowId}: backups and bytes deleted per account`,
+          ),
+          values.chart,
+        );
+        say(`chart written to ${values.chart}`);
       }
       return EXIT.OK;
     });
