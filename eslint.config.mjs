@@ -6,7 +6,17 @@ import { builtinModules } from 'node:module';
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.tools/**', '.data/**', 'bench/results/**', 'bin/**', '**/*.cjs', 'eslint.config.mjs'] },
+  {
+    ignores: [
+      'node_modules/**',
+      '.tools/**',
+      '.data/**',
+      'bench/results/**',
+      'bin/**',
+      '**/*.cjs',
+      'eslint.config.mjs',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -16,7 +26,11 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-floating-promises': [
         'error',
-        { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite'] }] },
+        {
+          allowForKnownSafeCalls: [
+            { from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite'] },
+          ],
+        },
       ],
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
@@ -29,9 +43,16 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: [...nodeBuiltins, 'undici', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'].map(
-            (name) => ({ name, message: 'Workflow code must stay deterministic: no Node built-ins or I/O.' }),
-          ),
+          paths: [
+            ...nodeBuiltins,
+            'undici',
+            '@temporalio/client',
+            '@temporalio/worker',
+            '@temporalio/activity',
+          ].map((name) => ({
+            name,
+            message: 'Workflow code must stay deterministic: no Node built-ins or I/O.',
+          })),
         },
       ],
     },

@@ -28,6 +28,7 @@ async function main(): Promise<void> {
   if (!only.length) {
     step('typecheck', 'npx', ['tsc', '--noEmit']);
     step('lint', 'npx', ['eslint', '.', '--max-warnings', '0']);
+    step('format', 'npx', ['prettier', '--check', '.']);
   }
 
   const outDir = join(ROOT, '.data', 'test');
@@ -81,7 +82,6 @@ async function main(): Promise<void> {
   }
   process.exit(status);
 }
-
 
 main().catch((err: unknown) => {
   console.error(err);

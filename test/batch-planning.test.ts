@@ -12,7 +12,8 @@ import {
   type PlannedBatch,
 } from '../workflows/batch-planning';
 
-const items = (account: string, n: number) => Array.from({ length: n }, (_, i) => ({ account, id: `${account}-${i}` }));
+const items = (account: string, n: number) =>
+  Array.from({ length: n }, (_, i) => ({ account, id: `${account}-${i}` }));
 
 describe('batch planning', () => {
   test('interleaving: round-robin by account, each account keeps its order, nothing lost or added', () => {
@@ -28,7 +29,13 @@ describe('batch planning', () => {
   test('accounts covered: indexes into the run account order; "many" beyond the tracked maximum', () => {
     assert.deepEqual(accountsCovered([...items('b', 2), ...items('a', 1)], ['a', 'b', 'c']), [0, 1]);
     const many = Array.from({ length: MAX_TRACKED_ACCOUNTS + 1 }, (_, i) => items(`x${i}`, 1)).flat();
-    assert.equal(accountsCovered(many, many.map((i) => i.account)), undefined);
+    assert.equal(
+      accountsCovered(
+        many,
+        many.map((i) => i.account),
+      ),
+      undefined,
+    );
   });
 
   test('the next batch is the one that brings the most idle accounts; ties go to request order', () => {
@@ -45,14 +52,30 @@ describe('batch planning', () => {
     batches[4]!.control = 'active';
     assert.equal(nextBatchToActivate(batches, false), 2, 'brings account 2');
     batches[2]!.control = 'active';
-    assert.equal(nextBatchToActivate(batches, true), -1, 'while items arrive, a batch bringing no idle account waits');
+    assert.equal(
+      nextBatchToActivate(batches, true),
+      -1,
+      'while items arrive, a batch bringing no idle account waits',
+    );
     assert.equal(nextBatchToActivate(batches, false), 1, 'once sealed it runs too');
     batches[0]!.done = true;
     assert.equal(nextBatchToActivate(batches, true), 1, 'its accounts went idle when batch 0 finished');
   });
 
   test('a batch covering many accounts counts as bringing idle ones; none waiting gives -1', () => {
-    assert.equal(nextBatchToActivate([{ control: 'active', accounts: [0] }, { control: 'waiting' }], true), 1);
-    assert.equal(nextBatchToActivate([{ control: 'active', accounts: [0] }, { control: 'paused', accounts: [1] }], false), -1);
+    assert.equal(
+      nextBatchToActivate([{ control: 'active', accounts: [0] }, { control: 'waiting' }], true),
+      1,
+    );
+    assert.equal(
+      nextBatchToActivate(
+        [
+          { control: 'active', accounts: [0] },
+          { control: 'paused', accounts: [1] },
+        ],
+        false,
+      ),
+      -1,
+    );
   });
 });
