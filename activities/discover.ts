@@ -18,7 +18,7 @@ import {
   type GuardViolation,
   type RetentionPolicyInput,
 } from '../policy';
-import { addItemsUpdate } from '../contract/messages';
+import { addItemsUpdate, type AccountPlanSummary } from '../contract/messages';
 import type { AccountLimits, BackupRecord, ItemRef } from '../contract/model';
 import { MAX_ITEMS_PER_PAGE } from '../contract/request';
 import type { ProviderAdapter } from './providers/adapter';
@@ -42,16 +42,8 @@ export interface PlanAccountInput {
   emit?: boolean;
 }
 
-export interface PlanAccountResult {
-  account: string;
-  listed: number;
-  toDelete: number;
-  kept: number;
-  groups: number;
-  /** Bytes the planned deletions would free (sizes the listing gave; issue 19). */
-  toDeleteBytes?: number;
-  /** Planned deletions without a size in the listing: not in toDeleteBytes, never counted as 0. */
-  toDeleteUnsized?: number;
+/** The account's plan as the run summary shows it, and what planning it did. */
+export interface PlanAccountResult extends AccountPlanSummary {
   /** Guard violations this account's listing shows (maxDeletions is the run's). */
   violations: GuardViolation[];
   emitted: number;

@@ -75,8 +75,9 @@ export interface AccountPlanSummary {
   toDelete: number;
   kept: number;
   groups: number;
-  /** Bytes the plan would delete (known sizes) and how many planned deletions have no size (issue 19). */
+  /** Bytes the planned deletions would free (sizes the listing gave; issue 19). */
   toDeleteBytes?: number;
+  /** Planned deletions without a size in the listing: not in toDeleteBytes, never counted as 0. */
   toDeleteUnsized?: number;
 }
 
