@@ -33,14 +33,7 @@ export const OUTCOMES = ['deleted', 'absent', 'blocked', 'failed', 'skipped'] as
 export type OutcomeKind = (typeof OUTCOMES)[number];
 
 /** The verified result for one item. Exactly one per item per run. */
-export interface ItemOutcome {
-  account: string;
-  id: string;
-  checkpointId?: string;
-  /** The item's size in bytes, when its listing gave one (see ItemRef.sizeBytes). */
-  sizeBytes?: number;
-  group?: string;
-  plan?: string;
+export interface ItemOutcome extends ItemRef {
   outcome: OutcomeKind;
   /** Human-readable why, e.g. "provider confirmed deletion" or "VolumeBackup.0113: used to create an image". */
   reason: string;

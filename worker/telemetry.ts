@@ -102,29 +102,9 @@ export function installTelemetry(settings: TelemetrySettings): Runtime {
 /** Keys whose values are never written, whatever puts them in log metadata (defence in depth). */
 const SECRET_KEY = /pass(word)?|secret|token|authori[sz]ation|api[-_]?key|credential|cookie/i;
 
-/**
- * One JSON object per line on stderr: time, level, msg, then the metadata the SDK and our interceptor
- * attach (workflowId, workflowRunId, activityType, attempt, account, provider, itemId, run...). Errors
- * become {type, message, stack}. Values under credential-like keys are replaced by "[redacted]".
- */
-export class JsonLogger implements Logger {
-  private readonly min: number;
-
-  constructor(
-    level: LogLevel = 'INFO',
-    private readonly write: (line: string) => void = (line) => void process.stderr.write(line),
-  ) {
-    this.min = LEVELS.indexOf(level);
-  }
-
-  log(level: LogLevel, message: string, meta?: LogMetadata): void {
-    if (LEVELS.indexOf(level) < this.min) return;
-    const ts = meta?.[LogTimestamp] as bigint | undefined; // core's own lines carry their time in ns
-    const time =
-      ts !== undefined ? new Date(Number(ts / 1_000_000n)).toISOString() : new Date().toISOString();
-    const record = { time, level: level.toLowerCase(), msg: message, ...meta };
-    this.write(`${safeStringify(record)}\n`);
-  }
+/** A Logger whose level methods all go through `log` (the SDK's Logger interface asks for both). */
+export abstract class LevelLogger implements Logger {
+  abstract log(level: LogLevel, message: string, meta?: LogMetadata): void;
   trace(message: string, meta?: LogMetadata): void {
     this.log('TRACE', message, meta);
   }
@@ -139,6 +119,32 @@ export class JsonLogger implements Logger {
   }
   error(message: string, meta?: LogMetadata): void {
     this.log('ERROR', message, meta);
+  }
+}
+
+/**
+ * One JSON object per line on stderr: time, level, msg, then the metadata the SDK and our interceptor
+ * attach (workflowId, workflowRunId, activityType, attempt, account, provider, itemId, run...). Errors
+ * become {type, message, stack}. Values under credential-like keys are replaced by "[redacted]".
+ */
+export class JsonLogger extends LevelLogger {
+  private readonly min: number;
+
+  constructor(
+    level: LogLevel = 'INFO',
+    private readonly write: (line: string) => void = (line) => void process.stderr.write(line),
+  ) {
+    super();
+    this.min = LEVELS.indexOf(level);
+  }
+
+  log(level: LogLevel, message: string, meta?: LogMetadata): void {
+    if (LEVELS.indexOf(level) < this.min) return;
+    const ts = meta?.[LogTimestamp] as bigint | undefined; // core's own lines carry their time in ns
+    const time =
+      ts !== undefined ? new Date(Number(ts / 1_000_000n)).toISOString() : new Date().toISOString();
+    const record = { time, level: level.toLowerCase(), msg: message, ...meta };
+    this.write(`${safeStringify(record)}\n`);
   }
 }
 

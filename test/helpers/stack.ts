@@ -11,7 +11,8 @@ import { join, resolve } from 'node:path';
 import { inspect } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { SdkComponent } from '@temporalio/common';
-import { DefaultLogger, Runtime, type LogLevel, type LogMetadata, type Logger } from '@temporalio/worker';
+import { DefaultLogger, Runtime, type LogLevel, type LogMetadata } from '@temporalio/worker';
+import { LevelLogger } from '../../worker/telemetry';
 import { dataConverterFromEnv } from '../../codec/data-converter';
 import { CSBS_MAX_CONCURRENT_DELETIONS } from '../../activities/providers/csbs';
 import type { CsbsCheckpointItem } from '../../simulator/csbs';
@@ -62,7 +63,7 @@ const workerLogListeners = new Set<(line: WorkerLogLine) => void>();
  * The Runtime's logger: prints like before (SDK lines at RC_TEST_LOG_LEVEL, default ERROR; core lines
  * at WARN, as core's own console output did) and hands every line, at every level, to listeners.
  */
-class TestLogger implements Logger {
+class TestLogger extends LevelLogger {
   private readonly printer = new DefaultLogger(
     (process.env.RC_TEST_LOG_LEVEL as 'WARN' | undefined) ?? 'ERROR',
   );
@@ -78,21 +79,6 @@ class TestLogger implements Logger {
       for (const listener of workerLogListeners) listener(line);
     }
     (meta?.sdkComponent === SdkComponent.core ? this.corePrinter : this.printer).log(level, message, meta);
-  }
-  trace(message: string, meta?: LogMetadata): void {
-    this.log('TRACE', message, meta);
-  }
-  debug(message: string, meta?: LogMetadata): void {
-    this.log('DEBUG', message, meta);
-  }
-  info(message: string, meta?: LogMetadata): void {
-    this.log('INFO', message, meta);
-  }
-  warn(message: string, meta?: LogMetadata): void {
-    this.log('WARN', message, meta);
-  }
-  error(message: string, meta?: LogMetadata): void {
-    this.log('ERROR', message, meta);
   }
 }
 
