@@ -9,24 +9,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { FINISHED_TTL_MS, LaneLedger, MAX_FINISHED } from '../workflows/lane/ledger';
 import { LaneQueues, MAX_REMEMBERED_BATCHES, MEMORY_TTL_MS, RECENT_TTL_MS } from '../workflows/lane/queues';
-import { itemKey, type ItemRef } from '../contract/model';
-
-const A = 'acct';
-const item = (id: string, checkpointId?: string): ItemRef => ({
-  account: A,
-  id,
-  ...(checkpointId ? { checkpointId } : {}),
-});
-const batchId = (run: string, n: number) => `${run}/batch-${String(n).padStart(5, '0')}`;
-
-function queue(q: LaneQueues, batch: string, ids: string[], now = 0) {
-  const b = q.batch(batch, now);
-  for (const id of ids) {
-    b.items.push(item(id));
-    b.held.add(itemKey(item(id)));
-  }
-  return b;
-}
+import { itemKey } from '../contract/model';
+import { A, batchId, item, queue } from './helpers/lane-fixtures';
 
 describe('lane queues: what the lane asks them', () => {
   test('a new batch is active, has seen no chunk, and belongs to the run its id names; asked again, the same', () => {

@@ -8,24 +8,8 @@ import { describe, test } from 'node:test';
 import { FINISHED_TTL_MS, LaneLedger, MAX_FINISHED } from '../workflows/lane/ledger';
 import { MAX_PIPELINED_ITEMS, PipelineDepth } from '../workflows/lane/pipeline-depth';
 import { LaneQueues, MEMORY_TTL_MS, RECENT_TTL_MS } from '../workflows/lane/queues';
-import { itemKey, type ItemRef } from '../contract/model';
-
-const A = 'acct';
-const item = (id: string, checkpointId?: string): ItemRef => ({
-  account: A,
-  id,
-  ...(checkpointId ? { checkpointId } : {}),
-});
-const batchId = (run: string, n: number) => `${run}/batch-${String(n).padStart(5, '0')}`;
-
-function queue(q: LaneQueues, batch: string, ids: string[], now = 0) {
-  const b = q.batch(batch, now);
-  for (const id of ids) {
-    b.items.push(item(id));
-    b.held.add(itemKey(item(id)));
-  }
-  return b;
-}
+import { itemKey } from '../contract/model';
+import { A, batchId, item, queue } from './helpers/lane-fixtures';
 
 function drain(q: LaneQueues, oldestFirst = true): string[] {
   const out: string[] = [];
