@@ -38,3 +38,8 @@ export interface NotificationResult {
   delivered: number;
   failed: number;
 }
+
+/** The Web UI's summary of a sendNotification activity (the workflow never knows where it goes). */
+export function notifySummary(e: Pick<RunEvent, 'event' | 'account'>): string {
+  return `notify ${e.event}${e.account ? ` for account ${e.account}` : ''}`;
+}

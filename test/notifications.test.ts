@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import type { MetricCounter, MetricTags } from '@temporalio/common';
+import { defaultPayloadConverter, type MetricCounter, type MetricTags } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { RetentionClient } from '../client/retention-client';
 import { laneWorkflowId } from '../contract/ids';
@@ -256,9 +256,16 @@ describe('notifications (real stack, webhook receiver on loopback)', () => {
           String(e.activityTaskCompletedEventAttributes?.scheduledEventId) === String(scheduled.eventId),
       );
       return done
-        ? { time: done.eventTime, result: asText(done.activityTaskCompletedEventAttributes?.result) }
+        ? {
+            time: done.eventTime,
+            result: asText(done.activityTaskCompletedEventAttributes?.result),
+            summary: scheduled?.userMetadata?.summary
+              ? defaultPayloadConverter.fromPayload<string>(scheduled.userMetadata.summary)
+              : undefined,
+          }
         : undefined;
     });
+    assert.equal(completedAt.summary, `notify circuit-open for account ${bad}`, 'its summary in the Web UI');
     assert.match(completedAt.result, /"delivered":1/, 'delivered once released: it was still being retried');
     const runClosed = (await stack.client.workflow.getHandle(id).describe()).closeTime;
     assert.ok(runClosed, 'the run is closed');

@@ -15,7 +15,7 @@
  */
 import { log, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { NotificationActivities } from '../../activities/notify';
-import type { RunEvent, RunEventName } from '../../contract/notifications';
+import { notifySummary, type RunEvent, type RunEventName } from '../../contract/notifications';
 import type { OutcomeCounts } from '../../contract/model';
 import { PATCHES } from '../patches';
 
@@ -70,7 +70,8 @@ export async function raiseEvent(event: RunEventName, details: RunEventDetails):
     ...(details.runs ? { runs: details.runs.slice(0, 20) } : {}),
     at: new Date().toISOString(),
   };
-  const sent: Promise<void> = sendNotification({ event: payload })
+  const sent: Promise<void> = sendNotification
+    .executeWithOptions({ summary: notifySummary(payload) }, [{ event: payload }])
     .then(() => undefined)
     .catch((err: unknown) => {
       // Only a timeout or a lost worker gets here (the activity never fails): the run goes on.
