@@ -9,8 +9,11 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { defaultPayloadConverter, type MetricCounter, type MetricTags } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
@@ -19,6 +22,8 @@ import { laneWorkflowId } from '../contract/ids';
 import type { RunEvent } from '../contract/notifications';
 import { createNotificationActivities } from '../activities/notify';
 import { ConfigError, parseWorkerConfig } from '../worker/config';
+import YAML from 'yaml';
+import { runCli } from './helpers/run-cli';
 import { waitFor } from './helpers/runs';
 import { asText, historiesText } from './helpers/secret-scan';
 import { captureWorkerLogs, startStack, vbsBackups, type Stack, type WorkerLogLine } from './helpers/stack';
@@ -405,5 +410,42 @@ describe('notifications config: errors name the field and the fix', () => {
     );
     assert.equal(ok.config.notifications[0]!.format, 'json');
     assert.equal(ok.config.webUiUrl, 'http://localhost:8233');
+  });
+});
+
+describe('retention-cleanup validate --config with notifications', () => {
+  test('counts the notifications and warns about a reference that does not resolve here, never printing a URL', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rc-notify-validate-'));
+    const path = join(dir, 'worker.yaml');
+    writeFileSync(
+      path,
+      YAML.stringify({
+        accounts: {
+          a: { provider: 'jsa', endpoint: 'https://jsa.example', credentials: { token: { env: 'T' } } },
+        },
+        notifications: [
+          { url: 'https://hooks.example.test/literal-hook-path', events: ['run-finished'] },
+          {
+            name: 'ops',
+            url: { env: 'RC_TEST_UNSET_HOOK_FOR_VALIDATE' },
+            events: ['run-problems'],
+            format: 'slack',
+          },
+        ],
+      }),
+    );
+    const out = await runCli(['validate', '--config', path], {
+      env: { RC_TEST_UNSET_HOOK_FOR_VALIDATE: undefined },
+    });
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(
+      out.stdout,
+      /valid worker config: task queue "retention-cleanup", 1 account\(s\), 2 notification\(s\)/,
+    );
+    assert.match(
+      out.stdout + out.stderr,
+      /warning: notifications\[1\]\.url: environment variable RC_TEST_UNSET_HOOK_FOR_VALIDATE is not set here/,
+    );
+    assert.ok(!(out.stdout + out.stderr).includes('literal-hook-path'), 'no webhook URL is printed');
   });
 });
