@@ -63,12 +63,16 @@ export function webUiUrlOf(base: string, namespace: string, workflowId: string):
   return `${base.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
 }
 
-/** The JSON payload: `{ event, workflowId, label, counts, planHash?, webUiUrl, at }` (+ circuit-open's fields). */
+/**
+ * The JSON payload: `{ event, workflowId, label, counts, planHash?, webUiUrl, at }`, plus `dryRun: true`
+ * for a dry run and circuit-open's `account`, `reason` and `runs`.
+ */
 export function jsonPayload(e: RunEvent, webUiUrl: string): Record<string, unknown> {
   return {
     event: e.event,
     workflowId: e.workflowId,
     label: e.label,
+    ...(e.dryRun ? { dryRun: true } : {}),
     ...(e.counts ? { counts: e.counts } : {}),
     ...(e.planHash !== undefined ? { planHash: e.planHash } : {}),
     ...(e.account !== undefined ? { account: e.account } : {}),
@@ -86,7 +90,7 @@ function esc(s: string): string {
 
 /** A Slack incoming-webhook message: `text` (the notification's fallback) and the same in blocks. */
 export function slackPayload(e: RunEvent, webUiUrl: string): { text: string; blocks: unknown[] } {
-  const run = `retention run ${e.label ? `"${e.label}" ` : ''}(${e.workflowId})`;
+  const run = `retention ${e.dryRun ? 'dry run' : 'run'} ${e.label ? `"${e.label}" ` : ''}(${e.workflowId})`;
   const c = e.counts;
   const counts = c
     ? `${c.deleted} deleted, ${c.absent} already gone, ${c.failed} failed, ${c.blocked} blocked, ${c.skipped} skipped`

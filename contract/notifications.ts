@@ -21,6 +21,8 @@ export interface RunEvent {
   event: RunEventName;
   workflowId: string;
   label: string;
+  /** Only for a dry run (nothing was deleted; its counts are what it would have done). */
+  dryRun?: true;
   /** Outcome counts so far (run events); absent for an account's lane (circuit-open). */
   counts?: OutcomeCounts;
   planHash?: string;

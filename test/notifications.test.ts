@@ -217,6 +217,20 @@ describe('notifications (real stack, webhook receiver on loopback)', () => {
     }
   });
 
+  test('a dry run says so: dryRun in the JSON payload, "dry run" in the Slack text', async () => {
+    const account = stack.account('good');
+    stack.sim.seed('vbs', stack.scope('good'), vbsBackups(2, 'dry'));
+    const items = [0, 1].map((i) => ({ account, id: `dry-${String(i).padStart(5, '0')}` }));
+    const id = await rc.start({ items, label: 'what if' });
+    const summary = await rc.result(id);
+    assert.equal(summary.counts.skipped, 2);
+    const [json] = receiver.at('/ok/json', id);
+    assert.equal(json?.body.dryRun, true);
+    assert.deepEqual(json?.body.counts, summary.counts);
+    const [slack] = receiver.at('/ok/slack', id);
+    assert.match(slack?.body.text as string, /^Finished: retention dry run "what if" \(/);
+  });
+
   test('a misconfigured account raises circuit-open; a webhook that does not answer delays no deletion and not the run', async () => {
     const good = stack.account('good');
     const bad = stack.account('bad');
@@ -231,7 +245,12 @@ describe('notifications (real stack, webhook receiver on loopback)', () => {
     const summary = await rc.result(id);
     assert.equal(summary.counts.deleted, 10, 'the healthy account deleted everything');
     assert.equal(summary.counts.failed, 10, "the misconfigured account's items failed");
-    assert.equal(stack.sim.provider('vbs').list(stack.scope('good')).length, 0);
+    const left = stack.sim.provider('vbs').list(stack.scope('good')) as { id: string }[];
+    assert.deepEqual(
+      left.filter((b) => b.id.startsWith('ok-')),
+      [],
+      'every backup of the healthy account was deleted',
+    );
     const held = receiver.at('/hold/circuit', bad);
     assert.ok(held.length >= 1, 'circuit-open reached the webhook before the run completed');
     const body = held[0]!.body;

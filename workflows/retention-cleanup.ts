@@ -174,7 +174,11 @@ class Run {
     this.cancelReason = carry?.cancelReason;
     this.startedAt = carry?.startedAt ?? new Date().toISOString();
     this.installHandlers();
-    setRunEventContext(() => ({ label: this.request.label ?? '', counts: this.progress().counts }));
+    setRunEventContext(() => ({
+      label: this.request.label ?? '',
+      dryRun: this.request.dryRun,
+      counts: this.progress().counts,
+    }));
   }
 
   cancel(reason?: string): void {

@@ -33,6 +33,7 @@ export interface RunEventDetails {
 /** What every event of this workflow carries: the run's label and its counts at the time. */
 export interface RunEventContext {
   label?: string;
+  dryRun?: boolean;
   counts?: OutcomeCounts;
 }
 
@@ -63,6 +64,7 @@ export async function raiseEvent(event: RunEventName, details: RunEventDetails):
     event,
     workflowId: workflowInfo().workflowId,
     label: c.label ?? '',
+    ...(c.dryRun ? { dryRun: true as const } : {}),
     ...(c.counts ? { counts: c.counts } : {}),
     ...(details.planHash !== undefined ? { planHash: details.planHash } : {}),
     ...(details.account !== undefined ? { account: details.account } : {}),
