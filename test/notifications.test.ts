@@ -231,6 +231,25 @@ describe('notifications (real stack, webhook receiver on loopback)', () => {
     assert.match(slack?.body.text as string, /^Finished: retention dry run "what if" \(/);
   });
 
+  test('a run stopped by a guard sends run-problems with the violation as its reason', async () => {
+    const account = stack.account('good');
+    stack.sim.seed('vbs', stack.scope('good'), vbsBackups(3, 'grd'));
+    const items = [0, 1, 2].map((i) => ({ account, id: `grd-${String(i).padStart(5, '0')}` }));
+    const id = await rc.start({ items, dryRun: false, guards: { maxDeletions: 1 } });
+    await assert.rejects(rc.result(id));
+    const problems = receiver.at('/ok/json', id).find((r) => r.body.event === 'run-problems');
+    assert.ok(problems, 'run-problems for a run that failed on a guard');
+    assert.match(problems.body.reason as string, /maxDeletions/);
+    assert.ok(receiver.at('/ok/json', id).some((r) => r.body.event === 'run-finished'));
+    assert.equal(
+      stack.sim
+        .provider('vbs')
+        .list(stack.scope('good'))
+        .filter((b) => (b as { id: string }).id.startsWith('grd-')).length,
+      3,
+    );
+  });
+
   test('a misconfigured account raises circuit-open; a webhook that does not answer delays no deletion and not the run', async () => {
     const good = stack.account('good');
     const bad = stack.account('bad');

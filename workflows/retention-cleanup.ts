@@ -516,9 +516,7 @@ class Run {
     await raiseEvent('run-finished', {});
     if (counts.failed + counts.blocked > 0 || this.failure)
       await raiseEvent('run-problems', {
-        ...(this.failure
-          ? { reason: this.failure instanceof Error ? this.failure.message : 'the run failed' }
-          : {}),
+        ...(this.failure ? { reason: innermostMessage(this.failure) } : {}),
       });
     await notificationsSent();
   }
@@ -602,4 +600,11 @@ class Run {
       finishedAt,
     };
   }
+}
+
+/** The message of an error's innermost cause ("Activity task failed" wraps the one that says why). */
+function innermostMessage(err: unknown): string {
+  let e: unknown = err;
+  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
+  return e instanceof Error ? e.message : 'the run failed';
 }
