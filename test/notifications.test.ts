@@ -103,7 +103,14 @@ describe('notifications (real stack, webhook receiver on loopback)', () => {
     deadPort = await closedPort();
     process.env[ENV] = `${receiver.url}/ok/env/${secretTag}`;
     stack = await startStack(
-      { good: { provider: 'vbs' }, bad: { provider: 'vbs', limits: { maxConcurrent: 2 } } },
+      {
+        good: { provider: 'vbs' },
+        bad: { provider: 'vbs', limits: { maxConcurrent: 2 } },
+        cb: {
+          provider: 'vbs',
+          limits: { maxConcurrent: 1, circuitBreaker: { failureRate: 0.5, window: 2, coolDown: '10m' } },
+        },
+      },
       {
         worker: false,
         config: {
@@ -317,6 +324,47 @@ describe('notifications (real stack, webhook receiver on loopback)', () => {
         runClosed.getTime(),
       'the run completed while the circuit-open notification was still unanswered',
     );
+  });
+
+  test('a tripped circuit breaker raises circuit-open with the reason', async () => {
+    const account = stack.account('cb');
+    const scope = stack.scope('cb');
+    stack.sim.seed('vbs', scope, vbsBackups(6, 'cb'));
+    stack.sim.setFaults([
+      {
+        provider: 'vbs',
+        method: 'DELETE',
+        path: `^/v3/${scope}/backups/`,
+        fault: {
+          kind: 'status',
+          status: 400,
+          body: { error_code: 'VBS.0005', error_msg: 'injected: refused' },
+        },
+      },
+    ]);
+    try {
+      const items = Array.from({ length: 6 }, (_, i) => ({
+        account,
+        id: `cb-${String(i).padStart(5, '0')}`,
+      }));
+      const id = await rc.start({ items, dryRun: false });
+      const [open] = await waitFor('circuit-open for the tripped account', () => {
+        const got = receiver.at('/hold/circuit', account);
+        return got.length ? got : undefined;
+      });
+      assert.equal(open!.body.account, account);
+      assert.match(
+        open!.body.reason as string,
+        /^\d+ of the last \d+ completed deletions failed .*; no new deletions until /,
+      );
+      assert.ok((open!.body.runs as string[]).includes(id));
+      // The breaker holds the rest for 10 minutes: stop the run (its never-started items end skipped).
+      await rc.cancel(id, 'test done');
+      const summary = await rc.result(id);
+      assert.ok(summary.counts.skipped > 0 && summary.counts.failed >= 1);
+    } finally {
+      stack.sim.setFaults([]);
+    }
   });
 });
 
