@@ -44,4 +44,11 @@ export const PATCHES = {
   resentItems: 'resent-items',
   /** Batch: the shared wake-up timers (workflows/wake-ups.ts); before: one watchdog timer tracked at a time. */
   sharedWakeUps: 'shared-wake-ups',
+  /**
+   * Run and lane: run events go to the sendNotification activity (workflows/run/events.ts): the run at
+   * its end (run-finished, run-problems) and wherever another module raises one; a lane when its
+   * circuit opens. Before: no notifications. Decided at the first event, so an execution that raises
+   * none records no marker. Removable once no run or lane recorded before it can be open.
+   */
+  notifications: 'notifications',
 } as const;
