@@ -201,6 +201,7 @@ describe('report: summary header, decidedBy, provider codes and messages', () =>
       assert.equal(o.outcome, outcome, `${id}: ${o.reason}`);
       assert.equal(o.code, code, `${id}: ${o.reason}`);
       assert.match(o.reason, message, id);
+      if (code) assert.doesNotMatch(o.reason, new RegExp(`${code}: ${code}`), `${id}: the code said once`);
     }
     // Every line says who decided it and when: the activity attempt, or the lane and why.
     for (const o of items)
