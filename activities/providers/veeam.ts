@@ -466,7 +466,9 @@ export class VeeamAdapter implements ProviderAdapter {
         .filter((l) => status.test(l.status ?? ''))
         .map((l) => l.message ?? l.title ?? '')
         .filter(Boolean);
-      return lines.length ? `session ${sessionId} ended ${ended}: ${lines.join('; ')}` : fallback;
+      // A failed session's reason keeps pointing at its whole log (href), beside the lines quoted.
+      const see = href ? `; see ${href}` : '';
+      return lines.length ? `session ${sessionId} ended ${ended}: ${lines.join('; ')}${see}` : fallback;
     } catch (err) {
       if (err instanceof ProviderError) return fallback;
       throw err;
