@@ -662,7 +662,9 @@ class DeletionGroup {
             () => 'present' as const,
           );
           if (seen === 'gone')
-            entries[i] = { outcome: { ...outcomeBase(items[i]!), outcome: 'absent', reason: RETRY_GONE } };
+            entries[i] = {
+              outcome: decided({ ...outcomeBase(items[i]!), outcome: 'absent', reason: RETRY_GONE }),
+            };
           else if (seen === 'deleting') entries[i] = { accepted: { handle: {} } };
         }),
       );

@@ -43,11 +43,17 @@ export {
   csvRow,
   formatReport,
   jsonlLine,
+  csvSummaryLines,
   parseCsv,
+  parseCsvReport,
+  reportSummary,
   reportToString,
+  summaryLine,
   writeReport,
   type ReportFormat,
+  type ReportSummary,
 } from './report';
+export { REQUEST_HASH_MEMO_KEY, requestHash } from './request-hash';
 export { temporalSettings, type TemporalSettings } from './connection';
 
 // Request and outcome types, and the names the workflows use.

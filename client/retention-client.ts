@@ -31,6 +31,8 @@ import { runDetails, runSummary } from '../contract/user-metadata';
 import { dataConverterFromEnv } from '../codec/data-converter';
 import { temporalSettings } from './connection';
 import { InvalidRequestError, validateRequest } from './request-validation';
+import { REQUEST_HASH_MEMO_KEY, requestHash } from './request-hash';
+import { reportSummary, type ReportSummary } from './report';
 import { RetentionSchedules } from './schedules';
 
 export interface StartOptions {
@@ -131,7 +133,12 @@ export class RetentionClient {
       workflowId,
       taskQueue: opts.taskQueue ?? this.taskQueue,
       args: [first],
-      memo: { label: req.label ?? '', startedBy: opts.startedBy ?? 'retention-client' },
+      memo: {
+        label: req.label ?? '',
+        startedBy: opts.startedBy ?? 'retention-client',
+        // Only when every item is known here: a caller that sends its own pages adds items later.
+        ...(req.itemsToFollow ? {} : { [REQUEST_HASH_MEMO_KEY]: requestHash(req) }),
+      },
       // What the Web UI and `temporal workflow describe` show at the top of the run.
       staticSummary: runSummary(req, items.length),
       staticDetails: runDetails(req, {
@@ -298,6 +305,17 @@ export class RetentionClient {
   async *report(workflowId: string, opts: { prefetch?: number } = {}): AsyncGenerator<ItemOutcome> {
     const summary = await this.result(workflowId);
     yield* this.outcomesOf(summary.batchWorkflowIds, opts);
+  }
+
+  /**
+   * What a report says about its run before the items (client/report.ts): workflow id, request hash,
+   * approver, start and end, counts. Waits for the run to finish.
+   */
+  async reportSummary(workflowId: string): Promise<ReportSummary> {
+    const run = await this.result(workflowId);
+    // Described after the end: the approval is written to the memo while the run waits for it.
+    const { memo } = await this.handle(workflowId).describe();
+    return reportSummary(run, memo);
   }
 
   /** The outcomes held by the given batch workflows, in order. */

@@ -21,6 +21,7 @@ import {
   type WorkflowExecutionStatusName,
 } from '@temporalio/client';
 import { TASK_QUEUE } from '../contract/ids';
+import { REQUEST_HASH_MEMO_KEY, requestHash } from './request-hash';
 import type { RunSummary } from '../contract/messages';
 import type { CleanupRequest } from '../contract/request';
 import { retentionCleanup } from '../workflows/retention-cleanup';
@@ -164,7 +165,12 @@ export class RetentionSchedules {
         workflowId: scheduleWorkflowId(o.scheduleId),
         taskQueue: o.taskQueue ?? this.taskQueue,
         args: [request],
-        memo: { label: request.label ?? '', startedBy: 'schedule', scheduleId: o.scheduleId },
+        memo: {
+          label: request.label ?? '',
+          startedBy: 'schedule',
+          scheduleId: o.scheduleId,
+          [REQUEST_HASH_MEMO_KEY]: requestHash(request),
+        },
         // Every run the schedule starts carries them (Web UI, `temporal workflow describe`).
         staticSummary: runSummary(request),
         staticDetails: runDetails(request, { startedBy: `schedule ${o.scheduleId} (${specText})` }),

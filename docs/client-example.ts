@@ -55,8 +55,13 @@ async function main(): Promise<number> {
     for (const problem of summary.firstProblems)
       console.log(`  ${problem.outcome}: ${problem.id}: ${problem.reason}`);
 
-    console.log('\nreport (CSV):');
-    const written = await writeReport(rc.report(workflowId), process.stdout, 'csv');
+    console.log('\nreport (CSV, the run summary as # records first):');
+    const written = await writeReport(
+      rc.report(workflowId),
+      process.stdout,
+      'csv',
+      await rc.reportSummary(workflowId),
+    );
     console.log(`\n${written} outcomes`);
     return summary.counts.failed + summary.counts.blocked > 0 ? 1 : 0;
   } finally {

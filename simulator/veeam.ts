@@ -55,6 +55,8 @@ export interface VeeamVm {
     pendingMs?: number;
     /** The session log's warning line when `outcome` is Warning. */
     warning?: string;
+    /** The session log's error line when `outcome` is Error. */
+    error?: string;
   };
 }
 
@@ -83,6 +85,7 @@ interface Session {
   applied: boolean;
   usn: number;
   warning?: string;
+  error?: string;
 }
 
 interface Grant {
@@ -356,6 +359,7 @@ export class VeeamSim implements ProviderSim {
       applied: false,
       usn: ++a.usn,
       ...(vm.sim?.warning ? { warning: vm.sim.warning } : {}),
+      ...(vm.sim?.error ? { error: vm.sim.error } : {}),
     };
     a.sessions.set(s.id, s);
     this.ctx.counters.bump(this.ctx.counters.sessionsPerVm, key);
@@ -426,6 +430,14 @@ export class VeeamSim implements ProviderSim {
         message:
           s.warning ??
           `Backup files of virtual machine ${s.vmId} were removed; the repository index was not updated`,
+      });
+    if (status === 'Error')
+      results.push({
+        logTime: new Date(s.doneAt).toISOString(),
+        status: 'Error',
+        message:
+          s.error ??
+          `Failed to delete backup files of virtual machine ${s.vmId}: the repository did not accept the request`,
       });
     if (status === s.outcome)
       results.push({

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import YAML from 'yaml';
-import { CSV_COLUMNS, parseCsv } from '../client/report';
+import { CSV_COLUMNS, parseCsvReport, type ReportSummary } from '../client/report';
 import { RetentionClient, type RunStatus } from '../client/retention-client';
 import type { RunSummary } from '../contract/messages';
 import { runCli, show, spawnCli } from './helpers/run-cli';
@@ -144,7 +144,19 @@ describe('CLI', () => {
 
     const jsonl = await cli(['report', mixedRunId]);
     assert.equal(jsonl.code, 0, show(jsonl));
-    const lines = jsonl.stdout.trim().split('\n');
+    const [summaryLine, ...lines] = jsonl.stdout.trim().split('\n');
+    // The first line is the run's summary (test/report-says-why.test.ts checks every field).
+    assert.deepEqual(
+      (({ type, workflowId, total, counts }) => ({ type, workflowId, total, counts }))(
+        JSON.parse(summaryLine!) as ReportSummary,
+      ),
+      {
+        type: 'summary',
+        workflowId: mixedRunId,
+        total: 3,
+        counts: { deleted: 1, absent: 1, blocked: 1, failed: 0, skipped: 0 },
+      },
+    );
     assert.deepEqual(
       lines.map((l) => JSON.parse(l) as unknown),
       expected,
@@ -156,12 +168,20 @@ describe('CLI', () => {
     assert.equal(csv.code, 0, show(csv));
     assert.match(csv.stderr, /3 outcome\(s\) written to .*report\.csv \(csv\)/);
     const text = readFileSync(csvPath, 'utf8');
-    assert.equal(text.split('\n')[0], 'account,id,checkpointId,outcome,reason,code,at,sizeBytes');
-    const [header, ...rows] = parseCsv(text);
+    const { summary, header, rows } = parseCsvReport(text);
+    assert.equal(summary.workflowId, mixedRunId);
+    assert.equal(summary.blocked, '1');
     assert.deepEqual(header, [...CSV_COLUMNS]);
+    assert.equal(
+      CSV_COLUMNS.join(','),
+      'account,id,checkpointId,outcome,reason,code,at,sizeBytes,decidedBy',
+      'new columns only ever come last',
+    );
     assert.deepEqual(
       rows,
-      expected.map((o) => CSV_COLUMNS.map((c) => o[c] ?? '')),
+      expected.map((o) =>
+        CSV_COLUMNS.map((c) => (c === 'sizeBytes' ? (o.sizeBytes?.toString() ?? '') : (o[c] ?? ''))),
+      ),
     );
     const blocked = rows.find((r) => r[3] === 'blocked')!;
     assert.match(blocked[4]!, /VolumeBackup\.0113/);

@@ -7,6 +7,7 @@ import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import {
+  CSV_COLUMNS,
   CSV_HEADER,
   InvalidRequestError,
   RetentionClient,
@@ -14,6 +15,8 @@ import {
   csvRow,
   jsonlLine,
   parseCsv,
+  parseCsvReport,
+  reportSummary,
   reportToString,
   validateRequest,
   writeReport,
@@ -94,12 +97,12 @@ describe('RetentionClient without a server', () => {
     assert.equal(csvField(undefined), '');
     assert.equal(
       csvRow(outcomes[1]!),
-      'vbs-prod,b-2,,blocked,"in use, by ""image"" x, y\nsecond line",VolumeBackup.0113,,',
+      'vbs-prod,b-2,,blocked,"in use, by ""image"" x, y\nsecond line",VolumeBackup.0113,,,',
     );
 
     const csv = await reportToString(outcomes, 'csv');
     assert.equal(csv.split('\n')[0], CSV_HEADER);
-    assert.equal(CSV_HEADER, 'account,id,checkpointId,outcome,reason,code,at,sizeBytes');
+    assert.equal(CSV_HEADER, 'account,id,checkpointId,outcome,reason,code,at,sizeBytes,decidedBy');
     const rows = parseCsv(csv);
     assert.equal(rows.length, 4);
     assert.deepEqual(rows[2], [
@@ -111,8 +114,9 @@ describe('RetentionClient without a server', () => {
       'VolumeBackup.0113',
       '',
       '',
+      '',
     ]);
-    assert.deepEqual(rows[3], ['vbs-prod', 'b-3', '', 'failed', ' padded ', '500', '', '']);
+    assert.deepEqual(rows[3], ['vbs-prod', 'b-3', '', 'failed', ' padded ', '500', '', '', '']);
 
     assert.equal(
       jsonlLine(outcomes[0]!),
@@ -133,6 +137,45 @@ describe('RetentionClient without a server', () => {
       await writeReport(outcomes, new PassThrough().resume(), 'csv'),
       3,
       'the header is not counted',
+    );
+
+    // With a summary: its line / # records come first, are not counted, and read back exactly (CSV:
+    // a hostile approval comment stays text behind the formula guard).
+    const summary = reportSummary(
+      {
+        workflowId: 'retention-cleanup/x-1',
+        dryRun: false,
+        cancelled: false,
+        total: 3,
+        counts: { deleted: 1, absent: 0, blocked: 1, failed: 1, skipped: 0 },
+        perAccount: {},
+        perProvider: {},
+        firstProblems: [],
+        batchWorkflowIds: [],
+        startedAt: '2026-01-01T00:00:00.000Z',
+        finishedAt: '2026-01-01T00:01:00.000Z',
+      },
+      {
+        requestHash: 'sha256:ab',
+        approval: { approver: 'ops@example.com', comment: '=HYPERLINK("x"), ok', at: 'T', planHash: 'p1' },
+      },
+    );
+    const withSummary = new PassThrough();
+    let text = '';
+    withSummary.on('data', (d: Buffer) => (text += d.toString()));
+    assert.equal(await writeReport(outcomes, withSummary, 'csv', summary), 3, 'the summary is not counted');
+    const back = parseCsvReport(text);
+    assert.equal(back.summary.approver, 'ops@example.com');
+    assert.equal(back.summary.approvalComment, `'=HYPERLINK("x"), ok`);
+    assert.equal(back.summary.planHash, 'p1');
+    assert.equal(back.summary.blocked, '1');
+    assert.deepEqual(back.header, [...CSV_COLUMNS]);
+    assert.equal(back.rows.length, 3);
+    const [first, ...rest] = (await reportToString(outcomes, 'jsonl', summary)).trim().split('\n');
+    assert.deepEqual(JSON.parse(first!), summary);
+    assert.deepEqual(
+      rest.map((l) => JSON.parse(l) as unknown),
+      outcomes,
     );
   });
 });

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { progressLine } from '../client/render';
-import { CSV_COLUMNS, parseCsv } from '../client/report';
+import { CSV_COLUMNS, parseCsvReport } from '../client/report';
 import { RetentionClient } from '../client/retention-client';
 import type { RunSummary } from '../contract/messages';
 import { runCli, show } from './helpers/run-cli';
@@ -118,7 +118,8 @@ describe('bytes in run reports', () => {
     const csvPath = join(dir, 'run.csv');
     const r = await cli(['report', runId, '--output', csvPath]);
     assert.equal(r.code, 0, show(r));
-    const [header, ...rows] = parseCsv(readFileSync(csvPath, 'utf8'));
+    // The run's summary comes first as # records (docs/cli.md, report), then the columns and items.
+    const { header, rows } = parseCsvReport(readFileSync(csvPath, 'utf8'));
     assert.deepEqual(header, [...CSV_COLUMNS]);
     const col = CSV_COLUMNS.indexOf('sizeBytes');
     const byId = new Map(rows.map((row) => [row[1], row[col]]));

@@ -44,6 +44,7 @@ import {
 import type { DeleteBackupInput, GroupItemResult, HandedOver } from '../activities/delete-backup';
 import { FAILURE } from '../contract/failure-types';
 import { failedOutcomeFrom, isMisconfiguration } from './activity-failures';
+import { withDecider } from './decided-by';
 import { CircuitBreaker, type CarriedBreaker } from './circuit-breaker';
 import { LANE_EVENTS_BEFORE_CONTINUE, shouldContinueAsNew } from './continue-as-new';
 import { deletionActivitiesFor } from './lane/deletion-activities';
@@ -261,12 +262,16 @@ class Lane {
     if (!m || m.until <= Date.now()) return;
     for (const b of this.queues.batches.values())
       for (const item of b.items.splice(0))
-        this.record(b, {
-          ...item,
-          outcome: 'failed',
-          reason: `${m.reason} (not sent: the account's circuit is open)`,
-          code: FAILURE.AccountMisconfigured,
-        });
+        this.record(
+          b,
+          {
+            ...item,
+            outcome: 'failed',
+            reason: `${m.reason} (not sent: the account's circuit is open)`,
+            code: FAILURE.AccountMisconfigured,
+          },
+          'circuit open: account misconfigured',
+        );
   }
 
   /** Every batch of `run` stops here: its run no longer runs (a deletion of it found out). */
@@ -355,8 +360,8 @@ class Lane {
         }
         b.inspect.add(key);
       }
-      if (b.state === 'cancelled') this.record(b, skipped(item, b.stopReason ?? CANCELLED));
-      else if (known) this.record(b, known);
+      if (b.state === 'cancelled') this.record(b, ...skipped(item, b.stopReason ?? CANCELLED));
+      else if (known) this.record(b, known, ledgerWhy(known));
       else b.items.push(item);
     }
     if (req.resend)
@@ -380,7 +385,7 @@ class Lane {
    */
   private observeAccepted(b: LaneBatch, item: ItemRef, handle: Record<string, string>): void {
     const d = this.ledger.begin(item, b.id, b.run, Date.now());
-    if (d.kind === 'answer') return this.record(b, d.outcome);
+    if (d.kind === 'answer') return this.record(b, d.outcome, ledgerWhy(d.outcome));
     if (d.kind === 'join') {
       b.inFlight++;
       return;
@@ -402,15 +407,19 @@ class Lane {
     if (state === 'cancelled') {
       if (reason !== CANCELLED) b.stopReason = reason;
       // Queued items of a cancelled run are never started; in-flight ones finish and report normally.
-      for (const item of b.items.splice(0)) this.record(b, skipped(item, b.stopReason ?? CANCELLED));
+      for (const item of b.items.splice(0)) this.record(b, ...skipped(item, b.stopReason ?? CANCELLED));
     }
   }
 
   // ---- outcomes ----
 
-  /** Puts an outcome in its batch's outbox (sent by flushDue). */
-  private record(b: LaneBatch, outcome: Outcome): void {
-    b.outbox.push({ ...outcome, at: new Date().toISOString() });
+  /**
+   * Puts an outcome in its batch's outbox (sent by flushDue). `why` names the lane's decision in
+   * `decidedBy` when no activity attempt decided it (workflows/decided-by.ts).
+   */
+  private record(b: LaneBatch, outcome: Outcome, why: string): void {
+    const at = new Date().toISOString();
+    b.outbox.push({ ...withDecider(outcome, 'lane', why, at), at });
     b.oldestOutboxAt ??= Date.now();
     this.dirty = true;
   }
@@ -418,7 +427,7 @@ class Lane {
   /** A deletion this lane ran ended: its batch's outcome, the breaker, and the batches that joined it. */
   private settle(b: LaneBatch, outcome: Outcome): void {
     if (this.breaker) this.breakerRecord(this.breaker, outcome);
-    this.record(b, outcome);
+    this.record(b, outcome, 'deletion ended without an activity result');
     this.completed++;
     if (this.ledgerOn) this.deliverJoined(outcome);
     if (outcome.code === FAILURE.RunStopped) this.stopRun(b.run);
@@ -431,7 +440,7 @@ class Lane {
       const jb = this.queues.batches.get(j.batch);
       if (!jb) continue;
       jb.inFlight--;
-      this.record(jb, j.outcome);
+      this.record(jb, j.outcome, 'joined a running deletion of the same backup');
     }
     // The deletion they joined was skipped (its run stopped): their own runs still want it.
     this.requeueJoiners(outcome, requeue);
@@ -448,7 +457,7 @@ class Lane {
         id: item.id,
         ...(item.checkpointId ? { checkpointId: item.checkpointId } : {}),
       };
-      if (jb.state === 'cancelled') this.record(jb, skipped(own, jb.stopReason ?? CANCELLED));
+      if (jb.state === 'cancelled') this.record(jb, ...skipped(own, jb.stopReason ?? CANCELLED));
       else jb.items.unshift(own);
     }
   }
@@ -512,7 +521,7 @@ class Lane {
       const d = this.ledger.begin(next.item, next.b.id, next.b.run, now);
       if (d.kind === 'start') return next;
       if (d.kind === 'join') next.b.inFlight++;
-      else this.record(next.b, d.outcome);
+      else this.record(next.b, d.outcome, ledgerWhy(d.outcome));
       if (!this.queues.startable()) return undefined;
     }
   }
@@ -761,7 +770,7 @@ class Lane {
     for (const [b, items] of back) {
       if (this.ledgerOn) for (const item of items) this.requeueJoiners(item, this.ledger.abandon(item));
       if (b.state !== 'cancelled') b.items.unshift(...items);
-      else for (const item of items) this.record(b, skipped(item, b.stopReason ?? CANCELLED));
+      else for (const item of items) this.record(b, ...skipped(item, b.stopReason ?? CANCELLED));
     }
     this.depth.learn(started, extras, slots, handOverRules);
   }
@@ -910,8 +919,22 @@ const CANCELLED = 'run cancelled before this item was started';
 const LANE_CANCELLED = "not started: the account's lane was cancelled (Web UI or `temporal workflow cancel`)";
 const RUN_GONE = 'not started: its run no longer runs (terminated or reset from outside)';
 
-function skipped(item: ItemRef, reason: string): Outcome {
-  return { ...item, outcome: 'skipped', reason };
+/** Decided from the ledger (lane/ledger.ts): the same backup twice in a run, or gone already. */
+function ledgerWhy(o: Outcome): string {
+  return o.duplicate ? 'ledger: the same backup twice in this run' : 'ledger: gone before this run asked';
+}
+
+/** A queued item never started, and the lane's reason for decidedBy. */
+function skipped(item: ItemRef, reason: string): [Outcome, string] {
+  const why =
+    reason === CANCELLED
+      ? 'not started: run cancelled'
+      : reason === LANE_CANCELLED
+        ? 'not started: lane cancelled'
+        : reason === RUN_GONE
+          ? 'not started: run no longer runs'
+          : 'not started: batch stopped';
+  return [{ ...item, outcome: 'skipped', reason }, why];
 }
 
 const bookkeepingFailed = (err: unknown) => log.error('lane bookkeeping failed', { error: String(err) });

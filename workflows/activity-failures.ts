@@ -2,6 +2,7 @@ import { ActivityFailure, ApplicationFailure, TimeoutFailure } from '@temporalio
 import { FAILURE } from '../contract/failure-types';
 import { outcomeBase, truncateReason } from '../contract/outcome-shape';
 import type { ItemOutcome, ItemRef } from '../contract/model';
+import { withDecider } from './decided-by';
 
 /** The outcome says the account is misconfigured: every deletion on it would fail the same way. */
 export function isMisconfiguration(o: Pick<ItemOutcome, 'outcome' | 'reason'>): boolean {
@@ -14,6 +15,17 @@ export function isMisconfiguration(o: Pick<ItemOutcome, 'outcome' | 'reason'>): 
  */
 
 export function failedOutcomeFrom(item: ItemRef, err: unknown): Omit<ItemOutcome, 'at'> {
+  return withDecider(failedOutcome(item, err), 'lane', gaveUp(err));
+}
+
+/** decidedBy's why: which activity gave up and Temporal's retry state (e.g. MAXIMUM_ATTEMPTS_REACHED). */
+function gaveUp(err: unknown): string {
+  if (!(err instanceof ActivityFailure)) return 'no activity result';
+  const state = err.retryState === undefined || err.retryState === null ? '' : `: ${String(err.retryState)}`;
+  return `${err.activityType ?? 'activity'} gave up${state}`;
+}
+
+function failedOutcome(item: ItemRef, err: unknown): Omit<ItemOutcome, 'at'> {
   const base = outcomeBase(item);
   const cause = err instanceof ActivityFailure ? err.cause : err;
   if (cause instanceof TimeoutFailure) {

@@ -50,6 +50,7 @@ import {
   type LaneBatchState,
 } from '../contract/messages';
 import type { AccountLimits, ItemOutcome, ItemRef, OutcomeCounts } from '../contract/model';
+import { withDecider } from './decided-by';
 import { PATCHES } from './patches';
 import { WakeUps } from './wake-ups';
 import { described } from './handler-descriptions';
@@ -166,17 +167,22 @@ class Batch {
   async run(): Promise<BatchResult> {
     if (this.input.dryRun) {
       for (const item of this.state.items)
-        this.state.accept({
-          ...item,
-          outcome: 'skipped',
-          reason: dryRunReason(item),
-          at: new Date().toISOString(),
-        });
+        this.state.accept(
+          withDecider(
+            { ...item, outcome: 'skipped', reason: dryRunReason(item), at: new Date().toISOString() },
+            'batch',
+            'dry run',
+          ),
+        );
     }
     while (!this.state.done) {
       this.dirty = false;
       if (this.control === 'cancelled') {
-        this.state.skipPending('run cancelled before this item was sent', new Date().toISOString());
+        this.state.skipPending(
+          'run cancelled before this item was sent',
+          new Date().toISOString(),
+          'cancelled',
+        );
         await this.tellLanes('cancelled');
       } else if (this.control === 'paused') {
         await this.tellLanes('paused');
@@ -256,7 +262,10 @@ class Batch {
     log.warn('the run no longer runs: stopping this batch', { run: this.input.runWorkflowId, status });
     const reason = `not deleted: run ${this.input.runWorkflowId} is ${status} (stopped from outside) before this item was sent`;
     const at = new Date().toISOString();
-    for (const item of notQueued) this.state.accept({ ...item, outcome: 'skipped', reason, at });
+    for (const item of notQueued)
+      this.state.accept(
+        withDecider({ ...item, outcome: 'skipped', reason, at }, 'run', 'stopped from outside', at),
+      );
     this.cancel();
   }
 

@@ -225,7 +225,8 @@ export function classifyHuawei(
 ): ProviderError {
   const { code, message } = huaweiErrorCode(res);
   const info = { status: res.status, code };
-  const detail = `${code}: ${message ?? ''}`.replace(/: $/, '');
+  // VBS messages may already start with the code they carry ("VolumeBackup.0113: ..."): said once.
+  const detail = code && message?.startsWith(code) ? message : `${code}: ${message ?? ''}`.replace(/: $/, '');
   const answer: HuaweiAnswer = {
     res,
     ...(code ? { code } : {}),

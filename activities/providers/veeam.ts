@@ -424,30 +424,36 @@ export class VeeamAdapter implements ProviderAdapter {
         return { state: 'gone' };
       case 'Warning':
         // Deleted, with warnings: the operator reads them in the item's reason (issue 13 item 3).
-        return { state: 'gone', note: await this.warningsOf(sessionId, ctx) };
+        return { state: 'gone', note: await this.logLinesOf(sessionId, 'Warning', /warn/i, ctx) };
       case 'Error':
       case 'Canceled':
-      case 'NeverExecuted': {
-        const log = s._links?.log?.href;
+      case 'NeverExecuted':
+        // Failed: the appliance's own words (the log's Error lines) stay in the reason (issue 13 item 3).
         return {
           state: 'failed',
           status: s.status,
-          reason: `backup deletion session ${sessionId} ended ${s.status}${log ? `; see ${log}` : ''}`,
+          reason: `backup deletion ${await this.logLinesOf(sessionId, s.status, /error|fail|cancel/i, ctx, s._links?.log?.href)}`,
           code: s.status,
         };
-      }
       default:
         return { state: 'pending', status: s.status };
     }
   }
 
   /**
-   * The session log's Warning lines, for the reason of an item deleted with warnings. The log is a
-   * read that may fail or change shape without changing the outcome: then the reason says where to look.
+   * "session X ended <status>: <the log's lines of that status>", for the reason of an item deleted
+   * with warnings or failed. The log is a read that may fail or change shape without changing the
+   * outcome: then the text says where to look.
    */
-  private async warningsOf(sessionId: string, ctx: CallContext): Promise<string> {
+  private async logLinesOf(
+    sessionId: string,
+    ended: string,
+    status: RegExp,
+    ctx: CallContext,
+    href?: string,
+  ): Promise<string> {
     const path = `/api/v1/jobSessions/${encodeURIComponent(sessionId)}/log`;
-    const fallback = `session ${sessionId} ended Warning; see its log (${path})`;
+    const fallback = `session ${sessionId} ended ${ended}; see its log (${href ?? path})`;
     try {
       let res = await this.session.send('GET', path, ctx);
       // A transient answer is asked again twice; the outcome does not wait longer than that for it.
@@ -457,10 +463,12 @@ export class VeeamAdapter implements ProviderAdapter {
       const log = sessionLogSchema.safeParse(res.body);
       if (!log.success) return fallback;
       const lines = log.data.results
-        .filter((l) => /warn/i.test(l.status ?? ''))
+        .filter((l) => status.test(l.status ?? ''))
         .map((l) => l.message ?? l.title ?? '')
         .filter(Boolean);
-      return lines.length ? `session ${sessionId} ended Warning: ${lines.join('; ')}` : fallback;
+      // A failed session's reason keeps pointing at its whole log (href), beside the lines quoted.
+      const see = href ? `; see ${href}` : '';
+      return lines.length ? `session ${sessionId} ended ${ended}: ${lines.join('; ')}${see}` : fallback;
     } catch (err) {
       if (err instanceof ProviderError) return fallback;
       throw err;

@@ -5,6 +5,7 @@
  */
 import type { AcceptedDeletionNote, BatchReport, DeletedBytes } from '../../contract/messages';
 import { addDeletedBytes, deletedBytesRecord } from '../deleted-bytes';
+import { withDecider } from '../decided-by';
 import {
   emptyCounts,
   itemKey,
@@ -154,10 +155,11 @@ export class BatchItems {
     }
   }
 
-  /** Every item not yet sent ends `skipped` with this reason. */
-  skipPending(reason: string, at: string): void {
+  /** Every item not yet sent ends `skipped` with this reason; `why` is the run's, for decidedBy. */
+  skipPending(reason: string, at: string, why: string): void {
     for (const list of this.pending.values())
-      for (const item of list.splice(0)) this.accept({ ...item, outcome: 'skipped', reason, at });
+      for (const item of list.splice(0))
+        this.accept(withDecider({ ...item, outcome: 'skipped', reason, at }, 'run', why, at));
   }
 
   /** Accounts with items in their lane. */

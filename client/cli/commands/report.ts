@@ -3,7 +3,7 @@ import { extname, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fmtInt, table } from '../../render';
-import { formatReport, REPORT_FORMATS, type ReportFormat } from '../../report';
+import { formatReport, REPORT_FORMATS, reportSummary, type ReportFormat } from '../../report';
 import { defineCommand } from '../command';
 import { CONNECTION_OPTIONS, withClient } from '../connect';
 import { EXIT, UsageError } from '../errors';
@@ -14,9 +14,15 @@ export const report = defineCommand({
   name: 'report',
   args: ['workflowId'],
   summary: "every item's outcome as JSON Lines or CSV",
-  description: `Writes every item's outcome (account, id, checkpointId, outcome, reason, code, at), read from the
-run's batches. Waits for the run to finish. Without --output the report goes to stdout.
-sizeBytes is the backup's size as its listing gave it (policy runs); absent/empty when unknown.
+  description: `Writes every item's outcome (account, id, checkpointId, outcome, reason, code, at, sizeBytes,
+decidedBy), read from the run's batches. Waits for the run to finish. Without --output the report goes
+to stdout. sizeBytes is the backup's size as its listing gave it (policy runs); absent/empty when
+unknown. decidedBy says which activity attempt (or which workflow, and why) decided it, and when.
+
+The report opens with the run's summary (workflow id, request hash, approver, start, end, counts per
+outcome): JSON Lines as a first line {"type":"summary",...}; CSV as "#name,value" records before the
+column header (comment lines: pandas comment='#', DuckDB comment='#', or grep -v '^#').
+--items-only leaves the summary out (the item records alone, as before).
 
 --chart FILE.png|svg draws the backups and bytes deleted per account; with --chart and no --output,
 stdout gets that per-account table (human units) instead of every outcome.`,
@@ -31,6 +37,10 @@ stdout gets that per-account table (human units) instead of every outcome.`,
       short: 'o',
       value: 'FILE',
       help: 'write FILE atomically (a temporary file, then a rename)',
+    },
+    'items-only': {
+      type: 'boolean',
+      help: 'no summary line / # header: only the item records',
     },
     chart: {
       type: 'string',
@@ -58,14 +68,19 @@ stdout gets that per-account table (human units) instead of every outcome.`,
       let count = 0;
       const { RunBytes } = lazy<typeof import('../../../insight/run-bytes')>('insight/run-bytes');
       const bytes = new RunBytes();
+      const run = await rc.result(workflowId);
+      // Described after the end: the approval is written to the memo while the run waits for it.
+      const summary = values['items-only']
+        ? undefined
+        : reportSummary(run, (await rc.handle(workflowId).describe()).memo);
       const counted = async function* () {
-        for await (const o of rc.report(workflowId)) {
+        for await (const o of rc.outcomesOf(run.batchWorkflowIds)) {
           count++;
           bytes.add(o);
           yield o;
         }
       };
-      const lines = formatReport(counted(), format);
+      const lines = formatReport(counted(), format, summary);
       if (values.chart && !values.output) {
         for await (const _ of lines); // the outcomes are summed, not printed
         print(table(bytes.tableRows(fmtInt), 1));

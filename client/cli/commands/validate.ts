@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import type { WorkerConfig } from '../../../worker/config';
 import { fmtInt, table } from '../../render';
 import { validateRequest } from '../../request-validation';
+import { requestHash } from '../../request-hash';
 import { defineCommand } from '../command';
 import { EXIT, UsageError } from '../errors';
 import { readDataFile } from '../input';
@@ -57,6 +58,8 @@ function validateRequestFile(file: string, raw: unknown, json: boolean): number 
       pages,
       accounts,
       itemsToFollow: Boolean(request.itemsToFollow),
+      // What a run started from this file carries (memo and report header), to match them up.
+      ...(request.itemsToFollow ? {} : { requestHash: requestHash(request) }),
     });
   } else {
     print(
