@@ -127,6 +127,14 @@ const limitsSchema = z
       });
   });
 
+/**
+ * Every executed run that would delete on this account waits for a person to approve its plan,
+ * whatever the request says (README, "Approving deletions").
+ */
+const requireApprovalSchema = z
+  .boolean({ error: 'expected true (runs that delete on this account wait for approval) or false' })
+  .optional();
+
 const tlsSchema = z
   .object({ caFile: z.string().optional(), insecureSkipVerify: z.boolean().optional() })
   .strict();
@@ -164,6 +172,7 @@ const accountSchema = z.discriminatedUnion(
         ]),
         tls: tlsSchema.optional(),
         limits: limitsSchema.default(limitsSchema.parse({})),
+        requireApproval: requireApprovalSchema,
       })
       .strict(),
     z
@@ -172,6 +181,7 @@ const accountSchema = z.discriminatedUnion(
         ...huaweiAccount,
         tls: tlsSchema.optional(),
         limits: limitsSchema.default(limitsSchema.parse({})),
+        requireApproval: requireApprovalSchema,
       })
       .strict()
       .superRefine((a, ctx) => {
@@ -188,6 +198,7 @@ const accountSchema = z.discriminatedUnion(
         ...huaweiAccount,
         tls: tlsSchema.optional(),
         limits: limitsSchema.default(limitsSchema.parse({})),
+        requireApproval: requireApprovalSchema,
       })
       .strict(),
     z
@@ -196,6 +207,7 @@ const accountSchema = z.discriminatedUnion(
         ...huaweiAccount,
         tls: tlsSchema.optional(),
         limits: limitsSchema.default(limitsSchema.parse({})),
+        requireApproval: requireApprovalSchema,
       })
       .strict(),
     z
@@ -205,6 +217,7 @@ const accountSchema = z.discriminatedUnion(
         credentials: z.object({ username: secretRefSchema, password: secretRefSchema }).strict(),
         tls: tlsSchema.optional(),
         limits: limitsSchema.default(limitsSchema.parse({})),
+        requireApproval: requireApprovalSchema,
       })
       .strict(),
   ],
@@ -322,6 +335,8 @@ export function accountLimits(name: string, account: AccountConfig): AccountLimi
     retryMaxIntervalMs: durationMs(l.retryMaxInterval),
     // Only when configured, like the breaker below: other accounts' lanes see the input they saw before.
     ...(l.maxDeletionsPerRun !== undefined ? { maxDeletionsPerRun: l.maxDeletionsPerRun } : {}),
+    // Only when set: other accounts' lanes see the input they saw before.
+    ...(account.requireApproval ? { requireApproval: true as const } : {}),
     // Only when configured: lanes of accounts without a breaker get exactly the input they got before.
     ...(l.circuitBreaker
       ? {
