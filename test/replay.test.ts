@@ -33,10 +33,12 @@ const EXPECTED = [
   'lane-before-hand-over',
   'lane-before-pipeline',
   'lane',
+  'run-approved',
   'run-before-activation',
   'run-cancelled',
   'run-deletions',
   'run-dry',
+  'run-rejected',
 ];
 
 interface ScheduledActivity {
