@@ -7,6 +7,9 @@
  * skipped, a backup that newly qualifies is not touched.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { RetentionClient } from '../client/retention-client';
 import { ApprovalRefusedError } from '../client/approval';
@@ -222,6 +225,40 @@ describe('plan, approve, apply', () => {
       rc.approve(id, { planHash: 'x', approver: 'alice' }),
       (err: unknown) => err instanceof Error,
     );
+  });
+
+  test('schedule create --require-approval: the nightly run plans and waits; approving it deletes', async () => {
+    seedVolume(stack, 'vbs', 'sch');
+    const before = deletes();
+    const dir = mkdtempSync(join(tmpdir(), 'rc-approval-'));
+    const file = join(dir, 'request.json');
+    writeFileSync(file, JSON.stringify(policyRun('sch', { approval: undefined })));
+    const scheduleId = `nightly-approval-${stack.account('vbs')}`;
+    const created = await runCli([
+      'schedule',
+      'create',
+      scheduleId,
+      file,
+      '--every',
+      '24h',
+      '--paused',
+      '--execute',
+      '--require-approval',
+      '--task-queue',
+      stack.taskQueue,
+    ]);
+    assert.equal(created.code, 0, show(created));
+    try {
+      const { workflowId } = await rc.schedules.trigger(scheduleId, { waitMs: 30_000 });
+      assert.ok(workflowId, 'the schedule started a run');
+      const plan = await awaitingPlan(workflowId);
+      assert.equal(plan.toDelete, 3);
+      assert.equal(deletes(), before, 'the scheduled run waits with nothing deleted');
+      await rc.approve(workflowId, { planHash: plan.planHash, approver: 'morning-shift' });
+      assert.equal((await rc.result(workflowId)).counts.deleted, 3);
+    } finally {
+      await rc.schedules.delete(scheduleId);
+    }
   });
 
   test('CLI: plan, approve (refused: non-zero exit with the reason) and reject', async () => {
