@@ -1,6 +1,6 @@
 /**
- * The run's approval gate (issue 14; README, "Approving deletions"): which exact (account, id) set the
- * run would delete, its hash, and the decision. Pure and deterministic (the hash is computed in the
+ * The run's approval gate (issue 14; README, "Guarantees": only the approved plan is deleted; and
+ * "Approving deletions"): which exact (account, id) set the run would delete, its hash, and the decision. Pure and deterministic (the hash is computed in the
  * workflow); the run (workflows/retention-cleanup.ts) holds every batch while the gate is `awaiting`.
  *
  * planHash = sha256 over the sorted item keys of the deletions, one per line, then the request's hash
@@ -86,9 +86,12 @@ export class ApprovalGate {
 
   /** The hash without keeping it (queries must not change the run's state). */
   peekHash(request: Record<string, unknown>): string {
-    return this.c.planHash ?? planHashOf(
-      this.c.refs.map((r) => r[0]),
-      request,
+    return (
+      this.c.planHash ??
+      planHashOf(
+        this.c.refs.map((r) => r[0]),
+        request,
+      )
     );
   }
 
