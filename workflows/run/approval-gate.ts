@@ -1,7 +1,8 @@
 /**
  * The run's approval gate (issue 14; README, "Guarantees": only the approved plan is deleted; and
- * "Approving deletions"): which exact (account, id) set the run would delete, its hash, and the decision. Pure and deterministic (the hash is computed in the
- * workflow); the run (workflows/retention-cleanup.ts) holds every batch while the gate is `awaiting`.
+ * "Approving deletions"): which exact (account, id) set the run would delete, its hash, and the
+ * decision. Pure and deterministic (the hash is computed in the workflow); the run
+ * (workflows/retention-cleanup.ts) holds every batch while the gate is `awaiting`.
  *
  * planHash = sha256 over the sorted item keys of the deletions, one per line, then the request's hash
  * (its canonical JSON without the items, which the keys already are). A different set, or the same
