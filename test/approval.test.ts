@@ -187,16 +187,21 @@ describe('plan, approve, apply', () => {
   test('an account with requireApproval makes an item-list run wait, whatever the request says', async () => {
     seedVolume(stack, 'gated', 'gat');
     const before = deletes();
-    const id = await rc.start({
-      items: [
-        { account: stack.account('gated'), id: 'gat-d3' },
-        { account: stack.account('gated'), id: 'gat-d4' },
-      ],
-      dryRun: false,
-    });
+    const items = [
+      { account: stack.account('gated'), id: 'gat-d3' },
+      { account: stack.account('gated'), id: 'gat-d4' },
+    ];
+    // The request says no approval; the account's requireApproval wins. Nobody decides: until the
+    // deadline nothing is sent (a batch that had started would have deleted both by then).
+    const undecided = await rc.start({ items, dryRun: false, approval: { required: false, timeout: '3s' } });
+    const timedOut = await rc.result(undecided);
+    assert.equal(timedOut.cancelReason, 'approval timed out');
+    assert.equal(timedOut.counts.skipped, 2);
+    assert.equal(deletes(), before, 'nothing reached the provider while the run waited');
+
+    const id = await rc.start({ items, dryRun: false });
     const plan = await awaitingPlan(id);
     assert.deepEqual(plan.accounts, [{ account: stack.account('gated'), provider: 'vbs', toDelete: 2 }]);
-    assert.equal(deletes(), before);
     await rc.approve(id, { planHash: plan.planHash, approver: 'carol' });
     const summary = await rc.result(id);
     assert.equal(summary.counts.deleted, 2);
