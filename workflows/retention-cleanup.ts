@@ -214,6 +214,8 @@ class Run {
 
   cancel(reason?: string): void {
     if (!this.cancelled) this.cancelReason = reason;
+    // A cancelled run waits for no decision any more.
+    this.approvalTimer?.cancel();
     this.cancelled = true;
     // A cancelled run takes no more items, so it must not wait for a seal that may never come.
     this.sealed = true;
@@ -285,6 +287,7 @@ class Run {
       {
         ...described('approve'),
         validator: (input) => {
+          if (this.cancelled) throw new Error('not awaiting approval: this run was cancelled');
           const refused = this.gate.refuseApprove(input);
           if (refused) throw new Error(refused);
         },
@@ -296,7 +299,12 @@ class Run {
         const planHash = this.gate.c.planHash;
         const reason = this.gate.reject(input);
         upsertMemo({
-          rejection: { approver: input.approver, reason: input.reason, at: new Date().toISOString(), planHash },
+          rejection: {
+            approver: input.approver,
+            reason: input.reason,
+            at: new Date().toISOString(),
+            planHash,
+          },
           awaitingApproval: null,
         });
         this.stopUndecided(reason);
@@ -305,6 +313,7 @@ class Run {
       {
         ...described('reject'),
         validator: (input) => {
+          if (this.cancelled) throw new Error('not awaiting approval: this run was cancelled');
           const refused = this.gate.refuseReject(input);
           if (refused) throw new Error(refused);
         },
@@ -425,6 +434,7 @@ class Run {
       // Items received before an account that requires approval joined the run were not recorded.
       if (this.batches.entries.length) this.gate.c.incomplete = true;
       this.recordsPlan = true;
+      if (this.gate.c.state === 'not-required') this.gate.c.state = 'planning';
     }
     return may;
   }
@@ -539,13 +549,18 @@ class Run {
       this.failure = guardViolation(violations);
       this.cancel('a guard was crossed');
     } else if (executed && this.approvalNeeded()) await this.awaitApproval();
+    if (this.gate.c.state === 'planning') this.gate.c.state = 'not-required';
   }
 
   /** The request asks for approval, or an account with deletions in the plan requires it. */
   private approvalNeeded(): boolean {
-    if (this.request.approval?.required) return true;
     const tally = this.batches.tally;
-    return Object.entries(this.accounts).some(([name, a]) => a.requireApproval && (own(tally, name) ?? 0) > 0);
+    // A plan without deletions has nothing to approve: the run ends as it would have.
+    if (!Object.values(tally).some((n) => n > 0)) return false;
+    if (this.request.approval?.required) return true;
+    return Object.entries(this.accounts).some(
+      ([name, a]) => a.requireApproval && (own(tally, name) ?? 0) > 0,
+    );
   }
 
   /**
@@ -616,7 +631,10 @@ class Run {
         const changed = results.flatMap((r) => r.changed);
         await Promise.all(
           [...this.gate.batchesOf(changed)].map(([n, keys]) =>
-            getExternalWorkflowHandle(this.idOf(n)).signal(skipItemsSignal, { keys, reason: PLAN_CHANGED_REASON }),
+            getExternalWorkflowHandle(this.idOf(n)).signal(skipItemsSignal, {
+              keys,
+              reason: PLAN_CHANGED_REASON,
+            }),
           ),
         );
       } catch (err) {
@@ -634,7 +652,9 @@ class Run {
   /** The `plan` query (README, "Approving deletions"). */
   private planView(): RunPlan {
     if (!this.sealed || this.discovering)
-      throw new Error('no plan yet: the run is still planning (listing accounts or receiving items); query again');
+      throw new Error(
+        'no plan yet: the run is still planning (listing accounts or receiving items); query again',
+      );
     if (!this.recordsPlan)
       throw new Error(
         'this run needs no approval, so it keeps no plan to approve; its result shows what it planned (`retention-cleanup report`)',
@@ -652,11 +672,13 @@ class Run {
           listed: p.listed,
           ...(p.toDeleteBytes !== undefined ? { toDeleteBytes: p.toDeleteBytes } : {}),
         }))
-      : [...perAccount].sort(([a], [b]) => (a < b ? -1 : 1)).map(([account, toDelete]) => ({
-          account,
-          provider: providerOf(account),
-          toDelete,
-        }));
+      : [...perAccount]
+          .sort(([a], [b]) => (a < b ? -1 : 1))
+          .map(([account, toDelete]) => ({
+            account,
+            provider: providerOf(account),
+            toDelete,
+          }));
     const g = this.gate.c;
     return {
       planHash: this.gate.peekHash(this.request),
