@@ -290,6 +290,8 @@ describe('plan, approve, apply', () => {
     assert.equal(rejected.code, 0, show(rejected));
     const summary = await rc.result(id);
     assert.equal(summary.counts.deleted, 0);
+    const status = await runCli(['status', id]);
+    assert.match(status.stdout, /Stopped: {2}plan rejected by alice: not tonight/, show(status));
     const again = await runCli(['approve', id, '--plan-hash', plan.planHash, '--approver', 'alice']);
     assert.notEqual(again.code, 0, show(again));
   });
