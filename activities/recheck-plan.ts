@@ -35,7 +35,10 @@ export async function recheckPlanWith(
   const plan = planRetention(records, input.policy, input.now);
   const stillDeleted = new Set(plan.deletions.map((d) => itemKey({ ...d, account: input.limits.name })));
   const changed = input.approved
-    .filter((a) => !stillDeleted.has(itemKey({ account: input.limits.name, id: a.id, checkpointId: a.checkpointId })))
+    .filter(
+      (a) =>
+        !stillDeleted.has(itemKey({ account: input.limits.name, id: a.id, checkpointId: a.checkpointId })),
+    )
     .map((a) => a.key);
   return { account: input.limits.name, changed };
 }

@@ -287,10 +287,7 @@ export class RetentionClient {
   }
 
   /** Approves the plan by its hash; ApprovalRefusedError (with the run's reason) when refused. */
-  async approve(
-    workflowId: string,
-    input: ApproveInput,
-  ): Promise<{ approved: true; planHash: string }> {
+  async approve(workflowId: string, input: ApproveInput): Promise<{ approved: true; planHash: string }> {
     return approval.approve(this.handle(workflowId), input);
   }
 

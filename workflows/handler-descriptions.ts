@@ -65,13 +65,13 @@ export const HANDLERS: Record<string, HandlerDoc> = {
     workflow: 'retentionCleanup',
     kind: 'Update',
     input: '{"planHash": "<from the plan query>", "approver": "alice", "comment": "checked vbs-prod"}',
-    what: 'Approves the plan the run awaits approval with: it then deletes exactly that (account, id) set (policy runs list again first and skip what the rules no longer delete). Refused, changing nothing, when the hash is not the current plan, the approver is not in the request\'s approvers, or the run is not awaiting approval.',
+    what: "Approves the plan the run awaits approval with: it then deletes exactly that (account, id) set (policy runs list again first and skip what the rules no longer delete). Refused, changing nothing, when the hash is not the current plan, the approver is not in the request's approvers, or the run is not awaiting approval.",
   },
   reject: {
     workflow: 'retentionCleanup',
     kind: 'Update',
     input: '{"approver": "alice", "reason": "too many deletions on vbs-prod"}',
-    what: 'Rejects the plan the run awaits approval with: nothing is deleted, every item ends `skipped` with a reason naming the approver, and the run completes. Refused when the approver is not in the request\'s approvers or the run is not awaiting approval.',
+    what: "Rejects the plan the run awaits approval with: nothing is deleted, every item ends `skipped` with a reason naming the approver, and the run completes. Refused when the approver is not in the request's approvers or the run is not awaiting approval.",
   },
   batchReport: {
     workflow: 'retentionCleanup',

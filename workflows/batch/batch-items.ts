@@ -169,7 +169,8 @@ export class BatchItems {
     for (const [account, list] of this.pending) {
       const kept = list.filter((item) => !skip.has(itemKey(item)));
       if (kept.length === list.length) continue;
-      for (const item of list) if (skip.has(itemKey(item))) this.accept({ ...item, outcome: 'skipped', reason, at });
+      for (const item of list)
+        if (skip.has(itemKey(item))) this.accept({ ...item, outcome: 'skipped', reason, at });
       this.pending.set(account, kept);
     }
   }

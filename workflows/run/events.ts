@@ -4,11 +4,7 @@
  * the signature: the run calls it where `awaiting-approval` and `guard-violation` are raised.
  */
 export type RunEventName =
-  | 'awaiting-approval'
-  | 'guard-violation'
-  | 'circuit-open'
-  | 'run-finished'
-  | 'run-problems';
+  'awaiting-approval' | 'guard-violation' | 'circuit-open' | 'run-finished' | 'run-problems';
 
 export async function raiseEvent(_event: RunEventName, _details: { planHash?: string }): Promise<void> {
   // No-op until notifications exist (see the module comment).
