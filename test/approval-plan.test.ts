@@ -59,6 +59,31 @@ describe('approval: plan hash, gate and input', () => {
     assert.match(gate.refuseReject({ approver: 'alice', reason: 'late' })!, /already approved by alice/);
   });
 
+  test('once applied, the gate keeps counts and the hash, not the keys (a small continue-as-new input)', () => {
+    const gate = new ApprovalGate();
+    gate.add(
+      [
+        { key: 'a/1', account: 'a', id: '1' },
+        { key: 'a/2', account: 'a', id: '2' },
+        { key: 'b/3', account: 'b', id: '3' },
+      ],
+      0,
+    );
+    const request = { dryRun: false };
+    const hash = gate.peekHash(request);
+    gate.compact(request);
+    assert.deepEqual(gate.c.refs, []);
+    assert.deepEqual(gate.c.entries, []);
+    assert.deepEqual(
+      [...gate.deletionsPerAccount()],
+      [
+        ['a', 2],
+        ['b', 1],
+      ],
+    );
+    assert.equal(gate.peekHash(request), hash);
+  });
+
   test('bad approval and onViolation input is refused naming the field', () => {
     const base = { items: [{ account: 'a', id: '1' }], dryRun: false };
     const problems = (extra: Record<string, unknown>) => {

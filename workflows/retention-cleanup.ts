@@ -549,7 +549,11 @@ class Run {
       this.failure = guardViolation(violations);
       this.cancel('a guard was crossed');
     } else if (executed && this.approvalNeeded()) await this.awaitApproval();
-    if (this.gate.c.state === 'planning') this.gate.c.state = 'not-required';
+    if (this.gate.c.state === 'planning') {
+      // No approval needed after all: the keys are not needed either (small continue-as-new input).
+      this.gate.c.state = 'not-required';
+      this.gate.compact(this.request);
+    }
   }
 
   /** The request asks for approval, or an account with deletions in the plan requires it. */
@@ -645,6 +649,7 @@ class Run {
       }
       this.gate.c.rechecked = true;
     }
+    this.gate.compact(this.request);
     if (this.state === 'awaiting-approval') this.state = 'running';
     this.dirty = true;
   }
@@ -660,8 +665,7 @@ class Run {
         'this run needs no approval, so it keeps no plan to approve; its result shows what it planned (`retention-cleanup report`)',
       );
     const refs = this.gate.c.refs;
-    const perAccount = new Map<string, number>();
-    for (const [, account] of refs) perAccount.set(account, (perAccount.get(account) ?? 0) + 1);
+    const perAccount = this.gate.deletionsPerAccount();
     const providerOf = (a: string) => own(this.accounts, a)?.provider ?? 'unknown';
     const accounts: PlanAccount[] = this.plan
       ? this.plan.map((p) => ({
@@ -682,7 +686,7 @@ class Run {
     const g = this.gate.c;
     return {
       planHash: this.gate.peekHash(this.request),
-      toDelete: refs.length,
+      toDelete: [...perAccount.values()].reduce((a, b) => a + b, 0),
       accounts,
       guardViolations: this.guardViolations ?? [],
       approval: {
@@ -692,7 +696,7 @@ class Run {
         ...(g.deadline ? { deadline: g.deadline } : {}),
         ...(g.decidedBy ? { decidedBy: g.decidedBy } : {}),
       },
-      ...(refs.length <= PLAN_ITEMS_SHOWN
+      ...(refs.length && refs.length <= PLAN_ITEMS_SHOWN
         ? {
             items: refs.map(([, account, id, checkpointId]) => ({
               account,

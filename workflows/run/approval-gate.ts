@@ -30,6 +30,11 @@ export interface GateCarry {
   rechecked?: boolean;
   /** Items arrived before the run knew it needed approval: the recorded set is not the whole plan. */
   incomplete?: boolean;
+  /**
+   * Once approved and applied, the keys are dropped (see compact) and only the deletions per account
+   * are kept, so a large run's continue-as-new input stays small while it deletes.
+   */
+  perAccount?: Record<string, number>;
 }
 
 /** JSON with object keys sorted, so the same request always hashes the same. */
@@ -175,6 +180,23 @@ export class ApprovalGate {
       m.get(account)!.push({ key, id, ...(checkpointId ? { checkpointId } : {}) });
     }
     return m;
+  }
+
+  /** Deletions per account: from the keys, or the counts kept when they were dropped. */
+  deletionsPerAccount(): Map<string, number> {
+    if (this.c.perAccount) return new Map(Object.entries(this.c.perAccount));
+    const m = new Map<string, number>();
+    for (const [, account] of this.c.refs) m.set(account, (m.get(account) ?? 0) + 1);
+    return m;
+  }
+
+  /** After the approved plan was applied the keys are no longer needed: keep counts only. */
+  compact(request: Record<string, unknown>): void {
+    if (this.c.perAccount) return;
+    this.hash(request); // the hash is kept: it can no longer be computed without the keys
+    this.c.perAccount = Object.fromEntries(this.deletionsPerAccount());
+    this.c.refs = [];
+    this.c.entries = [];
   }
 
   /** The batches holding each of these keys. */
