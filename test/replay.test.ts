@@ -25,6 +25,8 @@ const DIR = join(__dirname, 'histories');
  * tested: lane-before-groups (one activity per item, before 'grouped-deletions'), lane-before-pipeline
  * (plain groups and a run's batches round-robin, before 'pipelined-groups' and 'oldest-batch-first')
  * and run-before-activation (batches activated in index order, before 'account-aware-activation').
+ * run-notified and lane-notified (the notifications patch: run-finished and run-problems at a run's
+ * end, circuit-open from a misconfigured account's lane) come from scripts/record-notification-histories.ts.
  */
 const EXPECTED = [
   'batch-cancelled',
@@ -32,12 +34,14 @@ const EXPECTED = [
   'lane-before-groups',
   'lane-before-hand-over',
   'lane-before-pipeline',
+  'lane-notified',
   'lane',
   'run-approved',
   'run-before-activation',
   'run-cancelled',
   'run-deletions',
   'run-dry',
+  'run-notified',
   'run-rejected',
 ];
 

@@ -10,6 +10,7 @@ import YAML from 'yaml';
 import { z } from 'zod';
 import { CSBS_MAX_CONCURRENT_DELETIONS } from '../activities/providers/csbs';
 import { PROVIDERS, type AccountLimits, type ProviderKind } from '../contract/model';
+import { RUN_EVENT_NAMES } from '../contract/notifications';
 import { accountNameSchema } from '../contract/request';
 import { describeZodIssues } from '../contract/validation';
 import { SecretsFile } from './secrets-file';
@@ -224,6 +225,52 @@ const accountSchema = z.discriminatedUnion(
   { error: `expected "provider" to be one of ${PROVIDERS.join(', ')}` },
 );
 
+/**
+ * Where run events go (docs/operations.md, "Notifications"). The URL is a literal http(s) URL or a
+ * credential reference: an incoming-webhook URL usually holds its own secret (Slack's does), so it is
+ * resolved only in the worker, when a notification is sent, and never logged.
+ */
+const notificationSchema = z
+  .object({
+    /** Names the notification in logs and metrics (default: its index, "notifications[0]"). */
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/, {
+        message: 'expected a short name of letters, digits, ".", "_" or "-" (it labels logs and metrics)',
+      })
+      .optional(),
+    url: z.union(
+      [
+        z.url({
+          protocol: /^https?$/,
+          hostname: z.regexes.hostname,
+          message:
+            'expected an absolute http(s) URL like "https://hooks.example.com/..." (or a reference like {"env": "VAR"} when the URL holds a secret)',
+        }),
+        z.object({ env: z.string().min(1) }).strict(),
+        z.object({ file: z.string().min(1) }).strict(),
+        z.object({ secret: z.string().min(1) }).strict(),
+      ],
+      {
+        error:
+          'expected an http(s) URL like "https://hooks.example.com/..." or, for a URL that holds a secret, a reference like {"env": "VAR"}, {"file": "/path"} or {"secret": "key-in-secrets-file"}',
+      },
+    ),
+    events: z
+      .array(
+        z.enum(RUN_EVENT_NAMES, {
+          error: `expected one of ${RUN_EVENT_NAMES.map((e) => `"${e}"`).join(', ')}`,
+        }),
+      )
+      .min(1, { message: `list at least one of ${RUN_EVENT_NAMES.join(', ')}` }),
+    format: z
+      .enum(['json', 'slack'], {
+        error: 'expected "json" (the default) or "slack" (an incoming-webhook message)',
+      })
+      .default('json'),
+  })
+  .strict();
+
 export const workerConfigSchema = z
   .object({
     /** Optional YAML/JSON file of `key: secret` pairs for {"secret": "key"} references. */
@@ -232,11 +279,33 @@ export const workerConfigSchema = z
     accounts: z.record(accountNameSchema, accountSchema).refine((a) => Object.keys(a).length > 0, {
       message: 'define at least one account',
     }),
+    notifications: z.array(notificationSchema).default([]),
+    /** The Temporal Web UI's address, for the links in notifications (the dev server's by default). */
+    webUiUrl: z
+      .url({
+        protocol: /^https?$/,
+        message: 'expected the Web UI address, like "https://temporal.example.com"',
+      })
+      .default('http://localhost:8233'),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    const seen = new Set<string>();
+    c.notifications.forEach((n, i) => {
+      if (n.name === undefined) return;
+      if (seen.has(n.name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['notifications', i, 'name'],
+          message: `"${n.name}" is used twice; give each notification its own name`,
+        });
+      seen.add(n.name);
+    });
+  });
 
 export type WorkerConfig = z.output<typeof workerConfigSchema>;
 export type AccountConfig = WorkerConfig['accounts'][string];
+export type NotificationConfig = WorkerConfig['notifications'][number];
 export type HuaweiAccountConfig = Extract<AccountConfig, { provider: 'csbs' | 'vbs' | 'taurusdb' }>;
 
 /**

@@ -32,6 +32,10 @@ export const METRIC_NAMES = {
   requestDuration: 'retention_provider_request_duration_seconds',
   /** Duration of one deletion attempt (delete + polls), by provider and result. */
   attemptDuration: 'retention_deletion_attempt_duration_seconds',
+  /** Notifications delivered (a 2xx answer), by notification (its name or index) and event. */
+  notificationsDelivered: 'retention_notifications_delivered_total',
+  /** Notifications given up on after their retries or deadline, by notification and event (never a URL). */
+  notificationsFailed: 'retention_notifications_failed_total',
 } as const;
 
 /** Bucket bounds for our histograms (Runtime.install's `histogramBucketOverrides`). */
@@ -55,6 +59,8 @@ export interface RetentionMetrics {
   throttled: MetricCounter;
   requestDuration: MetricHistogram;
   attemptDuration: MetricHistogram;
+  notificationsDelivered: MetricCounter;
+  notificationsFailed: MetricCounter;
 }
 
 export function createRetentionMetrics(meter: MetricMeter): RetentionMetrics {
@@ -86,6 +92,12 @@ export function createRetentionMetrics(meter: MetricMeter): RetentionMetrics {
       'float',
       's',
       'Duration of one deletion attempt',
+    ),
+    notificationsDelivered: meter.createCounter(n.notificationsDelivered, '', 'Notifications delivered'),
+    notificationsFailed: meter.createCounter(
+      n.notificationsFailed,
+      '',
+      'Notifications that could not be delivered within their retries and deadline',
     ),
   };
 }

@@ -6,6 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { instrumentActivities } from '../activities/instrumentation';
+import { createNotificationActivities } from '../activities/notify';
 import { AdapterRegistry } from '../activities/providers/registry';
 import { temporalSettings } from '../client/connection';
 import { dataConverterFromEnv } from '../codec/data-converter';
@@ -50,10 +51,14 @@ export async function startWorker(params: WorkerParams): Promise<StartedWorker> 
   const bundlePath = params.workflowBundlePath ?? process.env.RETENTION_WORKFLOW_BUNDLE;
   // Observability: our metrics on the runtime's meter (served with Temporal's own when the process
   // installed a Prometheus endpoint, see worker/telemetry.ts; a no-op otherwise) and ids in activity logs.
-  const instrumentation = instrumentActivities(
-    params.loaded,
-    createRetentionMetrics(Runtime.instance().metricMeter),
-  );
+  const metrics = createRetentionMetrics(Runtime.instance().metricMeter);
+  const instrumentation = instrumentActivities(params.loaded, metrics);
+  // Notifications: the endpoints stay here, in the worker (activities/notify.ts).
+  const notify = createNotificationActivities({
+    loaded: params.loaded,
+    metrics,
+    namespace: settings.namespace,
+  });
   const worker = await Worker.create({
     connection: nativeConnection,
     namespace: settings.namespace,
@@ -62,7 +67,10 @@ export async function startWorker(params: WorkerParams): Promise<StartedWorker> 
     ...(bundlePath
       ? { workflowBundle: { codePath: bundlePath } }
       : { workflowsPath: require.resolve('../workflows') }),
-    activities: createActivities({ loaded: params.loaded, adapters, client, taskQueue }),
+    activities: {
+      ...createActivities({ loaded: params.loaded, adapters, client, taskQueue }),
+      ...notify.activities,
+    },
     ...(params.identity ? { identity: params.identity } : {}),
     interceptors: { activity: [instrumentation.interceptors] },
     maxConcurrentActivityTaskExecutions: 200,
@@ -76,6 +84,7 @@ export async function startWorker(params: WorkerParams): Promise<StartedWorker> 
   });
   const running = worker.run().finally(async () => {
     instrumentation.close();
+    await notify.close();
     await adapters.close();
     await clientConnection.close();
     await nativeConnection.close();

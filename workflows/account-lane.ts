@@ -72,6 +72,7 @@ import {
 import { PATCHES } from './patches';
 import { rateWaitMs } from '../contract/rate-window';
 import { WakeUps } from './wake-ups';
+import { notificationsSent, raiseEvent } from './run/events';
 import { described } from './handler-descriptions';
 import {
   breakerCoolDownSummary,
@@ -230,7 +231,7 @@ class Lane {
    */
   private misconfigured(reason: string): void {
     const now = Date.now();
-    if (!this.misconfiguration || this.misconfiguration.until <= now)
+    if (!this.misconfiguration || this.misconfiguration.until <= now) {
       log.warn(
         `account ${this.account} is misconfigured: failing its queued deletions without sending them`,
         {
@@ -238,8 +239,21 @@ class Lane {
           reason,
         },
       );
+      this.raiseCircuitOpen(`misconfigured: ${reason}`);
+    }
     this.misconfiguration = { until: now + MISCONFIGURED_COOL_DOWN_MS, reason };
     this.failQueuedAsMisconfigured();
+  }
+
+  /**
+   * circuit-open (workflows/run/events.ts): scheduled, never awaited here, so the lane goes on failing
+   * or holding its items at once; the lane's end and continue-as-new wait for it with its other sends.
+   */
+  private raiseCircuitOpen(reason: string): void {
+    const runs = [...new Set([...this.queues.batches.values()].map((b) => b.run))];
+    void raiseEvent('circuit-open', { account: this.account, reason, runs });
+    const sent = notificationsSent().finally(() => this.sends.delete(sent));
+    this.sends.add(sent);
   }
 
   private failQueuedAsMisconfigured(): void {
@@ -450,6 +464,8 @@ class Lane {
     }
     this.breakerTrips.add(1, { account, provider: this.limits.provider });
     const until = new Date(event.openUntil).toISOString();
+    // Only a trip: a failed probe re-opens it every cool-down, which would repeat the same news.
+    if (event.kind === 'tripped') this.raiseCircuitOpen(`${event.reason}; no new deletions until ${until}`);
     log.warn(
       event.kind === 'tripped'
         ? `circuit breaker tripped for account ${account}: ${event.failures} of the last ${event.completed} deletions failed (threshold failureRate ${c.failureRate} over window ${c.window}); no new deletions until ${until}`

@@ -51,4 +51,11 @@ export const PATCHES = {
    * recorded before it can be open.
    */
   approval: 'approval',
+  /**
+   * Run and lane: run events go to the sendNotification activity (workflows/run/events.ts): the run at
+   * its end (run-finished, run-problems) and wherever another module raises one; a lane when its
+   * circuit opens. Before: no notifications. Decided at the first event, so an execution that raises
+   * none records no marker. Removable once no run or lane recorded before it can be open.
+   */
+  notifications: 'notifications',
 } as const;

@@ -76,11 +76,11 @@ import { PATCHES } from './patches';
 import type { CleanupRequest } from '../contract/request';
 import type * as RequestModule from '../contract/request';
 import { discover, discoverTwice, guardViolation, type Discovered } from './run/discovery';
+import { notificationsSent, raiseEvent, setRunEventContext } from './run/events';
 import { RunBatches, type BatchEntry, type Finished } from './run/run-batches';
 import { SA } from './search-attributes';
 import { batchDetails, batchSummary } from '../contract/user-metadata';
 import { ApprovalGate, type GateCarry } from './run/approval-gate';
-import { raiseEvent } from './run/events';
 import {
   approvalTimeoutMs,
   DEFAULT_APPROVAL_TIMEOUT,
@@ -210,6 +210,11 @@ class Run {
     this.gate = new ApprovalGate(carry?.approval);
     this.recordsPlan = carry?.approval !== undefined;
     this.installHandlers();
+    setRunEventContext(() => ({
+      label: this.request.label ?? '',
+      dryRun: this.request.dryRun,
+      counts: this.progress().counts,
+    }));
   }
 
   cancel(reason?: string): void {
@@ -544,7 +549,7 @@ class Run {
     const executed = !this.request.dryRun && !this.cancelled;
     if (violations.length && executed) {
       // HOOK (notifications, issue 14 item 6): a guard was crossed.
-      await raiseEvent('guard-violation', {});
+      await raiseEvent('guard-violation', { reason: violations.join('; ') });
       if (this.request.guards?.onViolation === 'await-approval') return this.awaitApproval();
       this.failure = guardViolation(violations);
       this.cancel('a guard was crossed');
@@ -764,13 +769,30 @@ class Run {
       if (this.sealed && this.batches.allDone()) break;
       if (shouldContinueAsNew(HISTORY_EVENTS_BEFORE_CONTINUE)) {
         await condition(allHandlersFinished);
+        await notificationsSent(); // a notification still being scheduled would be dropped
         await continueAsNew<typeof retentionCleanup>(null, this.carry());
       }
       if (!this.dirty) await condition(() => this.dirty);
     }
     await condition(allHandlersFinished);
+    await this.notifyEnd();
     if (this.failure) throw this.failure;
     return this.finish();
+  }
+
+  /**
+   * run-finished for every run that ends, and run-problems when items failed or were blocked or the run
+   * fails (a guard crossed, discovery failed). Every deletion is over by now; the end waits for the
+   * sends (bounded by their 30 s schedule-to-close) so that completing does not drop them.
+   */
+  private async notifyEnd(): Promise<void> {
+    const { counts } = this.progress();
+    await raiseEvent('run-finished', {});
+    if (counts.failed + counts.blocked > 0 || this.failure)
+      await raiseEvent('run-problems', {
+        ...(this.failure ? { reason: innermostMessage(this.failure) } : {}),
+      });
+    await notificationsSent();
   }
 
   /** Search attributes and memo at the start, so a running run can be found in the Web UI. */
@@ -854,4 +876,11 @@ class Run {
       finishedAt,
     };
   }
+}
+
+/** The message of an error's innermost cause ("Activity task failed" wraps the one that says why). */
+function innermostMessage(err: unknown): string {
+  let e: unknown = err;
+  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
+  return e instanceof Error ? e.message : 'the run failed';
 }

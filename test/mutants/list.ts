@@ -12,6 +12,7 @@ import type { PlantedBug } from './types';
 export type { PlantedBug } from './types';
 
 const SAFETY = 'test/deletion-safety.test.ts';
+const NOTIFY = 'test/notifications.test.ts';
 const MISCONFIGURED = 'test/misconfigured-endpoint.test.ts';
 /** Written for the guard bugs test/guards.test.ts let through (boundaries, ceilings). */
 const GUARDS_EDGES = 'test/guards-boundaries.test.ts';
@@ -329,5 +330,35 @@ export const PLANTED_BUGS: PlantedBug[] = [
     tests: ['test/approval.test.ts'],
     names: 'a wrong hash is refused',
     why: 'Approving deletions: after approval a policy run deletes an approved backup the rules would no longer delete (protected since), instead of skipping it "plan changed since approval".',
+  },
+  // ---- Notifications (docs/operations.md, "Notifications") ----
+  {
+    id: 'notify-url-in-result',
+    file: 'activities/notify.ts',
+    find: '      return result;\n    },\n  };\n',
+    replace:
+      '      return { ...result, sentTo: matching.map(({ n }) => n.url) } as NotificationResult;\n    },\n  };\n',
+    tests: [NOTIFY],
+    names: 'no URL in any history',
+    why: "Credentials stay in the worker: the activity reports where it sent, and a webhook URL (often a secret, like a Slack one) lands in the run's history.",
+  },
+  {
+    id: 'notify-lane-waits',
+    file: 'workflows/account-lane.ts',
+    find: '    for (;;) {\n      this.dirty = false;\n      this.draining',
+    replace:
+      '    for (;;) {\n      await notificationsSent();\n      this.dirty = false;\n      this.draining',
+    tests: [NOTIFY],
+    names: 'circuit-open',
+    why: 'Notifications never delay a deletion: a lane that waits for its circuit-open webhook holds every outcome (and the run) until the webhook answers or its retries end.',
+  },
+  {
+    id: 'notify-run-end-not-awaited',
+    file: 'workflows/retention-cleanup.ts',
+    find: '    await notificationsSent();\n  }\n',
+    replace: '  }\n',
+    tests: [NOTIFY],
+    names: 'run-finished reaches',
+    why: 'Notifications: a run that completes without waiting for its run-finished notification drops it (the activity is scheduled but never runs).',
   },
 ];

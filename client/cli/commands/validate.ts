@@ -111,7 +111,9 @@ async function validateConfigFile(
       ...(probed ? { probe: probed } : {}),
     });
   else {
-    print(`${file}: valid worker config: task queue "${config.taskQueue}", ${accounts.length} account(s)`);
+    print(
+      `${file}: valid worker config: task queue "${config.taskQueue}", ${accounts.length} account(s)${config.notifications.length ? `, ${config.notifications.length} notification(s)` : ''}`,
+    );
     for (const a of accounts)
       print(`  ${a.name}: ${a.provider} at ${a.endpoint}, max ${a.maxConcurrent} concurrent`);
     if (probed) print(`\n${renderProbe(probed)}`);
@@ -155,5 +157,7 @@ function unresolvedReferences(config: WorkerConfig, baseDir: string): string[] {
     if (caFile && !existsSync(resolve(baseDir, caFile)))
       warnings.push(`accounts.${name}.tls.caFile: ${caFile} does not exist here`);
   }
+  // Webhook URLs behind references are credentials too (docs/operations.md, "Notifications").
+  config.notifications.forEach((n, i) => checkRef(`notifications[${i}].url`, n.url));
   return warnings;
 }
