@@ -8,6 +8,8 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -47,11 +49,31 @@ describe('plan, approve, apply', () => {
   let rc: RetentionClient;
   const deletes = () => stack.sim.ctx.counters.snapshot().requests['vbs DELETE'] ?? 0;
 
+  /** A webhook receiver on loopback: the bodies of the notifications the worker sends. */
+  const received: Array<Record<string, unknown>> = [];
+  let hook: Server;
+
   before(async () => {
-    stack = await startStack({ vbs: { provider: 'vbs' }, gated: { provider: 'vbs', requireApproval: true } });
+    hook = createServer((req, res) => {
+      let text = '';
+      req.on('data', (c: Buffer) => (text += c.toString()));
+      req.on('end', () => {
+        received.push(JSON.parse(text) as Record<string, unknown>);
+        res.writeHead(200).end('ok');
+      });
+    });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
+    stack = await startStack(
+      { vbs: { provider: 'vbs' }, gated: { provider: 'vbs', requireApproval: true } },
+      { config: { notifications: [{ url, events: ['awaiting-approval', 'guard-violation'] }] } },
+    );
     rc = new RetentionClient(stack.client, stack.taskQueue);
   });
-  after(async () => stack.stop());
+  after(async () => {
+    await stack.stop();
+    await new Promise<void>((r) => hook.close(() => r()));
+  });
 
   const policyRun = (prefix: string, extra: Partial<CleanupRequestInput> = {}): CleanupRequestInput => ({
     policy: {
@@ -218,6 +240,13 @@ describe('plan, approve, apply', () => {
     assert.equal(plan.toDelete, 3);
     assert.match(plan.guardViolations.join('\n'), /maxDeletions/);
     assert.equal(deletes(), before);
+    // The hooks: a guard-violation and an awaiting-approval notification naming this plan.
+    const events = await waitFor('the two notifications', () => {
+      const mine = received.filter((b) => b.workflowId === id);
+      return mine.length >= 2 ? mine : undefined;
+    });
+    assert.deepEqual(events.map((b) => b.event).sort(), ['awaiting-approval', 'guard-violation']);
+    assert.equal(events.find((b) => b.event === 'awaiting-approval')?.planHash, plan.planHash);
     await rc.approve(id, { planHash: plan.planHash, approver: 'dave' });
     const summary = await rc.result(id);
     assert.equal(summary.counts.deleted, 3);
