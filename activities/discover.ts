@@ -40,6 +40,11 @@ export interface PlanAccountInput {
    * plan, check and emit once.
    */
   emit?: boolean;
+  /**
+   * guards.onViolation "await-approval": emit the plan even past a guard; the run waits for a person
+   * with the violations in its plan instead of failing.
+   */
+  emitPastGuards?: boolean;
 }
 
 /** The account's plan as the run summary shows it, and what planning it did. */
@@ -89,7 +94,8 @@ export async function planAccountWith(
     emitted: 0,
   };
   // An executed run never emits past a guard; a dry run shows its plan anyway (the run reports the violations).
-  if (input.emit === false || (result.violations.length && !input.dryRun)) return result;
+  if (input.emit === false || (result.violations.length && !input.dryRun && !input.emitPastGuards))
+    return result;
 
   // A dry run reports every decision (what would go and what stays, with the rule); a real run
   // sends only the deletions.

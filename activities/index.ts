@@ -20,6 +20,7 @@ import {
 } from './delete-backup';
 import { planAccountWith, type PlanAccountInput, type PlanAccountResult } from './discover';
 import { isProviderError } from './provider-error';
+import { recheckPlanWith, type RecheckPlanInput, type RecheckPlanResult } from './recheck-plan';
 import type { AdapterRegistry } from './providers/registry';
 import { heartbeatRecordedVia } from './heartbeat-recorded';
 import { RunLiveness, runStoppedReason } from './run-liveness';
@@ -113,6 +114,11 @@ export function createActivities(deps: ActivityDeps) {
     /** Policy runs: list, plan and check guards for one account; with emit, hand the items to the run. */
     async planAccount(input: PlanAccountInput): Promise<PlanAccountResult> {
       return planAccountWith(adapterOf(input.limits.name), deps.client, input);
+    },
+
+    /** Approved policy runs: list one account again; which approved items the rules no longer delete. */
+    async recheckPlan(input: RecheckPlanInput): Promise<RecheckPlanResult> {
+      return recheckPlanWith(adapterOf(input.limits.name), input);
     },
   };
 

@@ -13,6 +13,8 @@ export {
   type RunStatus,
   type StartOptions,
 } from './retention-client';
+export { ApprovalRefusedError } from './approval';
+export type { ApprovalRecord, ApproveInput, RejectInput, RunPlan } from '../contract/approval';
 export {
   InvalidRequestError,
   MAX_PROBLEMS_LISTED,

@@ -181,6 +181,8 @@ export function renderSummary(s: RunSummary): string {
   const lines = [
     `Run ${s.workflowId}: finished${flags.length ? ` — ${flags.join(', ')}` : ''}`,
     ...(s.label ? [`Label:    ${s.label}`] : []),
+    // Why it stopped: a rejected plan or an approval that timed out names itself here.
+    ...(s.cancelled && s.cancelReason ? [`Stopped:  ${s.cancelReason}`] : []),
     `Started:  ${s.startedAt}   Finished: ${s.finishedAt}   (${fmtSeconds(took)})`,
     '',
     accountTable(s.perAccount, s.counts),

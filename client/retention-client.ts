@@ -34,6 +34,8 @@ import { InvalidRequestError, validateRequest } from './request-validation';
 import { REQUEST_HASH_MEMO_KEY, requestHash } from './request-hash';
 import { reportSummary, type ReportSummary } from './report';
 import { RetentionSchedules } from './schedules';
+import * as approval from './approval';
+import type { ApproveInput, RejectInput, RunPlan } from '../contract/approval';
 
 export interface StartOptions {
   workflowId?: string;
@@ -284,6 +286,21 @@ export class RetentionClient {
         : new DOMException('stopped following', 'AbortError');
     }
     return result;
+  }
+
+  /** The plan a run awaits approval with (README, "Approving deletions"). */
+  async getPlan(workflowId: string): Promise<RunPlan> {
+    return approval.getPlan(this.handle(workflowId));
+  }
+
+  /** Approves the plan by its hash; ApprovalRefusedError (with the run's reason) when refused. */
+  async approve(workflowId: string, input: ApproveInput): Promise<{ approved: true; planHash: string }> {
+    return approval.approve(this.handle(workflowId), input);
+  }
+
+  /** Rejects the plan: nothing is deleted; ApprovalRefusedError when refused. */
+  async reject(workflowId: string, input: RejectInput): Promise<{ rejected: true }> {
+    return approval.reject(this.handle(workflowId), input);
   }
 
   async pause(workflowId: string, reason?: string): Promise<void> {

@@ -107,6 +107,7 @@ const createOptionsSchema = z
     paused: z.boolean().default(false),
     note: z.string().max(1000).optional(),
     taskQueue: z.string().min(1).optional(),
+    requireApproval: z.boolean({ error: 'expected true or false' }).optional(),
   })
   .strict()
   .superRefine((o, ctx) => {
@@ -168,6 +169,11 @@ export interface CreateScheduleOptions {
   paused?: boolean;
   note?: string;
   taskQueue?: string;
+  /**
+   * Every run waits for a person to approve its plan (sets the request's `approval.required`; its
+   * `timeout` and `approvers` stay as the request gives them). README, "Approving deletions".
+   */
+  requireApproval?: boolean;
 }
 
 export interface ValidatedSchedule {
@@ -204,6 +210,7 @@ export function validateSchedule(input: CreateScheduleOptions): ValidatedSchedul
     : `every ${asGiven(o.every!)}${o.offset !== undefined ? ` offset ${asGiven(o.offset)}` : ''}`;
   const request = { ...req.value.request };
   if (!request.items?.length) delete request.items;
+  if (o.requireApproval) request.approval = { ...request.approval, required: true };
   return { options: o, request, specText };
 }
 

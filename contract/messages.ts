@@ -5,10 +5,11 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { CircuitBreakerStatus } from '../workflows/circuit-breaker';
 import type { AccountLimits, ItemOutcome, ItemRef, OutcomeCounts } from './model';
+import type { ApproveInput, RejectInput, RunPlan } from './approval';
 
 // ---- run (retentionCleanup) ----
 
-export type RunState = 'starting' | 'running' | 'paused' | 'cancelling' | 'completed';
+export type RunState = 'starting' | 'running' | 'paused' | 'cancelling' | 'completed' | 'awaiting-approval';
 
 export interface AccountProgress {
   provider: string;
@@ -85,6 +86,12 @@ export const progressQuery = defineQuery<RunProgress>('progress');
 export const pauseSignal = defineSignal<[{ reason?: string }?]>('pause');
 export const resumeSignal = defineSignal('resume');
 export const cancelSignal = defineSignal<[{ reason?: string }?]>('cancel');
+/** The exact plan the run would delete, its hash and approval state (README, "Approving deletions"). */
+export const planQuery = defineQuery<RunPlan>('plan');
+/** Approves the plan by its hash; refused by the validator when the hash, approver or state is wrong. */
+export const approveUpdate = defineUpdate<{ approved: true; planHash: string }, [ApproveInput]>('approve');
+/** Rejects the plan: every item ends `skipped`, nothing is deleted. */
+export const rejectUpdate = defineUpdate<{ rejected: true }, [RejectInput]>('reject');
 /** Adds a page of items to a run started with itemsToFollow. Validated before it is accepted. */
 export const addItemsUpdate = defineUpdate<{ accepted: number; total: number }, [{ items: ItemRef[] }]>(
   'addItems',
@@ -112,6 +119,11 @@ export const batchReportSignal = defineSignal<[BatchReport]>('batchReport');
 
 export type BatchControl = 'waiting' | 'active' | 'paused' | 'cancelled';
 export const batchControlSignal = defineSignal<[{ state: BatchControl; reason?: string }]>('batchControl');
+/**
+ * Run → batch: these items (keys) end `skipped` with the reason if not yet sent (an approved item the
+ * policy would no longer delete: "plan changed since approval").
+ */
+export const skipItemsSignal = defineSignal<[{ keys: string[]; reason: string }]>('skipItems');
 /** Lane → batch: finished items. */
 export const outcomesSignal = defineSignal<[{ outcomes: ItemOutcome[] }]>('outcomes');
 export const batchProgressQuery = defineQuery<BatchReport>('batchProgress');

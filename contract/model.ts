@@ -105,6 +105,11 @@ export interface AccountLimits {
    * same input as before it existed.
    */
   maxDeletionsPerRun?: number;
+  /**
+   * Worker config `requireApproval: true`: every executed run that would delete on this account waits
+   * for approval, whatever the request says (README, "Approving deletions"). Present only when set.
+   */
+  requireApproval?: true;
 }
 
 /** See workflows/circuit-breaker.ts. */

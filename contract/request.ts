@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { guardsSchema, retentionPolicySchema } from '../policy';
 import { describeZodIssues } from './validation';
+import { approvalSchema } from './approval';
 
 /** Account names become part of workflow IDs, so they are kept to a safe character set. */
 export const accountNameSchema = z
@@ -56,6 +57,11 @@ export const cleanupRequestSchema = z
     guards: guardsSchema.optional(),
     /** Nothing is deleted unless this is explicitly false (README, "Guarantees": nothing deleted unless asked). */
     dryRun: z.boolean({ error: 'expected true or false' }).default(true),
+    /**
+     * Wait for a person to approve the exact plan before deleting anything (README, "Approving
+     * deletions"); default: not required.
+     */
+    approval: approvalSchema.optional(),
     /** Free text shown in the Web UI memo and reports. */
     label: z.string().max(200).optional(),
   })

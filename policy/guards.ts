@@ -39,13 +39,21 @@ export const guardsSchema = z.strictObject(
     maxFractionPerAccount: fraction('largest share of an account deleted by one plan').optional(),
     /** Largest share of one group's (VM, volume...) backups one plan may delete. */
     maxFractionPerGroup: fraction('largest share of a group deleted by one plan').optional(),
+    /**
+     * What an executed run does when it would cross a guard: "fail" (default) stops it before anything
+     * is deleted; "await-approval" waits for a person, the violations shown in the plan (README,
+     * "Approving deletions").
+     */
+    onViolation: z
+      .enum(['fail', 'await-approval'], { error: 'expected "fail" (the default) or "await-approval"' })
+      .optional(),
   },
   {
     error: (issue) =>
       issue.code === 'unrecognized_keys'
-        ? `unknown field(s) ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}; possible fields: maxDeletions, maxDeletionsPerAccount, maxFractionPerAccount, maxFractionPerGroup`
+        ? `unknown field(s) ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}; possible fields: maxDeletions, maxDeletionsPerAccount, maxFractionPerAccount, maxFractionPerGroup, onViolation`
         : issue.code === 'invalid_type'
-          ? 'expected an object with fields maxDeletions, maxDeletionsPerAccount, maxFractionPerAccount, maxFractionPerGroup'
+          ? 'expected an object with fields maxDeletions, maxDeletionsPerAccount, maxFractionPerAccount, maxFractionPerGroup, onViolation'
           : undefined,
   },
 );

@@ -2,7 +2,8 @@
  * `npm run demo`: the embedded default stack on this machine. Starts the real Temporal dev server
  * (SQLite in .data/dev so runs survive a restart; Web UI on 8233; search attributes registered), the
  * provider simulator on 7780, and a worker; starts a sample cleanup run with dryRun: false; shows
- * live progress; prints the summary and the Web UI link; then keeps the stack up until Ctrl-C
+ * live progress; prints the summary and the Web UI link; starts a second run that awaits approval
+ * (scripts/demo-approval.ts) and prints its plan; then keeps the stack up until Ctrl-C
  * (`--exit` to stop right away). Every process is shut down cleanly either way.
  */
 import { join, resolve } from 'node:path';
@@ -15,6 +16,7 @@ import { Simulator } from '../simulator/server';
 import { loadWorkerConfig } from '../worker/config';
 import { startWorker, type StartedWorker } from '../worker/worker';
 import { assertPortFree, DevServer } from './dev-server';
+import { startApprovalDemo } from './demo-approval';
 
 const ROOT = resolve(__dirname, '..');
 export const DEMO_PORTS = { temporal: 7233, ui: 8233, simulator: 7780 };
@@ -100,6 +102,7 @@ export async function runDemo(argv: string[]): Promise<number> {
     const summary = await done;
     say(`${tty ? '\n' : ''}\n${renderSummary(summary)}\n\nWeb UI: ${link}`);
     say(`Report: npm run cli -- report ${workflowId} --format csv`);
+    await startApprovalDemo(sim, rc, say);
 
     if (!values.exit) {
       say('\nThe stack stays up (Temporal, simulator, worker). Press Ctrl-C to stop.');

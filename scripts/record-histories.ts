@@ -3,6 +3,7 @@
  * so a change that would break running workflows (non-determinism) fails the suite.
  *
  *   npx tsx scripts/record-histories.ts          # writes test/histories/*.json
+ *   npx tsx scripts/record-histories.ts approval # only run-approved.json and run-rejected.json
  *
  * test/histories/lane-before-groups.json, lane-before-pipeline.json, lane-before-hand-over.json and
  * run-before-activation.json are not written here: recorded before grouped deletions, pipelined groups
@@ -15,7 +16,9 @@
  *
  * Recorded: a small run with deletions whose items arrive through addItems/sealItems (with pause,
  * resume and a progress query), one of its batches; a dry run; a cancelled run and its batch; and the
- * account lane that served them (terminated at the end, so its history is closed).
+ * account lane that served them (terminated at the end, so its history is closed). And the approval
+ * path (patch 'approval'): a policy run that awaits approval, is approved and lists again; one that is
+ * rejected.
  *
  * File format: protobufjs object JSON (History.toObject with enums, 64-bit integers and bytes as
  * strings), read back with History.fromObject (test/helpers/history-files.ts). Not the SDK's
@@ -26,7 +29,14 @@ import { join, resolve } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { historyToFile } from '../test/helpers/history-files';
 import { laneWorkflowId } from '../contract/ids';
-import { addItemsUpdate, progressQuery, sealItemsUpdate } from '../contract/messages';
+import {
+  addItemsUpdate,
+  approveUpdate,
+  planQuery,
+  progressQuery,
+  rejectUpdate,
+  sealItemsUpdate,
+} from '../contract/messages';
 import { retentionCleanup } from '../workflows/retention-cleanup';
 import { DevServer } from './dev-server';
 
@@ -45,8 +55,12 @@ async function main(): Promise<void> {
   process.env.TEMPORAL_ADDRESS = server.address;
   // Imported after TEMPORAL_ADDRESS is set: the stack reads it.
   const { startStack, vbsBackups } = await import('../test/helpers/stack');
+  const only = process.argv[2];
   const stack = await startStack(
-    { rec: { provider: 'vbs', limits: { maxConcurrent: 2, pollInterval: '100ms' } } },
+    {
+      rec: { provider: 'vbs', limits: { maxConcurrent: 2, pollInterval: '100ms' } },
+      apr: { provider: 'vbs', limits: { pollInterval: '100ms' } },
+    },
     { sim: { timings: { deleteMs: { vbs: 200 } } } },
   );
   try {
@@ -58,6 +72,7 @@ async function main(): Promise<void> {
     const item = (i: number) => ({ account, id: backups[i]!.id });
 
     console.log('recording histories:');
+    if (only === 'approval') return await recordApproval(client, taskQueue, stack);
     // 1. Deletions, paged: start + addItems + sealItems, paused and resumed on the way.
     const paged = await client.workflow.start(retentionCleanup, {
       workflowId: 'record/paged-run',
@@ -115,9 +130,59 @@ async function main(): Promise<void> {
     const lane = client.workflow.getHandle(laneWorkflowId(account));
     await lane.terminate('recording finished');
     await save(client, 'lane', lane.workflowId);
+    await recordApproval(client, taskQueue, stack);
   } finally {
     await stack.stop();
     await server.stop();
+  }
+}
+
+/** 5. The approval path: a policy run approved (and listed again), one rejected. */
+async function recordApproval(
+  client: Client,
+  taskQueue: string,
+  stack: {
+    account(n: string): string;
+    scope(n: string): string;
+    sim: { seed(p: string, s: string, b: unknown[]): number };
+  },
+): Promise<void> {
+  const account = stack.account('apr');
+  const day = 86_400_000;
+  const backups = (prefix: string) =>
+    Array.from({ length: 4 }, (_, d) => ({
+      id: `${prefix}-d${d}`,
+      status: 'available',
+      volume_id: `${prefix}-vol`,
+      created_at: new Date(Date.now() - d * day - 3_600_000).toISOString().replace('Z', ''),
+    }));
+  for (const [name, decide] of [
+    ['run-approved', 'approve'],
+    ['run-rejected', 'reject'],
+  ] as const) {
+    stack.sim.seed('vbs', stack.scope('apr'), backups(name));
+    const run = await client.workflow.start(retentionCleanup, {
+      workflowId: `record/${name}`,
+      taskQueue,
+      args: [
+        {
+          policy: { accounts: [account], rules: { keepLast: 1 }, groups: [`${name}-vol`] },
+          dryRun: false,
+          approval: { required: true, approvers: ['alice'] },
+          label: `recorded ${name}`,
+        },
+      ],
+    });
+    while ((await run.query(progressQuery)).state !== 'awaiting-approval')
+      await new Promise((r) => setTimeout(r, 100));
+    const plan = await run.query(planQuery);
+    if (decide === 'approve')
+      await run.executeUpdate(approveUpdate, {
+        args: [{ planHash: plan.planHash, approver: 'alice', comment: 'recording' }],
+      });
+    else await run.executeUpdate(rejectUpdate, { args: [{ approver: 'alice', reason: 'recording' }] });
+    await run.result();
+    await save(client, name, run.workflowId);
   }
 }
 

@@ -256,12 +256,12 @@ describe('guards schema: the message names the field and what it takes', () => {
     [
       'x',
       '',
-      'expected an object with fields maxDeletions, maxDeletionsPerAccount, maxFractionPerAccount, maxFractionPerGroup',
+      'expected an object with fields maxDeletions, maxDeletionsPerAccount, maxFractionPerAccount, maxFractionPerGroup, onViolation',
     ],
     [
       { a: 1, b: 2 },
       '',
-      'unknown field(s) "a", "b"; possible fields: maxDeletions, maxDeletionsPerAccount, maxFractionPerAccount, maxFractionPerGroup',
+      'unknown field(s) "a", "b"; possible fields: maxDeletions, maxDeletionsPerAccount, maxFractionPerAccount, maxFractionPerGroup, onViolation',
     ],
   ];
   for (const [input, path, msg] of cases)
@@ -298,7 +298,7 @@ describe('guards schema: the message names the field and what it takes', () => {
     });
     assert.throws(run('x'), {
       message:
-        'invalid guards: guards: expected an object with fields maxDeletions, maxDeletionsPerAccount, maxFractionPerAccount, maxFractionPerGroup',
+        'invalid guards: guards: expected an object with fields maxDeletions, maxDeletionsPerAccount, maxFractionPerAccount, maxFractionPerGroup, onViolation',
     });
   });
 });

@@ -36,11 +36,13 @@ const EXPECTED = [
   'lane-before-pipeline',
   'lane-notified',
   'lane',
+  'run-approved',
   'run-before-activation',
   'run-cancelled',
   'run-deletions',
   'run-dry',
   'run-notified',
+  'run-rejected',
 ];
 
 interface ScheduledActivity {

@@ -47,8 +47,19 @@ interface WorkflowMetadata {
 
 /** The handlers each workflow registers (grep setHandler in workflows/): all must be described. */
 const HANDLERS = {
-  retentionCleanup: ['progress', 'pause', 'resume', 'cancel', 'batchReport', 'addItems', 'sealItems'],
-  cleanupBatch: ['batchProgress', 'batchControl', 'outcomes', 'accepted', 'returnItems'],
+  retentionCleanup: [
+    'progress',
+    'pause',
+    'resume',
+    'cancel',
+    'batchReport',
+    'addItems',
+    'sealItems',
+    'plan',
+    'approve',
+    'reject',
+  ],
+  cleanupBatch: ['batchProgress', 'batchControl', 'outcomes', 'accepted', 'returnItems', 'skipItems'],
   accountLane: ['laneStatus', 'setConcurrency', 'enqueue', 'batchState'],
 };
 

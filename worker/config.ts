@@ -128,6 +128,14 @@ const limitsSchema = z
       });
   });
 
+/**
+ * Every executed run that would delete on this account waits for a person to approve its plan,
+ * whatever the request says (README, "Approving deletions").
+ */
+const requireApprovalSchema = z
+  .boolean({ error: 'expected true (runs that delete on this account wait for approval) or false' })
+  .optional();
+
 const tlsSchema = z
   .object({ caFile: z.string().optional(), insecureSkipVerify: z.boolean().optional() })
   .strict();
@@ -165,6 +173,7 @@ const accountSchema = z.discriminatedUnion(
         ]),
         tls: tlsSchema.optional(),
         limits: limitsSchema.default(limitsSchema.parse({})),
+        requireApproval: requireApprovalSchema,
       })
       .strict(),
     z
@@ -173,6 +182,7 @@ const accountSchema = z.discriminatedUnion(
         ...huaweiAccount,
         tls: tlsSchema.optional(),
         limits: limitsSchema.default(limitsSchema.parse({})),
+        requireApproval: requireApprovalSchema,
       })
       .strict()
       .superRefine((a, ctx) => {
@@ -189,6 +199,7 @@ const accountSchema = z.discriminatedUnion(
         ...huaweiAccount,
         tls: tlsSchema.optional(),
         limits: limitsSchema.default(limitsSchema.parse({})),
+        requireApproval: requireApprovalSchema,
       })
       .strict(),
     z
@@ -197,6 +208,7 @@ const accountSchema = z.discriminatedUnion(
         ...huaweiAccount,
         tls: tlsSchema.optional(),
         limits: limitsSchema.default(limitsSchema.parse({})),
+        requireApproval: requireApprovalSchema,
       })
       .strict(),
     z
@@ -206,6 +218,7 @@ const accountSchema = z.discriminatedUnion(
         credentials: z.object({ username: secretRefSchema, password: secretRefSchema }).strict(),
         tls: tlsSchema.optional(),
         limits: limitsSchema.default(limitsSchema.parse({})),
+        requireApproval: requireApprovalSchema,
       })
       .strict(),
   ],
@@ -391,6 +404,8 @@ export function accountLimits(name: string, account: AccountConfig): AccountLimi
     retryMaxIntervalMs: durationMs(l.retryMaxInterval),
     // Only when configured, like the breaker below: other accounts' lanes see the input they saw before.
     ...(l.maxDeletionsPerRun !== undefined ? { maxDeletionsPerRun: l.maxDeletionsPerRun } : {}),
+    // Only when set: other accounts' lanes see the input they saw before.
+    ...(account.requireApproval ? { requireApproval: true as const } : {}),
     // Only when configured: lanes of accounts without a breaker get exactly the input they got before.
     ...(l.circuitBreaker
       ? {

@@ -45,6 +45,7 @@ import {
   laneBatchStateSignal,
   outcomesSignal,
   returnItemsSignal,
+  skipItemsSignal,
   type BatchControl,
   type BatchReport,
   type LaneBatchState,
@@ -106,6 +107,7 @@ class Batch {
   private readonly state: BatchItems;
   private control: BatchControl;
   private dirty = false;
+  private cancelReason?: string;
   private laneState: LaneBatchState = 'active';
   /** The run's liveness is checked by the enqueue activity (patch 'run-liveness'). */
   private readonly livenessOn = patched(PATCHES.runLiveness);
@@ -146,11 +148,21 @@ class Batch {
     );
     setHandler(
       batchControlSignal,
-      ({ state }) => {
+      ({ state, reason }) => {
         if (this.control !== 'cancelled') this.control = state;
+        // A run stopped by a person's decision (a rejected plan, an approval that timed out) says so.
+        if (state === 'cancelled' && reason && !this.cancelReason) this.cancelReason = reason;
         this.dirty = true;
       },
       described('batchControl'),
+    );
+    setHandler(
+      skipItemsSignal,
+      ({ keys, reason }) => {
+        this.state.skipNotSent(keys, reason, new Date().toISOString());
+        this.dirty = true;
+      },
+      described('skipItems'),
     );
     setHandler(batchProgressQuery, () => this.report(), described('batchProgress'));
   }
@@ -179,9 +191,9 @@ class Batch {
       this.dirty = false;
       if (this.control === 'cancelled') {
         this.state.skipPending(
-          'run cancelled before this item was sent',
+          this.cancelReason ?? 'run cancelled before this item was sent',
           new Date().toISOString(),
-          'cancelled',
+          this.cancelReason ? 'not approved' : 'cancelled',
         );
         await this.tellLanes('cancelled');
       } else if (this.control === 'paused') {

@@ -47,6 +47,7 @@ const STATE_TEXT: Record<string, string> = {
   cancelling: 'cancelling',
   completed: 'completed',
   awaitingApproval: 'AWAITING APPROVAL',
+  'awaiting-approval': 'AWAITING APPROVAL',
 };
 
 function etaText(seconds: number | null): string {
@@ -85,7 +86,7 @@ export function renderRunDetails(p: RunProgress, x: RunDetailsExtras): string {
     );
   if (x.approval)
     lines.push(
-      `Awaiting approval of plan \`${x.approval.planHash}\`: query \`plan\`, then send the \`approve\` update with {"planHash": "${x.approval.planHash}"} (Web UI: Send an Update) or \`retention-cleanup approve ${x.workflowId} --plan-hash ${x.approval.planHash}\`.`,
+      `Awaiting approval of plan \`${x.approval.planHash}\`: query \`plan\`, then send the \`approve\` update with {"planHash": "${x.approval.planHash}", "approver": "NAME"} (Web UI: Send an Update) or \`retention-cleanup approve ${x.workflowId} --plan-hash ${x.approval.planHash} --approver NAME\`.`,
       '',
     );
   lines.push(

@@ -56,6 +56,23 @@ export const HANDLERS: Record<string, HandlerDoc> = {
     kind: 'Update',
     what: 'No more `addItems` pages will follow: the run judges its count guards and finishes once every item has an outcome. Returns {"total": n}.',
   },
+  plan: {
+    workflow: 'retentionCleanup',
+    kind: 'Query',
+    what: 'The exact plan of a run that may need approval: planHash (what `approve` names), deletions per account, guard violations, the approval state and deadline, and the (account, id) items when at most 1000. See README "Approving deletions".',
+  },
+  approve: {
+    workflow: 'retentionCleanup',
+    kind: 'Update',
+    input: '{"planHash": "<from the plan query>", "approver": "alice", "comment": "checked vbs-prod"}',
+    what: "Approves the plan the run awaits approval with: it then deletes exactly that (account, id) set (policy runs list again first and skip what the rules no longer delete). Refused, changing nothing, when the hash is not the current plan, the approver is not in the request's approvers, or the run is not awaiting approval.",
+  },
+  reject: {
+    workflow: 'retentionCleanup',
+    kind: 'Update',
+    input: '{"approver": "alice", "reason": "too many deletions on vbs-prod"}',
+    what: "Rejects the plan the run awaits approval with: nothing is deleted, every item ends `skipped` with a reason naming the approver, and the run completes. Refused when the approver is not in the request's approvers or the run is not awaiting approval.",
+  },
   batchReport: {
     workflow: 'retentionCleanup',
     kind: 'Signal',
@@ -68,6 +85,13 @@ export const HANDLERS: Record<string, HandlerDoc> = {
     workflow: 'cleanupBatch',
     kind: 'Query',
     what: "This batch's cumulative counts, items in flight and its first problems.",
+  },
+  skipItems: {
+    workflow: 'cleanupBatch',
+    kind: 'Signal',
+    internal: true,
+    input: '{"keys": ["vbs-prod/5f0c2e1a-…"], "reason": "plan changed since approval"}',
+    what: 'Sent by an approved run: these items, if not yet sent, end `skipped` with the reason (the policy would no longer delete them).',
   },
   batchControl: {
     workflow: 'cleanupBatch',

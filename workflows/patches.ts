@@ -45,6 +45,13 @@ export const PATCHES = {
   /** Batch: the shared wake-up timers (workflows/wake-ups.ts); before: one watchdog timer tracked at a time. */
   sharedWakeUps: 'shared-wake-ups',
   /**
+   * Run: approval (issue 14; README, "Approving deletions"): a run that needs approval waits with its
+   * plan, then lists policy accounts again and skips what changed. Only runs that need approval reach
+   * it (before: approval did not exist, so no recorded run takes that path); removable once no run
+   * recorded before it can be open.
+   */
+  approval: 'approval',
+  /**
    * Run and lane: run events go to the sendNotification activity (workflows/run/events.ts): the run at
    * its end (run-finished, run-problems) and wherever another module raises one; a lane when its
    * circuit opens. Before: no notifications. Decided at the first event, so an execution that raises

@@ -26,6 +26,7 @@ import {
   patched,
   proxyActivities,
   setHandler,
+  sleep,
   startChild,
   upsertMemo,
   upsertSearchAttributes,
@@ -45,7 +46,11 @@ import { described } from './handler-descriptions';
 import { own, uniqueBy } from './keyed';
 import {
   addItemsUpdate,
+  approveUpdate,
   batchControlSignal,
+  planQuery,
+  rejectUpdate,
+  skipItemsSignal,
   batchReportSignal,
   cancelSignal,
   pauseSignal,
@@ -75,6 +80,16 @@ import { notificationsSent, raiseEvent, setRunEventContext } from './run/events'
 import { RunBatches, type BatchEntry, type Finished } from './run/run-batches';
 import { SA } from './search-attributes';
 import { batchDetails, batchSummary } from '../contract/user-metadata';
+import { ApprovalGate, type GateCarry } from './run/approval-gate';
+import {
+  approvalTimeoutMs,
+  DEFAULT_APPROVAL_TIMEOUT,
+  PLAN_ITEMS_SHOWN,
+  type PlanAccount,
+  type RunPlan,
+} from '../contract/approval';
+import { isDeletion } from './run/run-batches';
+import { PLAN_ACCOUNT_RETRY } from '../contract/retry-rules';
 
 export { ACTIVE_BATCHES };
 
@@ -109,12 +124,24 @@ export interface RunCarry {
   /** Deletions requested per account (the count guards judge them). */
   tally?: Record<string, number>;
   guardsChecked?: boolean;
+  /** The approval gate (README, "Approving deletions"); absent when the run records no plan. */
+  approval?: GateCarry;
 }
 
 const { resolveAccounts } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
   retry: RESOLVE_ACCOUNTS_RETRY,
 });
+
+/** After approval, a policy run lists each account again (like planAccount: paged, heartbeating). */
+const { recheckPlan } = proxyActivities<Activities>({
+  startToCloseTimeout: '2h',
+  heartbeatTimeout: '2m',
+  retry: PLAN_ACCOUNT_RETRY,
+});
+
+/** The reason an approved item the rules would no longer delete ends `skipped` with. */
+export const PLAN_CHANGED_REASON = 'plan changed since approval';
 
 export async function retentionCleanup(rawRequest: unknown, carry?: RunCarry): Promise<RunSummary> {
   const run = new Run(carry?.request ?? parseRequest(rawRequest), carry);
@@ -158,6 +185,13 @@ class Run {
   private discovered?: Discovered;
   private dirty = false;
   private readonly details = new CurrentDetails();
+  /** The exact plan and the decision on it, when the run may need approval (README, "Approving deletions"). */
+  private readonly gate: ApprovalGate;
+  /** Whether the run records its plan's item keys (only runs that may need approval: keeps carries small). */
+  private recordsPlan: boolean;
+  private approvalTimer?: CancellationScope;
+  /** Why the batches stop, when a person's decision (or its absence) stopped the run. */
+  private batchCancelReason?: string;
 
   constructor(
     private readonly request: CleanupRequest,
@@ -173,6 +207,8 @@ class Run {
     this.cancelled = carry?.cancelled ?? false;
     this.cancelReason = carry?.cancelReason;
     this.startedAt = carry?.startedAt ?? new Date().toISOString();
+    this.gate = new ApprovalGate(carry?.approval);
+    this.recordsPlan = carry?.approval !== undefined;
     this.installHandlers();
     setRunEventContext(() => ({
       label: this.request.label ?? '',
@@ -183,6 +219,8 @@ class Run {
 
   cancel(reason?: string): void {
     if (!this.cancelled) this.cancelReason = reason;
+    // A cancelled run waits for no decision any more.
+    this.approvalTimer?.cancel();
     this.cancelled = true;
     // A cancelled run takes no more items, so it must not wait for a seal that may never come.
     this.sealed = true;
@@ -241,6 +279,51 @@ class Run {
         },
       },
     );
+    setHandler(planQuery, () => this.planView(), described('plan'));
+    setHandler(
+      approveUpdate,
+      (input) => {
+        const record = this.gate.approve(input, new Date().toISOString());
+        upsertMemo({ approval: record, awaitingApproval: null });
+        this.approvalTimer?.cancel();
+        this.dirty = true;
+        return { approved: true as const, planHash: record.planHash };
+      },
+      {
+        ...described('approve'),
+        validator: (input) => {
+          if (this.cancelled) throw new Error('not awaiting approval: this run was cancelled');
+          const refused = this.gate.refuseApprove(input);
+          if (refused) throw new Error(refused);
+        },
+      },
+    );
+    setHandler(
+      rejectUpdate,
+      (input) => {
+        const planHash = this.gate.c.planHash;
+        const reason = this.gate.reject(input);
+        upsertMemo({
+          rejection: {
+            approver: input.approver,
+            reason: input.reason,
+            at: new Date().toISOString(),
+            planHash,
+          },
+          awaitingApproval: null,
+        });
+        this.stopUndecided(reason);
+        return { rejected: true as const };
+      },
+      {
+        ...described('reject'),
+        validator: (input) => {
+          if (this.cancelled) throw new Error('not awaiting approval: this run was cancelled');
+          const refused = this.gate.refuseReject(input);
+          if (refused) throw new Error(refused);
+        },
+      },
+    );
     setHandler(
       sealItemsUpdate,
       () => {
@@ -290,6 +373,7 @@ class Run {
     // Merge duplicates within the page before splitting it, so a duplicate never lands in two batches.
     const unique = interleaveByAccount(uniqueBy(items, itemKey));
     this.batches.countDeletions(unique);
+    const approvalMayApply = this.approvalMayApply();
     for (let offset = 0; offset < unique.length; offset += BATCH_SIZE) {
       const page = unique.slice(offset, offset + BATCH_SIZE);
       const covered = accountsCovered(page, Object.keys(this.accounts));
@@ -298,7 +382,7 @@ class Run {
       const held =
         !this.request.dryRun &&
         !this.guardsChecked &&
-        this.countGuardsApply(new Set(page.map((i) => i.account)));
+        (approvalMayApply || this.countGuardsApply(new Set(page.map((i) => i.account))));
       const control: BatchControl = this.cancelled
         ? 'cancelled'
         : !this.discovering &&
@@ -314,6 +398,11 @@ class Run {
         ...(covered ? { accounts: covered } : {}),
         ...(held ? { held: true } : {}),
       } as RunBatchEntry);
+      if (this.recordsPlan)
+        this.gate.add(
+          page.filter(isDeletion).map((i) => ({ ...i, key: itemKey(i) })),
+          n,
+        );
       await startChild(cleanupBatch, {
         workflowId: this.idOf(n),
         args: [
@@ -335,6 +424,26 @@ class Run {
     this.dirty = true;
   }
 
+  /**
+   * Whether this run may have to wait for approval: the request asks for it, a guard violation would
+   * wait instead of failing, or an account the run deletes on has `requireApproval` in the worker
+   * config. Such a run records its plan's item keys and holds its batches until the guards are judged.
+   */
+  private approvalMayApply(): boolean {
+    if (this.request.dryRun) return false;
+    const may =
+      this.request.approval?.required === true ||
+      this.request.guards?.onViolation === 'await-approval' ||
+      Object.values(this.accounts).some((a) => a.requireApproval);
+    if (may && !this.recordsPlan) {
+      // Items received before an account that requires approval joined the run were not recorded.
+      if (this.batches.entries.length) this.gate.c.incomplete = true;
+      this.recordsPlan = true;
+      if (this.gate.c.state === 'not-required') this.gate.c.state = 'planning';
+    }
+    return may;
+  }
+
   private bringsIdleOrSealed(covered: number[] | undefined): boolean {
     return (
       !patched(PATCHES.accountAwareActivation) || this.sealed || this.batches.bringsIdleAccounts(covered)
@@ -343,8 +452,9 @@ class Run {
 
   private async setBatchControl(n: number, control: BatchControl): Promise<void> {
     this.batches.entries[n]!.control = control;
+    const reason = control === 'cancelled' ? this.batchCancelReason : undefined;
     await getExternalWorkflowHandle(this.idOf(n))
-      .signal(batchControlSignal, { state: control })
+      .signal(batchControlSignal, { state: control, ...(reason ? { reason } : {}) })
       .catch(() => undefined);
   }
 
@@ -411,7 +521,7 @@ class Run {
    * Once sealed: the count guards on what the run received, and, for a policy, that it received exactly
    * what each account's plan holds. A crossed guard stops an executed run; a dry run reports it.
    */
-  private checkGuards(): void {
+  private async checkGuards(): Promise<void> {
     if (this.guardsChecked || !this.sealed || this.discovering) return;
     this.guardsChecked = true;
     const ceilings = new Map<string, number>();
@@ -436,10 +546,171 @@ class Run {
     }
     this.guardViolations = violations;
     for (const b of this.batches.entries as RunBatchEntry[]) delete b.held;
-    if (violations.length && !this.request.dryRun && !this.cancelled) {
+    const executed = !this.request.dryRun && !this.cancelled;
+    if (violations.length && executed) {
+      // HOOK (notifications, issue 14 item 6): a guard was crossed.
+      await raiseEvent('guard-violation', { reason: violations.join('; ') });
+      if (this.request.guards?.onViolation === 'await-approval') return this.awaitApproval();
       this.failure = guardViolation(violations);
       this.cancel('a guard was crossed');
+    } else if (executed && this.approvalNeeded()) await this.awaitApproval();
+    if (this.gate.c.state === 'planning') {
+      // No approval needed after all: the keys are not needed either (small continue-as-new input).
+      this.gate.c.state = 'not-required';
+      this.gate.compact(this.request);
     }
+  }
+
+  /** The request asks for approval, or an account with deletions in the plan requires it. */
+  private approvalNeeded(): boolean {
+    const tally = this.batches.tally;
+    // A plan without deletions has nothing to approve: the run ends as it would have.
+    if (!Object.values(tally).some((n) => n > 0)) return false;
+    if (this.request.approval?.required) return true;
+    return Object.entries(this.accounts).some(
+      ([name, a]) => a.requireApproval && (own(tally, name) ?? 0) > 0,
+    );
+  }
+
+  /**
+   * The plan is complete and judged: wait for a person, nothing sent to any provider meanwhile (the
+   * batches stay waiting while the state is not `running`). README, "Approving deletions".
+   */
+  private async awaitApproval(): Promise<void> {
+    if (!patched(PATCHES.approval)) return;
+    if (this.gate.c.incomplete) {
+      // Fail safe: a plan the run did not record in full cannot be approved as a whole.
+      return this.stopUndecided(
+        'approval required, but an account that requires it joined the run after items were received; start the run again with "approval": {"required": true}',
+      );
+    }
+    const hash = this.gate.hash(this.request);
+    const timeout = this.request.approval?.timeout ?? DEFAULT_APPROVAL_TIMEOUT;
+    const deadline = new Date(Date.now() + approvalTimeoutMs(timeout)).toISOString();
+    this.gate.open(hash, deadline, this.request.approval?.approvers);
+    this.state = 'awaiting-approval';
+    upsertMemo({ awaitingApproval: { planHash: hash, deadline } });
+    this.armApprovalTimer();
+    // HOOK (notifications, issue 14 item 6): the run awaits approval.
+    await raiseEvent('awaiting-approval', { planHash: hash });
+  }
+
+  /** At the deadline an undecided run stops: every item skipped, "approval timed out". */
+  private armApprovalTimer(): void {
+    const ms = Math.max(1, Date.parse(this.gate.c.deadline!) - Date.now());
+    this.approvalTimer = new CancellationScope();
+    this.approvalTimer
+      .run(() => sleep(ms, { summary: 'approval deadline' }))
+      .then(
+        () => {
+          if (!this.gate.awaiting) return;
+          upsertMemo({
+            approvalTimedOut: { at: new Date().toISOString(), planHash: this.gate.c.planHash },
+            awaitingApproval: null,
+          });
+          this.stopUndecided(this.gate.timeOut());
+        },
+        () => undefined, // cancelled: a decision came first
+      );
+  }
+
+  /** Rejected, timed out, or not approvable: nothing is deleted, every item ends skipped with the reason. */
+  private stopUndecided(reason: string): void {
+    this.approvalTimer?.cancel();
+    this.batchCancelReason = `not deleted: ${reason}`;
+    this.cancel(reason);
+  }
+
+  /**
+   * Approved: policy runs list each account again before anything is sent, and an approved item the
+   * same rules would no longer delete ends `skipped` (PLAN_CHANGED_REASON); backups that newly qualify
+   * are not in any batch, so they are never touched. Then the batches may start.
+   */
+  private async applyApproval(): Promise<void> {
+    const policy = this.request.policy;
+    if (policy && !this.gate.c.rechecked) {
+      const { accounts: _names, ...rules } = policy;
+      const now = new Date().toISOString();
+      try {
+        const results = await Promise.all(
+          [...this.gate.itemsByAccount()].map(([account, approved]) =>
+            recheckPlan({ limits: this.limitsOf(account), policy: rules, now, approved }),
+          ),
+        );
+        const changed = results.flatMap((r) => r.changed);
+        await Promise.all(
+          [...this.gate.batchesOf(changed)].map(([n, keys]) =>
+            getExternalWorkflowHandle(this.idOf(n)).signal(skipItemsSignal, {
+              keys,
+              reason: PLAN_CHANGED_REASON,
+            }),
+          ),
+        );
+      } catch (err) {
+        // Without a fresh listing the approved plan cannot be confirmed: delete nothing.
+        this.failure = err;
+        this.stopUndecided('the accounts could not be listed again after approval');
+        return;
+      }
+      this.gate.c.rechecked = true;
+    }
+    this.gate.compact(this.request);
+    if (this.state === 'awaiting-approval') this.state = 'running';
+    this.dirty = true;
+  }
+
+  /** The `plan` query (README, "Approving deletions"). */
+  private planView(): RunPlan {
+    if (!this.sealed || this.discovering)
+      throw new Error(
+        'no plan yet: the run is still planning (listing accounts or receiving items); query again',
+      );
+    if (!this.recordsPlan)
+      throw new Error(
+        'this run needs no approval, so it keeps no plan to approve; its result shows what it planned (`retention-cleanup report`)',
+      );
+    const refs = this.gate.c.refs;
+    const perAccount = this.gate.deletionsPerAccount();
+    const providerOf = (a: string) => own(this.accounts, a)?.provider ?? 'unknown';
+    const accounts: PlanAccount[] = this.plan
+      ? this.plan.map((p) => ({
+          account: p.account,
+          provider: providerOf(p.account),
+          toDelete: perAccount.get(p.account) ?? 0,
+          kept: p.kept,
+          listed: p.listed,
+          ...(p.toDeleteBytes !== undefined ? { toDeleteBytes: p.toDeleteBytes } : {}),
+        }))
+      : [...perAccount]
+          .sort(([a], [b]) => (a < b ? -1 : 1))
+          .map(([account, toDelete]) => ({
+            account,
+            provider: providerOf(account),
+            toDelete,
+          }));
+    const g = this.gate.c;
+    return {
+      planHash: this.gate.peekHash(this.request),
+      toDelete: [...perAccount.values()].reduce((a, b) => a + b, 0),
+      accounts,
+      guardViolations: this.guardViolations ?? [],
+      approval: {
+        required: g.required,
+        state: g.state,
+        ...(g.approvers ? { approvers: g.approvers } : {}),
+        ...(g.deadline ? { deadline: g.deadline } : {}),
+        ...(g.decidedBy ? { decidedBy: g.decidedBy } : {}),
+      },
+      ...(refs.length && refs.length <= PLAN_ITEMS_SHOWN
+        ? {
+            items: refs.map(([, account, id, checkpointId]) => ({
+              account,
+              id,
+              ...(checkpointId ? { checkpointId } : {}),
+            })),
+          }
+        : {}),
+    };
   }
 
   /** Sends the batches their new control state: cancelled, paused, resumed, or activated. */
@@ -487,9 +758,12 @@ class Run {
 
   async run(start: boolean): Promise<RunSummary> {
     if (start) await this.begin();
+    else if (this.gate.awaiting) this.armApprovalTimer();
     for (;;) {
       this.dirty = false;
-      this.checkGuards();
+      await this.checkGuards();
+      if (this.gate.state === 'approved' && this.state === 'awaiting-approval' && !this.cancelled)
+        await this.applyApproval();
       await this.steer();
       this.showDetails();
       if (this.sealed && this.batches.allDone()) break;
@@ -549,12 +823,13 @@ class Run {
       ...(this.cancelReason ? { cancelReason: this.cancelReason } : {}),
       ...(Object.keys(this.batches.tally).length ? { tally: this.batches.tally } : {}),
       ...(this.guardsChecked ? { guardsChecked: true } : {}),
+      ...(this.recordsPlan ? { approval: this.gate.c } : {}),
     };
   }
 
   /** The Web UI's "current details" of the run (workflows/current-details.ts); no history cost. */
   private showDetails(force = false): void {
-    const shape = `${this.state}|${this.sealed}|${this.cancelled}|${this.batches.entries.filter((b) => b.done).length}`;
+    const shape = `${this.gate.state}|${this.state}|${this.sealed}|${this.cancelled}|${this.batches.entries.filter((b) => b.done).length}`;
     this.details.refresh(
       shape,
       () =>
@@ -563,6 +838,7 @@ class Run {
           sealed: this.sealed,
           firstProblems: this.batches.firstProblems(),
           ...(this.cancelReason ? { cancelReason: this.cancelReason } : {}),
+          ...(this.gate.awaiting ? { approval: { planHash: this.gate.c.planHash! } } : {}),
         }),
       force,
     );

@@ -31,6 +31,8 @@ export interface TestAccount {
   tls?: Record<string, unknown>;
   /** A Huawei account's `iamTls` block (insecureSkipVerify for the IAM endpoint). */
   iamTls?: Record<string, unknown>;
+  /** The account's `requireApproval` (README, "Approving deletions"). */
+  requireApproval?: boolean;
 }
 
 export interface Stack {
@@ -138,7 +140,10 @@ export function configFor(
       username: { env: 'RC_TEST_USER' },
       password: { env: 'RC_TEST_PASSWORD' },
     };
-    const tls = a.tls ? { tls: a.tls } : {};
+    const tls = {
+      ...(a.tls ? { tls: a.tls } : {}),
+      ...(a.requireApproval !== undefined ? { requireApproval: a.requireApproval } : {}),
+    };
     if (a.provider === 'jsa')
       out[names(name)] = {
         provider: 'jsa',

@@ -312,6 +312,25 @@ export const PLANTED_BUGS: PlantedBug[] = [
     tests: ['test/csv-report.test.ts'],
     why: "Secrets and the codec (CSV): a provider message starting with = runs as a formula in the operator's spreadsheet.",
   },
+  // ---- Approving deletions (issue 14) ----
+  {
+    id: 'approve-wrong-hash-accepted',
+    file: 'workflows/run/approval-gate.ts',
+    find: '    if (input.planHash !== this.c.planHash)\n',
+    replace: '    if (input.planHash === undefined)\n',
+    tests: ['test/approval.test.ts'],
+    names: 'a wrong hash is refused',
+    why: 'Approving deletions: an approval naming another plan (a stale hash, a plan that changed) is taken, and the run deletes a set nobody approved.',
+  },
+  {
+    id: 'approved-set-not-enforced',
+    file: 'workflows/retention-cleanup.ts',
+    find: '        const changed = results.flatMap((r) => r.changed);\n',
+    replace: '        const changed: string[] = [];\n',
+    tests: ['test/approval.test.ts'],
+    names: 'a wrong hash is refused',
+    why: 'Approving deletions: after approval a policy run deletes an approved backup the rules would no longer delete (protected since), instead of skipping it "plan changed since approval".',
+  },
   // ---- Notifications (docs/operations.md, "Notifications") ----
   {
     id: 'notify-url-in-result',

@@ -162,6 +162,29 @@ export class BatchItems {
         this.accept(withDecider({ ...item, outcome: 'skipped', reason, at }, 'run', why, at));
   }
 
+  /**
+   * These items, if not yet sent, end `skipped` with this reason (an approved plan that changed since
+   * its approval: README, "Approving deletions"). Items already sent are not touched.
+   */
+  skipNotSent(keys: readonly string[], reason: string, at: string): void {
+    const skip = new Set(keys);
+    for (const [account, list] of this.pending) {
+      const kept = list.filter((item) => !skip.has(itemKey(item)));
+      if (kept.length === list.length) continue;
+      for (const item of list)
+        if (skip.has(itemKey(item)))
+          this.accept(
+            withDecider(
+              { ...item, outcome: 'skipped', reason, at },
+              'run',
+              'plan changed since approval',
+              at,
+            ),
+          );
+      this.pending.set(account, kept);
+    }
+  }
+
   /** Accounts with items in their lane. */
   accountsWithOpenItems(): string[] {
     return [...this.open].filter(([, m]) => m.size > 0).map(([a]) => a);

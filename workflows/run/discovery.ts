@@ -48,6 +48,8 @@ function baseInput(workflowId: string, request: CleanupRequest, now: string) {
     now,
     dryRun: request.dryRun,
     ...(Object.keys(local).length ? { guards: local } : {}),
+    // A violation waits for approval instead of failing: the plan must reach the run to be shown.
+    ...(request.guards?.onViolation === 'await-approval' ? { emitPastGuards: true } : {}),
   };
 }
 

@@ -3,9 +3,12 @@
  * new file in this folder (see ../command.ts) and one line here.
  */
 import type { Command } from '../command';
+import { approve } from './approve';
 import { cancel } from './cancel';
 import { dev } from './dev';
 import { pause } from './pause';
+import { plan } from './plan';
+import { reject } from './reject';
 import { report } from './report';
 import { resume } from './resume';
 import { schedule } from './schedule';
@@ -14,12 +17,12 @@ import { simulate } from './simulate';
 import { start } from './start';
 import { status } from './status';
 import { validate } from './validate';
-import { whatIfCommand } from './what-if';
 import { worker } from './worker';
 
 /** Headings of the main help, each with its commands. */
 export const COMMAND_SECTIONS: ReadonlyArray<readonly [heading: string, commands: readonly Command[]]> = [
-  ['runs', [start, status, pause, resume, cancel, report, validate, whatIfCommand]],
+  ['runs', [start, status, pause, resume, cancel, report, validate]],
+  ['approval and what-if', [plan, approve, reject]],
   ['schedules', [schedule]],
   ['namespace', [setupNamespace]],
   ['processes', [worker, simulate, dev]],

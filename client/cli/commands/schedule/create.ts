@@ -42,6 +42,10 @@ most 1,000 items. Like start, every run is a DRY RUN unless --execute is given.`
     paused: { type: 'boolean', help: 'create it paused' },
     note: { type: 'string', value: 'TEXT', help: 'a note shown with the schedule' },
     execute: { type: 'boolean', help: 'runs really delete (dryRun: false)' },
+    'require-approval': {
+      type: 'boolean',
+      help: 'every run plans, then waits for "retention-cleanup approve" before deleting\n(README, "Approving deletions")',
+    },
     'task-queue': { type: 'string', value: 'Q', help: "the workers' task queue (default retention-cleanup)" },
     json: { type: 'boolean', help: 'print the created schedule as JSON' },
     ...CONNECTION_OPTIONS,
@@ -65,6 +69,7 @@ most 1,000 items. Like start, every run is a DRY RUN unless --execute is given.`
       ...(values['pause-on-failure'] ? { pauseOnFailure: true } : {}),
       ...(values.paused ? { paused: true } : {}),
       ...(values.note !== undefined ? { note: values.note } : {}),
+      ...(values['require-approval'] ? { requireApproval: true } : {}),
     };
     validateSchedule(input); // before connecting: a bad schedule never needs Temporal
     announceMode(execute, fileDryRun, '--execute: every run of this schedule DELETES backups');
