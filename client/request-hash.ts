@@ -8,6 +8,7 @@
  * hash for a request file (README "Guarantees": every item has exactly one outcome — of THIS request).
  */
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '../contract/canonical-json';
 
 /** Memo key of the request hash on a run (and on the runs a schedule starts). */
 export const REQUEST_HASH_MEMO_KEY = 'requestHash';
@@ -15,15 +16,4 @@ export const REQUEST_HASH_MEMO_KEY = 'requestHash';
 export function requestHash(request: object): string {
   const { dryRun: _mode, ...asked } = request as { dryRun?: unknown };
   return `sha256:${createHash('sha256').update(canonicalJson(asked)).digest('hex')}`;
-}
-
-/** JSON with object keys sorted at every level; undefined members dropped as JSON.stringify does. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(
-          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-        )
-      : v,
-  );
 }

@@ -9,6 +9,7 @@
  * set under another policy, guards or dry-run setting, is a different plan.
  */
 import type { ApprovalRecord, ApproveInput, RejectInput, RunPlan } from '../../contract/approval';
+import { canonicalJson } from '../../contract/canonical-json';
 import { sha256Hex } from './sha256';
 
 export type GateState = RunPlan['approval']['state'];
@@ -35,18 +36,6 @@ export interface GateCarry {
    * are kept, so a large run's continue-as-new input stays small while it deletes.
    */
   perAccount?: Record<string, number>;
-}
-
-/** JSON with object keys sorted, so the same request always hashes the same. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object')
-    return `{${Object.keys(value)
-      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  return JSON.stringify(value);
 }
 
 /** The plan hash of a set of item keys under a request (see the module comment). */
