@@ -173,6 +173,12 @@ describe('plan, approve, apply', () => {
     assert.equal(approval.comment, 'checked');
     assert.equal(approval.planHash, plan.planHash);
     assert.ok(!Number.isNaN(Date.parse(String(approval.at))));
+    // The report's header says who approved which plan, so a report file stands on its own.
+    const header = await rc.reportSummary(id);
+    assert.equal(header.approver, 'alice');
+    assert.equal(header.approvalComment, 'checked');
+    assert.equal(header.planHash, plan.planHash);
+    assert.equal(outcomes.get('apr-d3')?.decidedBy?.startsWith('run (plan changed since approval)'), true);
   });
 
   test('reject: every item skipped with the approver named, nothing deleted', async () => {
