@@ -571,12 +571,9 @@ async function main(): Promise<void> {
       vsPlain: each((r) => r.durable.ms / r.plain.ms),
       grouped: each((r) => r.grouped.ms / lowerBoundMs),
       policy: each((r) => r.policy.ms / r.policy.boundMs),
-      // The time to the first accepted delete, over every durable run of the repetitions.
-      firstDeletion: reps.flatMap((r) => [
-        r.durable.firstDeletionS,
-        r.grouped.firstDeletionS,
-        r.policy.firstDeletionS,
-      ]),
+      // The time to the first accepted delete of a run given its items (interleaved and grouped); a
+      // policy run's (listing first) is in the JSON.
+      firstDeletion: reps.flatMap((r) => [r.durable.firstDeletionS, r.grouped.firstDeletionS]),
       requests: each((r) => r.durable.requestsPerDeletion),
     };
 
@@ -759,7 +756,8 @@ async function main(): Promise<void> {
           {
             id: 'first_deletion_s',
             short: 'first deletion after start',
-            figure: 'first accepted delete after the start request (every durable makespan run)',
+            figure:
+              'first accepted delete after the start request (item lists: interleaved and grouped runs)',
             unit: 's',
             goal: '<= 0.5 s',
             bound: { op: '<=', limit: 0.5 },

@@ -9,10 +9,12 @@
  * Each account deletes one backup at a time and a deletion takes DELETE_MS, so until the first
  * deletion ends no account can have a second one accepted: the first ACCOUNTS acceptances at the
  * simulator are one per account exactly when every account was started before any deletion ended.
+ * Also: the deletion activities carry their account as task-queue fairness key.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { RetentionClient } from '../client/retention-client';
+import { laneWorkflowId } from '../contract/ids';
 import { waitFor } from './helpers/runs';
 import { startStack, vbsBackups, type Stack } from './helpers/stack';
 
@@ -56,6 +58,16 @@ describe('a list grouped by account keeps every account busy', () => {
     );
     const progress = await rc.getProgress(runId);
     assert.equal(progress.batches.total, (ACCOUNTS.length * PER_ACCOUNT) / 500, 'as many batches as before');
+
+    // Deletion activities carry the account as their fairness key (workflows/lane/fairness.ts).
+    const lane = stack.client.workflow.getHandle(laneWorkflowId(stack.account(ACCOUNTS[0]!)));
+    const history = await lane.fetchHistory();
+    const keys = (history.events ?? []).flatMap((e) => {
+      const s = e.activityTaskScheduledEventAttributes;
+      return s && s.activityType?.name?.startsWith('deleteBackup') ? [s.priority?.fairnessKey ?? ''] : [];
+    });
+    assert.ok(keys.length > 0, 'the lane scheduled deletions');
+    assert.deepEqual([...new Set(keys)], [stack.account(ACCOUNTS[0]!)]);
 
     await rc.cancel(runId, 'test done with it');
     const summary = await rc.result(runId);
