@@ -84,6 +84,7 @@ interface DurableRun {
   ms: number;
   firstDeletionS: number;
   requestsPerDeletion: number;
+  requestsPerDeletionByType: Record<string, number>;
 }
 
 /** One repetition of the makespan phases, run back to back. */
@@ -461,13 +462,19 @@ async function main(): Promise<void> {
       const dr = sim.ctx.counters.deleteRequests;
       const first = dr.acceptanceOrder()[0];
       const firstAt = first ? dr.timesOf(first)[0] : undefined;
-      const requests = Object.values(sim.ctx.counters.snapshot().requests).reduce((n, v) => n + v, 0);
+      const byType = sim.ctx.counters.snapshot().requests;
+      const requests = Object.values(byType).reduce((n, v) => n + v, 0);
+      const deleted = Math.max(1, summary.counts.deleted);
       return {
         id,
         ms,
         counts: summary.counts,
         firstDeletionS: firstAt === undefined ? NaN : (firstAt - startEpoch) / 1000,
-        requestsPerDeletion: requests / Math.max(1, summary.counts.deleted),
+        requestsPerDeletion: requests / deleted,
+        /** Per request type (`vbs GET`, `iam POST`...): where the provider requests go. */
+        requestsPerDeletionByType: Object.fromEntries(
+          Object.entries(byType).map(([k, v]) => [k, Math.round((v / deleted) * 1000) / 1000]),
+        ),
       };
     };
     const maxConcurrency = () =>
@@ -915,6 +922,7 @@ async function main(): Promise<void> {
               interleaved: r.durable.requestsPerDeletion,
               grouped: r.grouped.requestsPerDeletion,
               policy: r.policy.requestsPerDeletion,
+              interleavedByType: r.durable.requestsPerDeletionByType,
             },
             maxConcurrencyObserved: r.maxConcurrencyObserved,
           })),
