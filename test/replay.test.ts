@@ -25,6 +25,9 @@ const DIR = join(__dirname, 'histories');
  * tested: lane-before-groups (one activity per item, before 'grouped-deletions'), lane-before-pipeline
  * (plain groups and a run's batches round-robin, before 'pipelined-groups' and 'oldest-batch-first')
  * and run-before-activation (batches activated in index order, before 'account-aware-activation').
+ * run-account-batches: the paged run recorded after 'account-batches' (batches cut by account and
+ * activated by idle accounts); run-deletions, run-dry and run-cancelled were recorded before it and
+ * replay through the old branch.
  */
 const EXPECTED = [
   'batch-cancelled',
@@ -33,6 +36,7 @@ const EXPECTED = [
   'lane-before-hand-over',
   'lane-before-pipeline',
   'lane',
+  'run-account-batches',
   'run-before-activation',
   'run-cancelled',
   'run-deletions',
