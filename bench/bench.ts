@@ -282,16 +282,18 @@ async function main(): Promise<void> {
       'big-items': { type: 'string' },
       repeats: { type: 'string' },
       only: { type: 'string' },
+      fairness: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
     console.log(
       'usage: npm run bench [-- --quick] [--makespan-items N] [--throughput-items N] [--big-items N]\n' +
-        '                     [--repeats N] [--only makespan,throughput,big]\n' +
+        '                     [--repeats N] [--only makespan,throughput,big] [--fairness]\n' +
         `full sizes: ${JSON.stringify(SIZES.full)}; --quick: ${JSON.stringify(SIZES.quick)}\n` +
         `--repeats: runs of each makespan phase (interleaved, plain, grouped, policy), median reported (default ${REPEATS})\n` +
-        '--only: the phases to run (default all); figures of the others are left out',
+        '--only: the phases to run (default all); figures of the others are left out\n' +
+        '--fairness: the dev server with task-queue fairness on (matching.enableFairness=true)',
     );
     return;
   }
@@ -324,7 +326,12 @@ async function main(): Promise<void> {
   };
   try {
     // ---- the stack: one dev server, the simulator here, the worker as a child process ----
-    const server = new DevServer({ headless: true, log });
+    // --fairness: task-queue fairness on, so the deletion activities' fairness keys take effect.
+    const server = new DevServer({
+      headless: true,
+      log,
+      ...(values.fairness ? { dynamicConfig: { 'matching.enableFairness': true } } : {}),
+    });
     await server.start();
     cleanups.push(() => server.stop());
     log(`Temporal dev server at ${server.address}`);
@@ -887,7 +894,7 @@ async function main(): Promise<void> {
       `${mode === 'quick' ? 'Quick' : 'Full'} run of ${startedAt.slice(0, 16).replace('T', ' ')} UTC${only.size < PHASES.length ? ` (phases: ${[...only].join(', ')})` : ''}: ${passed} of ${judged} goals met; ` +
       `wall time ${(wallMs / 60_000).toFixed(1)} min on ${cpus().length} shared CPUs ` +
       `(load average ${loadAtStart[0]!.toFixed(1)} at start, ${loadAtEnd[0]!.toFixed(1)} at end), one Temporal dev server (in-memory); ` +
-      `makespan figures are medians of ${reps.length} repetitions.`;
+      `makespan figures are medians of ${reps.length} repetitions${values.fairness ? '; task-queue fairness on' : ''}.`;
     const results = {
       title: 'retention-cleanup benchmark',
       summary,
@@ -896,6 +903,7 @@ async function main(): Promise<void> {
       sizes,
       repeats,
       phasesRun: [...only],
+      taskQueueFairness: values.fairness === true,
       startedAt,
       wallTimeMs: Math.round(wallMs),
       machine: { cpus: cpus().length, loadAtStart, loadAtEnd, node: process.version },
