@@ -109,3 +109,32 @@ async function deleteOne(
 function retryable(err: ProviderError): boolean {
   return err.kind === 'transient' || err.kind === 'busy';
 }
+
+/**
+ * What a plain script needs to list the accounts (all in parallel, page after page, same adapters):
+ * the part of a policy run's lower bound that comes before any deletion can be chosen.
+ */
+export async function listPlain(
+  loaded: LoadedConfig,
+  accounts: string[],
+): Promise<{ ms: number; listed: number }> {
+  const registry = new AdapterRegistry(loaded);
+  const started = performance.now();
+  let listed = 0;
+  try {
+    await Promise.all(
+      accounts.map(async (account) => {
+        const adapter = registry.get(account);
+        let cursor: string | undefined;
+        do {
+          const page = await adapter.listBackups(cursor, {});
+          listed += page.records.length;
+          cursor = page.next;
+        } while (cursor);
+      }),
+    );
+    return { ms: performance.now() - started, listed };
+  } finally {
+    await registry.close();
+  }
+}

@@ -22,6 +22,15 @@ export interface Figure {
   bound?: { op: '<=' | '>='; limit: number };
   pass?: boolean;
   detail?: string;
+  /** Each repetition's value when `value` is their median (the markdown shows min and max). */
+  repetitions?: number[];
+}
+
+/** The median of the values (the mean of the middle two for an even count). */
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 export function judge(f: Omit<Figure, 'pass'>): Figure {
@@ -35,10 +44,18 @@ function fmt(v: number, unit: string): string {
   return unit ? `${n} ${unit}` : n;
 }
 
+/** ", median of 3: 1.10-1.20" for a figure measured more than once. */
+function spreadOf(f: Figure): string {
+  const r = f.repetitions;
+  if (!r || r.length < 2) return '';
+  const n = (v: number) => fmt(v, '');
+  return ` (median of ${r.length}: ${n(Math.min(...r))} to ${n(Math.max(...r))})`;
+}
+
 export function markdownTable(figures: Figure[]): string {
   const rows = figures.map(
     (f) =>
-      `| ${f.figure} | ${fmt(f.value, f.unit)} | ${f.goal} | ${f.pass === undefined ? 'info' : f.pass ? 'pass' : '**FAIL**'} |`,
+      `| ${f.figure} | ${fmt(f.value, f.unit)}${spreadOf(f)} | ${f.goal} | ${f.pass === undefined ? 'info' : f.pass ? 'pass' : '**FAIL**'} |`,
   );
   return ['| figure | value | goal | result |', '| --- | --- | --- | --- |', ...rows].join('\n');
 }

@@ -9,6 +9,8 @@
  * run-before-activation.json are not written here: recorded before grouped deletions, pipelined groups
  * (with oldest-batch-first), the groups' hand-over and account-aware batch activation, kept as they are
  * so executions still open during an upgrade keep replaying (the patched() paths).
+ * test/histories/run-account-batches.json is run-deletions.json as this script wrote it after patch
+ * 'account-batches' (issue 16), kept beside the older run-deletions.json (before that patch).
  *
  * Regenerate them only when a change to the workflows is meant to be incompatible with executions
  * already running (and then plan the rollout: patched(), or drain the old runs first). It starts its

@@ -27,6 +27,9 @@ const DIR = join(__dirname, 'histories');
  * and run-before-activation (batches activated in index order, before 'account-aware-activation').
  * run-notified and lane-notified (the notifications patch: run-finished and run-problems at a run's
  * end, circuit-open from a misconfigured account's lane) come from scripts/record-notification-histories.ts.
+ * run-account-batches: the paged run recorded after 'account-batches' (batches cut by account and
+ * activated by idle accounts); run-deletions, run-dry and run-cancelled were recorded before it and
+ * replay through the old branch.
  */
 const EXPECTED = [
   'batch-cancelled',
@@ -36,6 +39,7 @@ const EXPECTED = [
   'lane-before-pipeline',
   'lane-notified',
   'lane',
+  'run-account-batches',
   'run-approved',
   'run-before-activation',
   'run-cancelled',

@@ -48,6 +48,8 @@ import { withDecider } from './decided-by';
 import { CircuitBreaker, type CarriedBreaker } from './circuit-breaker';
 import { LANE_EVENTS_BEFORE_CONTINUE, shouldContinueAsNew } from './continue-as-new';
 import { deletionActivitiesFor } from './lane/deletion-activities';
+import { fairnessOf } from './lane/fairness';
+import type { Priority } from '@temporalio/common';
 import { LaneLedger, type CarriedFinished } from './lane/ledger';
 import { MAX_PIPELINED_ITEMS, PipelineDepth } from './lane/pipeline-depth';
 import { LaneQueues, type CarriedBatch, type LaneBatch, type Started } from './lane/queues';
@@ -152,6 +154,8 @@ export async function accountLane(input: LaneInput): Promise<void> {
 
 class Lane {
   private readonly account: string;
+  /** Task-queue fairness between accounts (lane/fairness.ts). */
+  private readonly fairness: Priority;
   private limits: AccountLimits;
   private concurrencyOverride?: number;
   private readonly queues: LaneQueues;
@@ -188,6 +192,7 @@ class Lane {
 
   constructor(private readonly input: LaneInput) {
     this.account = input.account;
+    this.fairness = fairnessOf(input.account);
     this.limits = input.limits;
     this.concurrencyOverride = input.carried?.concurrencyOverride;
     this.queues = new LaneQueues(input.account, input.carried?.batches);
@@ -586,9 +591,10 @@ class Lane {
     const report =
       this.ledgerOn && NEVER_REPEAT_DELETE.has(this.limits.provider) ? { reportAcceptedTo: b.id } : {};
     this.activities()
-      .deleteBackup.executeWithOptions({ summary: deleteOneSummary(item, from.accepted !== undefined) }, [
-        { item, pollIntervalMs: this.limits.pollIntervalMs, ...from, ...this.runOf(b), ...report },
-      ])
+      .deleteBackup.executeWithOptions(
+        { summary: deleteOneSummary(item, from.accepted !== undefined), priority: this.fairness },
+        [{ item, pollIntervalMs: this.limits.pollIntervalMs, ...from, ...this.runOf(b), ...report }],
+      )
       .then(
         (outcome) => this.finish(b, outcome),
         (err: unknown) => this.finish(b, failedOutcomeFrom(item, err)),
@@ -640,13 +646,16 @@ class Lane {
   /** A plain group: every item requested at once, then observed together. */
   private startGroup(group: Started[]): void {
     this.activities()
-      .deleteBackups.executeWithOptions({ summary: deleteGroupSummary(this.account, group.length) }, [
-        {
-          items: group.map((p) => p.item),
-          pollIntervalMs: this.limits.pollIntervalMs,
-          ...this.runOf(group[0]!.b),
-        },
-      ])
+      .deleteBackups.executeWithOptions(
+        { summary: deleteGroupSummary(this.account, group.length), priority: this.fairness },
+        [
+          {
+            items: group.map((p) => p.item),
+            pollIntervalMs: this.limits.pollIntervalMs,
+            ...this.runOf(group[0]!.b),
+          },
+        ],
+      )
       .then(
         (results) => group.forEach(({ b, item }, k) => this.afterGroup(b, item, results[k])),
         (err: unknown) => group.forEach(({ b, item }) => this.finish(b, failedOutcomeFrom(item, err))),
@@ -710,22 +719,25 @@ class Lane {
     // Not while the lane drains for continue-as-new: then the group sees its deletions to the end.
     const handOver = !this.draining && handOverRules;
     this.activities()
-      .deleteBackups.executeWithOptions({ summary: deleteGroupSummary(this.account, all.length, true) }, [
-        {
-          items: all.map((p) => p.item),
-          pollIntervalMs: this.limits.pollIntervalMs,
-          pipeline: {
-            slots,
-            startWithinMs: this.pipelineWindowMs(),
-            requestsPerSecond: this.limits.requestsPerSecond,
-            // Without the picks' own entries: the group records when their requests actually go out.
-            recentStarts: this.recentStarts.slice(0, this.recentStarts.length - picks.length),
-            ...(handOver ? { handOver } : {}),
-            ...(resumed.length ? { resumed: resumed.map((h) => h.handed) } : {}),
+      .deleteBackups.executeWithOptions(
+        { summary: deleteGroupSummary(this.account, all.length, true), priority: this.fairness },
+        [
+          {
+            items: all.map((p) => p.item),
+            pollIntervalMs: this.limits.pollIntervalMs,
+            pipeline: {
+              slots,
+              startWithinMs: this.pipelineWindowMs(),
+              requestsPerSecond: this.limits.requestsPerSecond,
+              // Without the picks' own entries: the group records when their requests actually go out.
+              recentStarts: this.recentStarts.slice(0, this.recentStarts.length - picks.length),
+              ...(handOver ? { handOver } : {}),
+              ...(resumed.length ? { resumed: resumed.map((h) => h.handed) } : {}),
+            },
+            ...this.runOf(all[0]!.b),
           },
-          ...this.runOf(all[0]!.b),
-        },
-      ])
+        ],
+      )
       .then(
         (results) => {
           done();

@@ -42,6 +42,15 @@ export const PATCHES = {
    * lane recorded before it can be open (lanes exit after 5 idle minutes).
    */
   resentItems: 'resent-items',
+  /**
+   * Run: a page is cut into batches by account (workflows/batch-planning.ts, cutByAccount) instead of
+   * by position, and a waiting batch that makes an idle account busy starts even beyond ACTIVE_BATCHES
+   * (up to MAX_ACTIVE_BATCHES), so every account is busy from the start whatever the request's order
+   * (issue 16; a list grouped by account took 2.3x the lower bound). Before: batches of 500 in request
+   * order (interleaved by account within a page), at most ACTIVE_BATCHES active. Removable once no run
+   * recorded before it can be open (runs end with their last batch).
+   */
+  accountBatches: 'account-batches',
   /** Batch: the shared wake-up timers (workflows/wake-ups.ts); before: one watchdog timer tracked at a time. */
   sharedWakeUps: 'shared-wake-ups',
   /**

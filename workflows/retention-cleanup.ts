@@ -37,7 +37,7 @@ import type { Activities } from '../activities';
 import { checkCounts } from '../policy/guards';
 import { RESOLVE_ACCOUNTS_RETRY } from '../contract/retry-rules';
 import { FAILURE } from '../contract/failure-types';
-import { accountsCovered, interleaveByAccount } from './batch-planning';
+import { accountsCovered, cutByAccount, interleaveByAccount } from './batch-planning';
 import { ACTIVE_BATCHES, BATCH_SIZE, cleanupBatch } from './cleanup-batch';
 import { RUN_EVENTS_BEFORE_CONTINUE, shouldContinueAsNew } from './continue-as-new';
 import { batchWorkflowId } from '../contract/ids';
@@ -371,11 +371,10 @@ class Run {
 
   private async addBatches(items: ItemRef[]): Promise<void> {
     // Merge duplicates within the page before splitting it, so a duplicate never lands in two batches.
-    const unique = interleaveByAccount(uniqueBy(items, itemKey));
+    const unique = uniqueBy(items, itemKey);
     this.batches.countDeletions(unique);
     const approvalMayApply = this.approvalMayApply();
-    for (let offset = 0; offset < unique.length; offset += BATCH_SIZE) {
-      const page = unique.slice(offset, offset + BATCH_SIZE);
+    for (const page of this.cut(unique)) {
       const covered = accountsCovered(page, Object.keys(this.accounts));
       // Batches wait while discovery runs (nothing is deleted before the whole plan passed the guards)
       // and, in an executed run, while count guards that concern them are not judged yet.
@@ -385,11 +384,7 @@ class Run {
         (approvalMayApply || this.countGuardsApply(new Set(page.map((i) => i.account))));
       const control: BatchControl = this.cancelled
         ? 'cancelled'
-        : !this.discovering &&
-            !held &&
-            this.batches.activeCount() < ACTIVE_BATCHES &&
-            this.state !== 'paused' &&
-            this.bringsIdleOrSealed(covered)
+        : !this.discovering && !held && this.state !== 'paused' && this.startsAtOnce(covered)
           ? 'active'
           : 'waiting';
       const n = this.batches.add({
@@ -444,9 +439,23 @@ class Run {
     return may;
   }
 
-  private bringsIdleOrSealed(covered: number[] | undefined): boolean {
+  /** A page's batches: by account (patch 'account-batches', batch-planning.ts), before by position. */
+  private cut(unique: ItemRef[]): ItemRef[][] {
+    if (patched(PATCHES.accountBatches)) return cutByAccount(unique, BATCH_SIZE);
+    const spread = interleaveByAccount(unique);
+    const pages: ItemRef[][] = [];
+    for (let offset = 0; offset < spread.length; offset += BATCH_SIZE)
+      pages.push(spread.slice(offset, offset + BATCH_SIZE));
+    return pages;
+  }
+
+  /** Whether a batch created now starts at once (the run is running; nothing holds it). */
+  private startsAtOnce(covered: number[] | undefined): boolean {
+    if (patched(PATCHES.accountBatches))
+      return this.batches.startsAtOnce(covered, ACTIVE_BATCHES, this.sealed);
     return (
-      !patched(PATCHES.accountAwareActivation) || this.sealed || this.batches.bringsIdleAccounts(covered)
+      this.batches.activeCount() < ACTIVE_BATCHES &&
+      (!patched(PATCHES.accountAwareActivation) || this.sealed || this.batches.bringsIdleAccounts(covered))
     );
   }
 
@@ -733,8 +742,9 @@ class Run {
       const held = (entries as RunBatchEntry[]).some((b) => b.held);
       if (this.state === 'running' && patched(PATCHES.accountAwareActivation)) {
         // The waiting batch that brings the most idle accounts first (workflows/batch-planning.ts).
+        const byIdle = patched(PATCHES.accountBatches);
         const next = () =>
-          held ? this.nextUnheld() : this.batches.nextToActivate(ACTIVE_BATCHES, this.sealed);
+          held ? this.nextUnheld(byIdle) : this.batches.nextToActivate(ACTIVE_BATCHES, this.sealed, byIdle);
         for (let n = next(); n >= 0; n = next()) signals.push(this.setBatchControl(n, 'active'));
       } else if (this.state === 'running') {
         for (let n = 0; n < entries.length && this.batches.activeCount() < ACTIVE_BATCHES; n++) {
@@ -747,13 +757,13 @@ class Run {
   }
 
   /** The next batch to activate among those not held for the guards. */
-  private nextUnheld(): number {
+  private nextUnheld(byIdle: boolean): number {
     const view = new RunBatches(
       (this.batches.entries as RunBatchEntry[]).map((b) =>
         b.held ? { ...b, control: 'paused' as const } : b,
       ),
     );
-    return view.nextToActivate(ACTIVE_BATCHES, this.sealed);
+    return view.nextToActivate(ACTIVE_BATCHES, this.sealed, byIdle);
   }
 
   async run(start: boolean): Promise<RunSummary> {

@@ -5,7 +5,13 @@
  * 500 items). Also the tally of deletions per account that the count guards judge. Pure and
  * deterministic; unit-tested in test/run-batches.test.ts.
  */
-import { busyAccounts, gainOf, nextBatchToActivate } from '../batch-planning';
+import {
+  busyAccounts,
+  gainOf,
+  nextBatchForIdleAccounts,
+  nextBatchToActivate,
+  startsAtOnce,
+} from '../batch-planning';
 import { own } from '../keyed';
 import type { AccountProgress, BatchControl, BatchReport, DeletedBytes } from '../../contract/messages';
 import { deletedBytesRecord, mergeDeletedBytes } from '../deleted-bytes';
@@ -92,9 +98,18 @@ export class RunBatches {
     return gainOf(covered, busyAccounts(this.entries)) > 0;
   }
 
-  /** The next waiting batch to activate (batch-planning.ts), or -1. */
-  nextToActivate(maxActive: number, sealed: boolean): number {
+  /**
+   * The next waiting batch to activate (batch-planning.ts), or -1. `byIdleAccounts` (patch
+   * 'account-batches'): one that makes idle accounts busy may start beyond `maxActive`.
+   */
+  nextToActivate(maxActive: number, sealed: boolean, byIdleAccounts = false): number {
+    if (byIdleAccounts) return nextBatchForIdleAccounts(this.entries, maxActive, sealed);
     return this.activeCount() < maxActive ? nextBatchToActivate(this.entries, !sealed) : -1;
+  }
+
+  /** Patch 'account-batches': whether a batch covering `covered` that is created now starts at once. */
+  startsAtOnce(covered: number[] | undefined, maxActive: number, sealed: boolean): boolean {
+    return startsAtOnce(this.entries, covered, maxActive, sealed);
   }
 
   /**
