@@ -424,6 +424,9 @@ type GroupEntry = (
   | { requestError: GroupRequestError }
   // About to be requested, or requested and not answered yet (README "Guarantees": The report never contradicts the provider).
   | { requesting: true }
+  // A later item of a pipelined group, seen still there and announced ahead of its request: a retry
+  // that finds it gone reads our deletion (the request may have gone out after the announcement).
+  | { announced: true }
 ) & { requestedAt?: number };
 
 /**
@@ -438,6 +441,13 @@ const INSPECT_AT_ONCE = 10;
 
 /** A group's heartbeat calls within this long are one call (see `save` in deleteBackupsWith). */
 const GROUP_HEARTBEAT_COALESCE_MS = 200;
+
+/**
+ * Later items of a pipelined group announced ahead of their requests, per slot at first; doubled (up
+ * to MAX_ANNOUNCED_AHEAD) whenever a slot had to wait for an announcement to reach the server.
+ */
+const ANNOUNCED_AHEAD_PER_SLOT = 2;
+const MAX_ANNOUNCED_AHEAD = 64;
 
 /**
  * The fast path for items of one account: requests the deletions, records what was accepted in the
@@ -481,6 +491,20 @@ class DeletionGroup {
    * accepted them. They are requested again at once (they held slots), and a 404 is our deletion.
    */
   private readonly unanswered: Set<number>;
+  /**
+   * Items an earlier attempt announced (seen there, about to be requested): the request may have gone
+   * out after the announcement, so gone now is our deletion (resolveAnnounced).
+   */
+  private readonly announcedEarlier: number[];
+  /** Earlier announced items still there at the retry: requested as `unanswered` ones are (a 404 is ours). */
+  private readonly mayBeOurs = new Set<number>();
+  /** Announced items the server holds in a heartbeat: only these may be requested (claim). */
+  private readonly cleared = new Set<number>();
+  private aheadWanted: number;
+  /** Wakes the announcer and the slots waiting for it (see announceAhead). */
+  private changed = new Change();
+  /** The sequence number of the group's last heartbeat (heartbeat-recorded.ts waits for one). */
+  private seq = 0;
   private pendingSave: NodeJS.Timeout | undefined;
   /** Which items may still start: all of a plain group; a pipelined group's while its window is open. */
   private readonly startsUntil: number;
@@ -519,7 +543,9 @@ class DeletionGroup {
       (_, i) => saved?.group[i] ?? (resumed[i] ? { accepted: resumed[i].accepted } : undefined),
     );
     this.unanswered = new Set(this.entries.flatMap((e, i) => (e && 'requesting' in e ? [i] : [])));
-    for (const i of this.unanswered) this.entries[i] = undefined;
+    this.announcedEarlier = this.entries.flatMap((e, i) => (e && 'announced' in e ? [i] : []));
+    for (const i of [...this.unanswered, ...this.announcedEarlier]) this.entries[i] = undefined;
+    this.aheadWanted = pipeline ? ANNOUNCED_AHEAD_PER_SLOT * pipeline.slots : 0;
     this.startsUntil = pipeline ? this.ctx.info.scheduledTimestampMs + pipeline.startWithinMs : Infinity;
     this.recentStarts = pipeline ? [...pipeline.recentStarts] : [];
     this.next = pipeline ? pipeline.slots : items.length;
@@ -527,20 +553,27 @@ class DeletionGroup {
   }
 
   async run(): Promise<GroupItemResult[]> {
-    if (this.ctx.info.attempt > 1) await this.readUnrecorded();
+    if (this.ctx.info.attempt > 1) {
+      await this.resolveAnnounced();
+      await this.readUnrecorded();
+    }
     await this.startAdmitted();
     // Each slot observes its item to the end, then (pipelined) requests and observes the next it
-    // claims. A later item's acceptance reaches the server with the next heartbeat (at most 2 s later,
-    // see worker/worker.ts): a crash in between makes the retry read it first (readUnrecorded).
+    // claims, once the server holds its announcement (announceAhead runs beside the slots).
+    const announcing = this.pipeline ? this.announceAhead() : undefined;
     const inProgress = this.entries.flatMap((e, i) => (e && 'accepted' in e && !e.handOff ? [i] : []));
     const slotCount = this.pipeline ? Math.max(this.pipeline.slots, inProgress.length) : inProgress.length;
     const slots = Promise.allSettled(Array.from({ length: slotCount }, (_, k) => this.slot(inProgress[k])));
     if (this.pipeline?.handOver) await this.handOverAtWindowEnd(slots);
     if (!this.over) {
       const settled = await slots;
+      this.close();
       this.saveNow(); // what a retry resumes from
       rethrowFirst(settled);
     }
+    this.close();
+    this.changed.notify();
+    void announcing; // ends on its own once nothing more starts (it never throws)
     clearTimeout(this.pendingSave);
     return this.results();
   }
@@ -552,10 +585,11 @@ class DeletionGroup {
    * one call (the SDK sends at most one every 2 s anyway; serializing each change cost more CPU than
    * the deletions' HTTP). `saveNow` for the first heartbeat and before throwing.
    */
-  private saveNow(): void {
+  private saveNow(): number {
     clearTimeout(this.pendingSave);
     this.pendingSave = undefined;
-    if (!this.over) this.ctx.heartbeat({ group: this.entries.map((e) => e ?? null) });
+    if (!this.over) this.ctx.heartbeat({ group: this.entries.map((e) => e ?? null), seq: ++this.seq });
+    return this.seq;
   }
 
   private save(): void {
@@ -574,14 +608,25 @@ class DeletionGroup {
   }
 
   private async claim(): Promise<number | undefined> {
-    const { items } = this;
+    const { items, entries } = this;
     for (;;) {
-      while (this.next < items.length && this.entries[this.next]) this.next++; // requested by an earlier attempt
+      // Skipped: requested by an earlier attempt, or found gone when read ahead.
+      while (this.next < items.length && entries[this.next] && !('announced' in entries[this.next]!))
+        this.next++;
       if (!this.trouble && !this.handingOver && this.next < items.length && (await this.runStopped()))
         this.trouble = true;
-      if (this.trouble || this.handingOver || this.next >= items.length || Date.now() >= this.startsUntil) {
+      if (this.startsNoMore()) {
         this.close();
+        this.changed.notify();
         return undefined;
+      }
+      if (!this.cleared.has(this.next)) {
+        // Its announcement is not on the server yet: the slot waits (announceAhead reads further ahead
+        // from now on, so this stays rare).
+        this.aheadWanted = Math.min(this.aheadWanted * 2, MAX_ANNOUNCED_AHEAD);
+        this.changed.notify();
+        await this.changed.wait(this.startsUntil - Date.now());
+        continue;
       }
       const wait = rateWaitMs(this.recentStarts, this.pipeline!.requestsPerSecond, Date.now());
       if (wait === 0) {
@@ -590,6 +635,18 @@ class DeletionGroup {
       }
       await this.ctx.sleep(wait);
     }
+  }
+
+  /** No item starts any more: trouble, hand-over, the window's end, or none left. */
+  private startsNoMore(): boolean {
+    return (
+      this.trouble ||
+      this.handingOver ||
+      this.over ||
+      this.closedAt !== undefined ||
+      this.next >= this.items.length ||
+      Date.now() >= this.startsUntil
+    );
   }
 
   private handOffDue(): boolean {
@@ -627,7 +684,7 @@ class DeletionGroup {
         this.adapter,
         this.items[i]!,
         this.call,
-        this.unanswered.has(i),
+        this.unanswered.has(i) || this.mayBeOurs.has(i),
       );
       if ('outcome' in requested) this.settle(i, requested.outcome, requestedAt);
       else {
@@ -653,7 +710,10 @@ class DeletionGroup {
     const { items, entries, unanswered } = this;
     // Not the unanswered ones: their "requesting" record says the request may be ours, so they are
     // requested again and a 404 reads as our deletion (startAdmitted), never as `absent`.
-    const unrecorded = items.flatMap((_, i) => (entries[i] || unanswered.has(i) ? [] : [i]));
+    const earlier = new Set(this.announcedEarlier);
+    const unrecorded = items.flatMap((_, i) =>
+      entries[i] || unanswered.has(i) || earlier.has(i) ? [] : [i],
+    );
     for (let k = 0; k < unrecorded.length; k += INSPECT_AT_ONCE)
       await Promise.all(
         unrecorded.slice(k, k + INSPECT_AT_ONCE).map(async (i) => {
@@ -664,6 +724,108 @@ class DeletionGroup {
           if (seen === 'gone')
             entries[i] = { outcome: { ...outcomeBase(items[i]!), outcome: 'absent', reason: RETRY_GONE } };
           else if (seen === 'deleting') entries[i] = { accepted: { handle: {} } };
+        }),
+      );
+  }
+
+  // ---- announcing later items ahead of their requests ----
+
+  /**
+   * README "Guarantees": The report never contradicts the provider. A later item of a pipelined group
+   * is requested only once the server holds a heartbeat naming it (`announced`): a worker lost right
+   * after the provider accepted it leaves a retry that knows the request may be ours (resolveAnnounced).
+   * The SDK sends at most one heartbeat per 2 s, so items are announced ahead, a few per slot, read
+   * first: one still there is announced, one already gone is `absent` (honestly: gone before we asked),
+   * so an announced item that was never requested cannot read `deleted` after a crash.
+   * Runs beside the slots until nothing more starts; never throws (a slot then waits for the window).
+   */
+  private async announceAhead(): Promise<void> {
+    while (!this.startsNoMore()) {
+      const waiting = this.entries.filter((e) => e && 'announced' in e).length;
+      if (waiting * 2 > this.aheadWanted) {
+        await this.changed.wait(this.startsUntil - Date.now());
+        continue;
+      }
+      try {
+        const fresh = await this.readAhead();
+        if (!fresh.length) {
+          if (this.nextUnread() === undefined) return; // every item is announced or decided
+          await this.changed.wait(1_000); // unreadable for now: read again soon
+          continue;
+        }
+        await this.recorded(this.saveNow(), () => !this.startsNoMore());
+        this.clear(fresh);
+      } catch (err) {
+        this.ctx.log.warn('could not announce the next items of a deletion group', { error: String(err) });
+        await this.changed.wait(1_000);
+      }
+    }
+  }
+
+  private nextUnread(): number | undefined {
+    for (let i = this.next; i < this.items.length; i++)
+      if (!this.entries[i] && !this.unanswered.has(i)) return i;
+    return undefined;
+  }
+
+  /**
+   * Reads the next items no one has announced (up to the wanted lookahead) and marks those still there
+   * `announced` (in the group's next heartbeat); those already gone are `absent`. Unreadable ones are
+   * left for the next round. Returns the items it announced.
+   */
+  private async readAhead(): Promise<number[]> {
+    const { items, entries } = this;
+    const waiting = entries.filter((e) => e && 'announced' in e).length;
+    const toRead: number[] = [];
+    for (let i = this.next; i < items.length && waiting + toRead.length < this.aheadWanted; i++)
+      if (!entries[i] && !this.unanswered.has(i)) toRead.push(i);
+    const fresh: number[] = [];
+    for (let k = 0; k < toRead.length; k += INSPECT_AT_ONCE)
+      await Promise.all(
+        toRead.slice(k, k + INSPECT_AT_ONCE).map(async (i) => {
+          const seen = await inspectResent(this.adapter, items[i]!, this.call).catch(() => undefined);
+          if (seen === undefined || entries[i]) return;
+          if (seen === 'gone')
+            entries[i] = {
+              outcome: decided({ ...outcomeBase(items[i]!), outcome: 'absent', reason: GONE_BEFORE_REQUEST }),
+            };
+          // A deletion someone else started ('deleting') is announced too: the request finds it busy.
+          else {
+            entries[i] = { announced: true };
+            fresh.push(i);
+          }
+        }),
+      );
+    return fresh;
+  }
+
+  /** Announced items the server now holds: the slots may request them. */
+  private clear(announced: number[]): void {
+    for (const i of announced) if (this.entries[i] && 'announced' in this.entries[i]!) this.cleared.add(i);
+    if (announced.length) this.changed.notify();
+  }
+
+  /**
+   * A retried attempt: items the earlier one announced may have been requested and accepted after the
+   * announcement, the answer lost with the worker. Read now: gone is our deletion (`deleted`, the
+   * acknowledgement lost; they were there when announced), a deletion running is observed, still there
+   * is requested as usual (a 404 then is ours too); unreadable ones are requested again at once, like
+   * unanswered ones.
+   */
+  private async resolveAnnounced(): Promise<void> {
+    const { items, entries } = this;
+    const earlier = this.announcedEarlier;
+    for (let k = 0; k < earlier.length; k += INSPECT_AT_ONCE)
+      await Promise.all(
+        earlier.slice(k, k + INSPECT_AT_ONCE).map(async (i) => {
+          const seen = await inspectResent(this.adapter, items[i]!, this.call).catch(() => undefined);
+          if (seen === undefined) this.unanswered.add(i);
+          else if (seen === 'gone')
+            entries[i] = {
+              outcome: decided({ ...outcomeBase(items[i]!), outcome: 'deleted', reason: ACK_LOST_REASON }),
+            };
+          else if (seen === 'deleting') entries[i] = { accepted: { handle: {} } };
+          else this.mayBeOurs.add(i);
         }),
       );
   }
@@ -687,10 +849,11 @@ class DeletionGroup {
     // leaves a retry that knows they may be ours (a 404 then is our deletion, not `absent`). Their
     // answers reach the server with the group's next heartbeat.
     for (const i of toAsk) entries[i] = { requesting: true };
-    if (toAsk.length) {
-      this.saveNow();
-      await this.recorded();
-    }
+    // The first later items are read and announced in the same heartbeat: the first slot to come free
+    // finds its next item cleared without waiting for the SDK's next heartbeat (announceAhead).
+    const ahead = this.pipeline && !this.stoppedBy ? await this.readAhead() : [];
+    if (toAsk.length || ahead.length) await this.recorded(this.saveNow());
+    this.clear(ahead);
     const asked = await Promise.allSettled(toAsk.map((i) => this.request(i)));
     this.saveNow();
     rethrowFirst(asked);
@@ -793,6 +956,32 @@ class DeletionGroup {
       if (e && 'accepted' in e) return { continueWith: e.accepted, ...at };
       if (e && 'requestError' in e) return { continueWith: null, requestError: e.requestError, ...at };
       return pipeline ? { notStarted: true } : { continueWith: null, requestError: lostRequest };
+    });
+  }
+}
+
+/** A later item read before its announcement and found gone: nothing was requested. */
+const GONE_BEFORE_REQUEST = 'already gone before our delete (read before requesting)';
+
+/** A one-shot wake-up, renewed after each notify: waiters wake on the next change or after `ms`. */
+class Change {
+  private waiters: (() => void)[] = [];
+
+  notify(): void {
+    const woken = this.waiters;
+    this.waiters = [];
+    for (const w of woken) w();
+  }
+
+  wait(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters = this.waiters.filter((w) => w !== done);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, ms));
+      this.waiters.push(done);
     });
   }
 }
