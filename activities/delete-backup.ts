@@ -3,6 +3,7 @@
  * terminal state. Progress is recorded in heartbeat details, so a retried attempt (worker crash,
  * transient error while polling) resumes observing instead of calling delete again (promise 3).
  */
+import { setMaxListeners } from 'node:events';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { ItemOutcome, ItemRef } from '../contract/model';
 import { FAILURE } from '../contract/failure-types';
@@ -443,13 +444,6 @@ const INSPECT_AT_ONCE = 10;
 const GROUP_HEARTBEAT_COALESCE_MS = 200;
 
 /**
- * Later items of a pipelined group announced ahead of their requests, per slot at first; doubled (up
- * to MAX_ANNOUNCED_AHEAD) whenever a slot had to wait for an announcement to reach the server.
- */
-const ANNOUNCED_AHEAD_PER_SLOT = 2;
-const MAX_ANNOUNCED_AHEAD = 64;
-
-/**
  * The fast path for items of one account: requests the deletions, records what was accepted in the
  * group's heartbeat, and observes them, so a group costs one activity and a few heartbeats instead of
  * one of each per item. Only the happy path lives here: any error, and any item still pending when the
@@ -500,7 +494,6 @@ class DeletionGroup {
   private readonly mayBeOurs = new Set<number>();
   /** Announced items the server holds in a heartbeat: only these may be requested (claim). */
   private readonly cleared = new Set<number>();
-  private aheadWanted: number;
   /** Wakes the announcer and the slots waiting for it (see announceAhead). */
   private changed = new Change();
   /** The sequence number of the group's last heartbeat (heartbeat-recorded.ts waits for one). */
@@ -534,6 +527,9 @@ class DeletionGroup {
     private readonly recorded: HeartbeatRecorded,
   ) {
     const { items, pipeline } = input;
+    // Every request of the group listens on the attempt's signal: its reads ahead and its slots' calls
+    // together pass Node's default of 10 (a leak warning, not a leak).
+    setMaxListeners(INSPECT_AT_ONCE + 4 * items.length, this.call.signal);
     this.items = items;
     if (pipeline) this.pipeline = pipeline;
     this.account = items[0]!.account;
@@ -545,7 +541,6 @@ class DeletionGroup {
     this.unanswered = new Set(this.entries.flatMap((e, i) => (e && 'requesting' in e ? [i] : [])));
     this.announcedEarlier = this.entries.flatMap((e, i) => (e && 'announced' in e ? [i] : []));
     for (const i of [...this.unanswered, ...this.announcedEarlier]) this.entries[i] = undefined;
-    this.aheadWanted = pipeline ? ANNOUNCED_AHEAD_PER_SLOT * pipeline.slots : 0;
     this.startsUntil = pipeline ? this.ctx.info.scheduledTimestampMs + pipeline.startWithinMs : Infinity;
     this.recentStarts = pipeline ? [...pipeline.recentStarts] : [];
     this.next = pipeline ? pipeline.slots : items.length;
@@ -621,9 +616,8 @@ class DeletionGroup {
         return undefined;
       }
       if (!this.cleared.has(this.next)) {
-        // Its announcement is not on the server yet: the slot waits (announceAhead reads further ahead
-        // from now on, so this stays rare).
-        this.aheadWanted = Math.min(this.aheadWanted * 2, MAX_ANNOUNCED_AHEAD);
+        // Its announcement is not on the server yet (it could not be read with the others): the slot
+        // waits for announceAhead, woken now to read it again.
         this.changed.notify();
         await this.changed.wait(this.startsUntil - Date.now());
         continue;
@@ -714,18 +708,13 @@ class DeletionGroup {
     const unrecorded = items.flatMap((_, i) =>
       entries[i] || unanswered.has(i) || earlier.has(i) ? [] : [i],
     );
-    for (let k = 0; k < unrecorded.length; k += INSPECT_AT_ONCE)
-      await Promise.all(
-        unrecorded.slice(k, k + INSPECT_AT_ONCE).map(async (i) => {
-          // Unreadable: requested as before (the provider answers a repeat as busy or not found).
-          const seen = await inspectResent(this.adapter, items[i]!, this.call).catch(
-            () => 'present' as const,
-          );
-          if (seen === 'gone')
-            entries[i] = { outcome: { ...outcomeBase(items[i]!), outcome: 'absent', reason: RETRY_GONE } };
-          else if (seen === 'deleting') entries[i] = { accepted: { handle: {} } };
-        }),
-      );
+    await eachAtMost(INSPECT_AT_ONCE, unrecorded, async (i) => {
+      // Unreadable: requested as before (the provider answers a repeat as busy or not found).
+      const seen = await inspectResent(this.adapter, items[i]!, this.call).catch(() => 'present' as const);
+      if (seen === 'gone')
+        entries[i] = { outcome: { ...outcomeBase(items[i]!), outcome: 'absent', reason: RETRY_GONE } };
+      else if (seen === 'deleting') entries[i] = { accepted: { handle: {} } };
+    });
   }
 
   // ---- announcing later items ahead of their requests ----
@@ -734,18 +723,16 @@ class DeletionGroup {
    * README "Guarantees": The report never contradicts the provider. A later item of a pipelined group
    * is requested only once the server holds a heartbeat naming it (`announced`): a worker lost right
    * after the provider accepted it leaves a retry that knows the request may be ours (resolveAnnounced).
-   * The SDK sends at most one heartbeat per 2 s, so items are announced ahead, a few per slot, read
-   * first: one still there is announced, one already gone is `absent` (honestly: gone before we asked),
-   * so an announced item that was never requested cannot read `deleted` after a crash.
+   * The SDK sends at most one heartbeat per 2 s, so every later item is announced at once, in the
+   * group's first heartbeat with the admitted ones (startAdmitted), each read first: one still there is
+   * announced, one already gone is `absent` (honestly: gone before we asked), so an announced item
+   * that was never requested cannot read `deleted` after a crash. The group's items are what the lane
+   * expects it to start in its window (plus a spare per slot; workflows/lane/pipeline-depth.ts), so few
+   * reads are wasted. This loop announces the items that could not be read then, as they can be.
    * Runs beside the slots until nothing more starts; never throws (a slot then waits for the window).
    */
   private async announceAhead(): Promise<void> {
     while (!this.startsNoMore()) {
-      const waiting = this.entries.filter((e) => e && 'announced' in e).length;
-      if (waiting * 2 > this.aheadWanted) {
-        await this.changed.wait(this.startsUntil - Date.now());
-        continue;
-      }
       try {
         const fresh = await this.readAhead();
         if (!fresh.length) {
@@ -769,33 +756,28 @@ class DeletionGroup {
   }
 
   /**
-   * Reads the next items no one has announced (up to the wanted lookahead) and marks those still there
-   * `announced` (in the group's next heartbeat); those already gone are `absent`. Unreadable ones are
-   * left for the next round. Returns the items it announced.
+   * Reads the later items no one has announced and marks those still there `announced` (in the group's
+   * next heartbeat); those already gone are `absent`. Unreadable ones are left for the next round.
+   * Returns the items it announced.
    */
   private async readAhead(): Promise<number[]> {
     const { items, entries } = this;
-    const waiting = entries.filter((e) => e && 'announced' in e).length;
     const toRead: number[] = [];
-    for (let i = this.next; i < items.length && waiting + toRead.length < this.aheadWanted; i++)
-      if (!entries[i] && !this.unanswered.has(i)) toRead.push(i);
+    for (let i = this.next; i < items.length; i++) if (!entries[i] && !this.unanswered.has(i)) toRead.push(i);
     const fresh: number[] = [];
-    for (let k = 0; k < toRead.length; k += INSPECT_AT_ONCE)
-      await Promise.all(
-        toRead.slice(k, k + INSPECT_AT_ONCE).map(async (i) => {
-          const seen = await inspectResent(this.adapter, items[i]!, this.call).catch(() => undefined);
-          if (seen === undefined || entries[i]) return;
-          if (seen === 'gone')
-            entries[i] = {
-              outcome: decided({ ...outcomeBase(items[i]!), outcome: 'absent', reason: GONE_BEFORE_REQUEST }),
-            };
-          // A deletion someone else started ('deleting') is announced too: the request finds it busy.
-          else {
-            entries[i] = { announced: true };
-            fresh.push(i);
-          }
-        }),
-      );
+    await eachAtMost(INSPECT_AT_ONCE, toRead, async (i) => {
+      const seen = await inspectResent(this.adapter, items[i]!, this.call).catch(() => undefined);
+      if (seen === undefined || entries[i]) return;
+      if (seen === 'gone')
+        entries[i] = {
+          outcome: decided({ ...outcomeBase(items[i]!), outcome: 'absent', reason: GONE_BEFORE_REQUEST }),
+        };
+      // A deletion someone else started ('deleting') is announced too: the request finds it busy.
+      else {
+        entries[i] = { announced: true };
+        fresh.push(i);
+      }
+    });
     return fresh;
   }
 
@@ -815,19 +797,16 @@ class DeletionGroup {
   private async resolveAnnounced(): Promise<void> {
     const { items, entries } = this;
     const earlier = this.announcedEarlier;
-    for (let k = 0; k < earlier.length; k += INSPECT_AT_ONCE)
-      await Promise.all(
-        earlier.slice(k, k + INSPECT_AT_ONCE).map(async (i) => {
-          const seen = await inspectResent(this.adapter, items[i]!, this.call).catch(() => undefined);
-          if (seen === undefined) this.unanswered.add(i);
-          else if (seen === 'gone')
-            entries[i] = {
-              outcome: decided({ ...outcomeBase(items[i]!), outcome: 'deleted', reason: ACK_LOST_REASON }),
-            };
-          else if (seen === 'deleting') entries[i] = { accepted: { handle: {} } };
-          else this.mayBeOurs.add(i);
-        }),
-      );
+    await eachAtMost(INSPECT_AT_ONCE, earlier, async (i) => {
+      const seen = await inspectResent(this.adapter, items[i]!, this.call).catch(() => undefined);
+      if (seen === undefined) this.unanswered.add(i);
+      else if (seen === 'gone')
+        entries[i] = {
+          outcome: decided({ ...outcomeBase(items[i]!), outcome: 'deleted', reason: ACK_LOST_REASON }),
+        };
+      else if (seen === 'deleting') entries[i] = { accepted: { handle: {} } };
+      else this.mayBeOurs.add(i);
+    });
   }
 
   /**
@@ -962,6 +941,15 @@ class DeletionGroup {
 
 /** A later item read before its announcement and found gone: nothing was requested. */
 const GONE_BEFORE_REQUEST = 'already gone before our delete (read before requesting)';
+
+/** Runs `fn` over `list`, at most `n` at once. */
+async function eachAtMost<T>(n: number, list: T[], fn: (x: T) => Promise<void>): Promise<void> {
+  let k = 0;
+  const worker = async () => {
+    while (k < list.length) await fn(list[k++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(n, list.length) }, worker));
+}
 
 /** A one-shot wake-up, renewed after each notify: waiters wake on the next change or after `ms`. */
 class Change {

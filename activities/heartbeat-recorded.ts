@@ -31,9 +31,10 @@ export const RECORDED_WITHIN_MS = 30_000;
 const CHECK_EVERY_MS = 100;
 /**
  * A numbered heartbeat may wait for the SDK's throttle (worker/worker.ts MAX_HEARTBEAT_THROTTLE_MS,
- * 2 s): checked less often, so an announcement costs a few describes, not twenty.
+ * 2 s): after the first half second it is checked less often, so it costs a few describes, not twenty.
  */
 const CHECK_SEQ_EVERY_MS = 300;
+const CHECK_OFTEN_FOR_MS = 500;
 
 export function heartbeatRecordedVia(client: Client): HeartbeatRecorded {
   return async (seq?: number, stillWanted?: () => boolean) => {
@@ -41,7 +42,8 @@ export function heartbeatRecordedVia(client: Client): HeartbeatRecorded {
     const { workflowExecution, activityId, attempt } = ctx.info;
     if (!workflowExecution) throw new Error('a recorded heartbeat is waited for only in a workflow activity');
     const handle = client.workflow.getHandle(workflowExecution.workflowId, workflowExecution.runId);
-    const until = Date.now() + RECORDED_WITHIN_MS;
+    const since = Date.now();
+    const until = since + RECORDED_WITHIN_MS;
     for (;;) {
       if (stillWanted && !stillWanted()) return;
       const { raw } = await handle.describe();
@@ -61,7 +63,8 @@ export function heartbeatRecordedVia(client: Client): HeartbeatRecorded {
         throw new Error(
           `the heartbeat of attempt ${attempt} did not reach the Temporal server within ${RECORDED_WITHIN_MS / 1000} s; nothing was sent to the provider`,
         );
-      await ctx.sleep(seq === undefined ? CHECK_EVERY_MS : CHECK_SEQ_EVERY_MS);
+      const often = seq === undefined || Date.now() - since < CHECK_OFTEN_FOR_MS;
+      await ctx.sleep(often ? CHECK_EVERY_MS : CHECK_SEQ_EVERY_MS);
     }
   };
 }
