@@ -31,7 +31,7 @@ export const PLANTED_BUGS: PlantedBug[] = [
   // ---- Never repeated / One deletion per backup ----
   {
     id: 'veeam-heartbeat-resume-ignored',
-    file: 'activities/delete-backup.ts',
+    file: 'activities/deletion/single.ts',
     find: "  let progress = saved?.phase === 'accepted' ? saved : undefined;",
     replace: '  let progress = undefined as DeletionProgress | undefined;',
     tests: ['test/veeam-crash-resume.test.ts'],
@@ -39,7 +39,7 @@ export const PLANTED_BUGS: PlantedBug[] = [
   },
   {
     id: 'group-resumed-handles-dropped',
-    file: 'activities/delete-backup.ts',
+    file: 'activities/deletion/group.ts',
     find: '    (_, i) => saved?.group[i] ?? (resumed[i] ? { accepted: resumed[i].accepted } : undefined),',
     replace: '    (_, i) => saved?.group[i] ?? undefined,',
     tests: ['test/pipelined-groups.test.ts'],
@@ -253,7 +253,7 @@ export const PLANTED_BUGS: PlantedBug[] = [
   // ---- added with the chaos run's findings and the issue-12 items that had no planted bug ----
   {
     id: 'veeam-requesting-not-awaited',
-    file: 'activities/delete-backup.ts',
+    file: 'activities/deletion/veeam-once.ts',
     find: '  await recorded();\n',
     replace: '  void recorded;\n  await ctx.sleep(300);\n',
     tests: ['test/veeam-crash-window.test.ts'],
