@@ -114,8 +114,12 @@ async function deleteOne(
     let requested;
     if (never) requested = await requestOnce(adapter, item, input.pollIntervalMs, call, recorded);
     else {
-      // Recorded before the request, in the attempt's first heartbeat (sent at once, not throttled).
+      // Recorded before the request, in the attempt's first heartbeat (sent at once, not throttled),
+      // and the request goes out only once the server holds it (as a group's, group.ts): a worker lost
+      // right after the provider accepted leaves a retry that reads a 404 as our deletion, not `absent`
+      // (the reduced chaos run saw two such items with the record still on its way).
       ctx.heartbeat(requestingRecord(item));
+      await recorded();
       requested = await requestDeletion(adapter, item, call, mayBeAccepted).catch((err: unknown) => {
         if (!isProviderError(err)) throw err;
         // Answered without being accepted: unless an earlier attempt's request may still have been
