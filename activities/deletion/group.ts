@@ -380,7 +380,12 @@ class DeletionGroup {
       if (seen === undefined || entries[i]) return;
       if (seen === 'gone')
         entries[i] = {
-          outcome: decided({ ...outcomeBase(items[i]!), outcome: 'absent', reason: GONE_BEFORE_REQUEST }),
+          outcome: decided(
+            // Announced by an earlier attempt and unreadable at its resolveAnnounced: possibly ours.
+            this.mayBeOurs.has(i)
+              ? { ...outcomeBase(items[i]!), outcome: 'deleted', reason: ACK_LOST_REASON }
+              : { ...outcomeBase(items[i]!), outcome: 'absent', reason: GONE_BEFORE_REQUEST },
+          ),
         };
       // A deletion someone else started ('deleting') is announced too: the request finds it busy.
       else {
@@ -401,15 +406,16 @@ class DeletionGroup {
    * A retried attempt: items the earlier one announced may have been requested and accepted after the
    * announcement, the answer lost with the worker. Read now: gone is our deletion (`deleted`, the
    * acknowledgement lost; they were there when announced), a deletion running is observed, still there
-   * is requested as usual (a 404 then is ours too); unreadable ones are requested again at once, like
-   * unanswered ones.
+   * is requested as usual (a 404 then is ours too); so are unreadable ones (read again before their
+   * announcement, gone then is ours too), never requested at once as unanswered ones are: a claim
+   * checks the run still runs, and an item announced after its run stopped was never requested.
    */
   private async resolveAnnounced(): Promise<void> {
     const { items, entries } = this;
     const earlier = this.announcedEarlier;
     await eachAtMost(INSPECT_AT_ONCE, earlier, async (i) => {
       const seen = await inspectResent(this.adapter, items[i]!, this.call).catch(() => undefined);
-      if (seen === undefined) this.unanswered.add(i);
+      if (seen === undefined) this.mayBeOurs.add(i);
       else if (seen === 'gone')
         entries[i] = {
           outcome: decided({ ...outcomeBase(items[i]!), outcome: 'deleted', reason: ACK_LOST_REASON }),
