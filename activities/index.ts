@@ -10,16 +10,11 @@ import { laneWorkflowId } from '../contract/ids';
 import { acceptedSignal, enqueueSignal, type EnqueueRequest } from '../contract/messages';
 import { itemKey, type AccountLimits } from '../contract/model';
 import { laneDetails, laneSummary } from '../contract/user-metadata';
-import {
-  deleteBackupsWith,
-  deleteBackupWith,
-  toFailure,
-  type AcceptanceReport,
-  type DeleteBackupInput,
-  type DeleteBackupsInput,
-} from './delete-backup';
+import type { AcceptanceReport, DeleteBackupInput, DeleteBackupsInput } from './deletion/contract';
+import { deleteBackupWith } from './deletion/single';
+import { deleteBackupsWith } from './deletion/group';
 import { planAccountWith, type PlanAccountInput, type PlanAccountResult } from './discover';
-import { isProviderError } from './provider-error';
+import { isProviderError, toFailure } from './provider-error';
 import { recheckPlanWith, type RecheckPlanInput, type RecheckPlanResult } from './recheck-plan';
 import type { AdapterRegistry } from './providers/registry';
 import { heartbeatRecordedVia } from './heartbeat-recorded';
@@ -106,7 +101,7 @@ export function createActivities(deps: ActivityDeps) {
       return deleteBackupWith(adapterOf(input.item.account), input, gate, recorded, report);
     },
 
-    /** Several items of one account started together (the lane's fast path, see delete-backup.ts). */
+    /** Several items of one account started together (the lane's fast path, see deletion/group.ts). */
     async deleteBackups(input: DeleteBackupsInput) {
       return deleteBackupsWith(adapterOf(input.items[0]!.account), input, gate, recorded);
     },

@@ -16,8 +16,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { AccountLimits, BackupRecord } from '../contract/model';
 import type { ListPage, ProviderAdapter } from './providers/adapter';
-import { isProviderError } from './provider-error';
-import { toFailure } from './delete-backup';
+import { isProviderError, toFailure } from './provider-error';
 import { FAILURE } from '../contract/failure-types';
 
 /** One backup's identity in a listing: the provider's own id (Veeam: the restore point, not the VM). */

@@ -1,7 +1,11 @@
 /**
  * How every adapter reports a provider answer that is not a plain success. The deletion activity
- * turns the kind into an outcome or a Temporal failure, in one place (activities/delete-backup.ts).
+ * turns the kind into an outcome (activities/deletion/shared.ts) or a Temporal failure (toFailure, below).
  */
+import { ApplicationFailure } from '@temporalio/activity';
+import { FAILURE } from '../contract/failure-types';
+import { BUSY_RETRY_DELAY_MS } from '../contract/retry-rules';
+
 export type ProviderErrorKind =
   /** 5xx, 429, resets, timeouts: retry with backoff, honouring retryAfterMs. */
   | 'transient'
@@ -50,4 +54,43 @@ export class ProviderError extends Error {
 
 export function isProviderError(err: unknown): err is ProviderError {
   return err instanceof ProviderError;
+}
+
+/**
+ * Transient and busy answers are retried by Temporal (Retry-After becomes nextRetryDelay); everything
+ * else fails at once with a typed, non-retryable failure that keeps the provider's code.
+ */
+export function toFailure(err: ProviderError): ApplicationFailure {
+  const details = [{ code: err.info.code, status: err.info.status }];
+  switch (err.kind) {
+    case 'transient':
+    case 'busy':
+      return ApplicationFailure.create({
+        type: err.kind === 'busy' ? 'ProviderBusy' : 'ProviderTransient',
+        message: err.message,
+        details,
+        nextRetryDelay: err.info.retryAfterMs ?? (err.kind === 'busy' ? BUSY_RETRY_DELAY_MS : undefined),
+      });
+    case 'misconfigured':
+      return ApplicationFailure.create({
+        type: FAILURE.AccountMisconfigured,
+        message: err.message,
+        details,
+        nonRetryable: true,
+      });
+    case 'malformed':
+      return ApplicationFailure.create({
+        type: FAILURE.InvalidProviderResponse,
+        message: err.message,
+        details,
+        nonRetryable: true,
+      });
+    default:
+      return ApplicationFailure.create({
+        type: FAILURE.ProviderRejected,
+        message: err.message,
+        details,
+        nonRetryable: true,
+      });
+  }
 }

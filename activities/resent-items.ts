@@ -8,7 +8,7 @@
  *  - `deleting`: a deletion runs already: observed to its end, not requested;
  *  - `present`: nothing was started (or it failed): requested as usual.
  * A retried deletion group reads the same way the items it has no record of (its worker was lost
- * between an acceptance and the heartbeat that records it; activities/delete-backup.ts).
+ * between an acceptance and the heartbeat that records it; activities/deletion/group.ts).
  * Veeam shows no running deletion without its session id (no session listing, providers.md §4): a
  * re-sent VM with a recorded session is observed through it (the batch keeps the handle); one without
  * is `present` while anything of it is listed.

@@ -22,7 +22,7 @@ import { temporal } from '@temporalio/proto';
 import { MAX_HEARTBEAT_THROTTLE_MS } from '../worker/worker';
 
 const E = temporal.api.enums.v1.EventType;
-/** One item per activity, or a group of items started together (activities/delete-backup.ts). */
+/** One item per activity, or a group of items started together (activities/deletion/group.ts). */
 const DELETION_ACTIVITIES = new Set(['deleteBackup', 'deleteBackups']);
 
 export interface ActionCounts {

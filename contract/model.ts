@@ -8,7 +8,7 @@ export type ProviderKind = (typeof PROVIDERS)[number];
 /**
  * Providers whose delete request must never reach them twice (Veeam v1: a second deleteBackups starts a
  * second job session). Their items are deleted one per activity, which records "requesting" before the
- * request (activities/delete-backup.ts); a group could record its requests only after them.
+ * request (activities/deletion/veeam-once.ts); a group could record its requests only after them.
  */
 export const NEVER_REPEAT_DELETE: ReadonlySet<ProviderKind> = new Set<ProviderKind>(['veeam']);
 

@@ -5,7 +5,7 @@
  *   1. HTTP layer (activities/http.ts, the provider adapters): classifies every answer into a
  *      ProviderErrorKind; `transient` (5xx, 429, resets, timeouts) and `busy` are the retryable kinds,
  *      with the provider's Retry-After kept.
- *   2. Inside one attempt (activities/delete-backup.ts): polls that fail are retried while the
+ *   2. Inside one attempt (activities/deletion/single.ts, veeam-once.ts): polls that fail are retried while the
  *      deletion is observed; a never-repeat delete (Veeam) retries its own request there, never
  *      through Temporal.
  *   3. Activity retries (the policies below): Temporal re-runs a failed attempt with backoff; the

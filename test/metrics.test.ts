@@ -176,7 +176,7 @@ describe('worker metrics and JSON logs', () => {
         `Temporal runtime metric ${name} present`,
       );
     }
-    // Deletions run alone or in groups of items started together (see activities/delete-backup.ts).
+    // Deletions run alone or in groups of items started together (see activities/deletion/group.ts).
     assert.ok(
       sum(samples, 'temporal_activity_execution_latency_count', { activity_type: 'deleteBackup' }) +
         sum(samples, 'temporal_activity_execution_latency_count', { activity_type: 'deleteBackups' }) >=

@@ -1,5 +1,5 @@
 /**
- * Pipelined deletion groups (activities/delete-backup.ts PipelineInput): a lane hands one deleteBackups
+ * Pipelined deletion groups (activities/deletion/contract.ts PipelineInput): a lane hands one deleteBackups
  * activity more items than it has slots, and the activity starts each next item the moment an earlier
  * one finishes, so a slot does not wait a workflow round trip between two deletions. What a user
  * relies on stays as before: the account's concurrency and request rate are never exceeded, every

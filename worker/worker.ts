@@ -77,7 +77,7 @@ export async function startWorker(params: WorkerParams): Promise<StartedWorker> 
     // Heartbeats after an activity's first are sent at most this often (default: 80% of the heartbeat
     // timeout, 24 s here). A Veeam deletion records "requesting" in its first heartbeat and the job
     // session id in the next; the sooner that one reaches the server, the sooner a retry can resume the
-    // session instead of watching the VM (activities/delete-backup.ts). Fast deletions finish before a
+    // session instead of watching the VM (activities/deletion/veeam-once.ts). Fast deletions finish before a
     // second heartbeat is due, so this costs few extra heartbeats.
     maxHeartbeatThrottleInterval: MAX_HEARTBEAT_THROTTLE_MS,
     ...params.tuning,

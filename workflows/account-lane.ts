@@ -26,7 +26,7 @@
  *    started, so nothing is lost or repeated) and are sent again later.
  *
  * History cost per item: a share of one activity (items started at the same moment go to the provider
- * as one group, see activities/delete-backup.ts) plus a share of the workflow tasks; outcomes leave in
+ * as one group, see activities/deletion/group.ts) plus a share of the workflow tasks; outcomes leave in
  * bundles of LANE_FLUSH_SIZE; the lane keeps at most one pending timer per due time.
  */
 import {
@@ -41,7 +41,7 @@ import {
   patched,
   setHandler,
 } from '@temporalio/workflow';
-import type { DeleteBackupInput, GroupItemResult, HandedOver } from '../activities/delete-backup';
+import type { DeleteBackupInput, GroupItemResult, HandedOver } from '../activities/deletion/contract';
 import { FAILURE } from '../contract/failure-types';
 import { failedOutcomeFrom, isMisconfiguration } from './activity-failures';
 import { withDecider } from './decided-by';
@@ -107,7 +107,7 @@ export const HISTORY_EVENTS_BEFORE_CONTINUE = LANE_EVENTS_BEFORE_CONTINUE;
  */
 export const MAX_GROUP = 10;
 /**
- * A pipelined group (see activities/delete-backup.ts PipelineInput) starts its later items within this
+ * A pipelined group (see activities/deletion/contract.ts PipelineInput) starts its later items within this
  * long of being scheduled: the bound on how late a pause, a cancellation or a lowered concurrency
  * reaches the items handed to it (and never more than a quarter of the deletion deadline).
  */

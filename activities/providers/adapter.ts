@@ -1,6 +1,6 @@
 /**
  * The one interface every provider adapter implements. Adapters speak the provider's HTTP dialect and
- * classify its answers; the generic deletion activity (activities/delete-backup.ts) drives them.
+ * classify its answers; the generic deletion activity (activities/deletion/) drives them.
  */
 import type { z } from 'zod';
 import type { BackupRecord, ItemRef } from '../../contract/model';

@@ -32,7 +32,7 @@ export const PLANTED_BUGS: PlantedBug[] = [
   // ---- Never repeated / One deletion per backup ----
   {
     id: 'veeam-heartbeat-resume-ignored',
-    file: 'activities/delete-backup.ts',
+    file: 'activities/deletion/single.ts',
     find: "  let progress = saved?.phase === 'accepted' ? saved : undefined;",
     replace: '  let progress = undefined as DeletionProgress | undefined;',
     tests: ['test/veeam-crash-resume.test.ts'],
@@ -40,7 +40,7 @@ export const PLANTED_BUGS: PlantedBug[] = [
   },
   {
     id: 'group-resumed-handles-dropped',
-    file: 'activities/delete-backup.ts',
+    file: 'activities/deletion/group.ts',
     find: '    (_, i) => saved?.group[i] ?? (resumed[i] ? { accepted: resumed[i].accepted } : undefined),',
     replace: '    (_, i) => saved?.group[i] ?? undefined,',
     tests: ['test/pipelined-groups.test.ts'],
@@ -86,8 +86,8 @@ export const PLANTED_BUGS: PlantedBug[] = [
   {
     id: 'run-dedup-removed',
     file: 'workflows/retention-cleanup.ts',
-    find: '    const unique = interleaveByAccount(uniqueBy(items, itemKey));',
-    replace: '    const unique = interleaveByAccount(items);',
+    find: '    const unique = uniqueBy(items, itemKey);',
+    replace: '    const unique = items;',
     tests: ['test/run-dedup.test.ts'],
     names: 'in the start items',
     why: 'Exactly one outcome: the same backup twice in a run is counted, batched and reported twice.',
@@ -254,7 +254,7 @@ export const PLANTED_BUGS: PlantedBug[] = [
   // ---- added with the chaos run's findings and the issue-12 items that had no planted bug ----
   {
     id: 'veeam-requesting-not-awaited',
-    file: 'activities/delete-backup.ts',
+    file: 'activities/deletion/veeam-once.ts',
     find: '  await recorded();\n',
     replace: '  void recorded;\n  await ctx.sleep(300);\n',
     tests: ['test/veeam-crash-window.test.ts'],

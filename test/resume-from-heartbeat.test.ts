@@ -1,0 +1,107 @@
+/**
+ * Resume from heartbeat, one attempt at a time (issue 15 item 2): the deletion activity
+ * (activities/deletion/single.ts) runs in a MockActivityEnvironment given the heartbeat details an
+ * earlier attempt left, against the provider simulators over HTTP. What a user relies on: an answer
+ * lost with a worker is read as our deletion (README "Guarantees": The report never contradicts the
+ * provider), and an accepted deletion is observed, never requested again (One deletion per backup;
+ * Veeam: Never repeated).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { deleteBackupWith } from '../activities/deletion/single';
+import { ACK_LOST_REASON } from '../activities/deletion/shared';
+import type { DeleteBackupInput, Outcome } from '../activities/deletion/contract';
+import type { HeartbeatRecorded } from '../activities/heartbeat-recorded';
+import { AdapterRegistry } from '../activities/providers/registry';
+import { deleteRequests } from './helpers/deletes';
+import { startStack, vbsBackups, type Stack } from './helpers/stack';
+
+/** No workflow around a mock attempt: the server-side wait for "requesting" is not what is tested here. */
+const held: HeartbeatRecorded = async () => {};
+
+describe('resume from heartbeat details (one deleteBackup attempt)', () => {
+  let stack: Stack;
+  let registry: AdapterRegistry;
+  before(async () => {
+    stack = await startStack(
+      {
+        vbs: { provider: 'vbs', limits: { pollInterval: '100ms' } },
+        veeam: { provider: 'veeam', limits: { pollInterval: '100ms' } },
+      },
+      { worker: false, sim: { timings: { deleteMs: { vbs: 200, veeam: 300 } } } },
+    );
+    registry = new AdapterRegistry(stack.loaded);
+  });
+  after(async () => stack?.stop());
+
+  /** A retried attempt (2) given `details`, as Temporal hands them after a lost worker. */
+  async function retry(account: string, id: string, details: unknown): Promise<Outcome> {
+    const input: DeleteBackupInput = { item: { account, id }, pollIntervalMs: 100 };
+    const env = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: details });
+    return (await env.run(deleteBackupWith, registry.get(account), input, undefined, held)) as Outcome;
+  }
+
+  test('"requesting" and a backup the provider no longer has: deleted (acknowledgement lost), no delete sent again', async () => {
+    const account = stack.account('vbs');
+    // Not seeded: the earlier attempt's request deleted it, its answer lost with the worker.
+    const outcome = await retry(account, 'gone-after-our-request', {
+      phase: 'requesting',
+      at: Date.now() - 5_000,
+      send: `delete ${account}/gone-after-our-request`,
+    });
+    assert.equal(outcome.outcome, 'deleted', `${outcome.outcome}: ${outcome.reason}`);
+    assert.equal(outcome.reason, ACK_LOST_REASON);
+    assert.match(outcome.decidedBy ?? '', / attempt 2, /);
+    assert.deepEqual(deleteRequests(stack.sim, `vbs:${stack.scope('vbs')}:gone-after`), {});
+  });
+
+  test('"accepted" with a handle: observed to its end, nothing posted', async () => {
+    const account = stack.account('vbs');
+    const scope = stack.scope('vbs');
+    const [backup] = vbsBackups(1, 'accepted');
+    stack.sim.seed('vbs', scope, [backup]);
+    // The earlier attempt's delete, accepted by the provider (its deletion runs for 200 ms).
+    await registry.get(account).requestDeletion({ account, id: backup!.id }, {});
+    const before = deleteRequests(stack.sim, `vbs:${scope}:${backup!.id}`);
+    const outcome = await retry(account, backup!.id, { phase: 'accepted', handle: {} });
+    assert.equal(outcome.outcome, 'deleted', `${outcome.outcome}: ${outcome.reason}`);
+    assert.match(outcome.reason, /provider confirmed the deletion/);
+    assert.deepEqual(
+      deleteRequests(stack.sim, `vbs:${scope}:${backup!.id}`),
+      before,
+      'no delete request after the first',
+    );
+  });
+
+  test('Veeam "requesting" without a session id: the appliance is asked; a session it shows is resumed, none shown is posted once', async () => {
+    const account = stack.account('veeam');
+    const scope = stack.scope('veeam');
+    const vm = (id: string) => ({
+      id,
+      restorePoints: [{ id: `rp-${id}`, pointInTime: '2025-01-01T00:00:00Z' }],
+    });
+    stack.sim.seed('veeam', scope, [vm('vm-posted'), vm('vm-never-posted')]);
+    const veeam = stack.sim.provider('veeam') as unknown as {
+      sessions(scope: string): Array<{ vmId: string }>;
+    };
+    const sessionsOf = (id: string) => veeam.sessions(scope).filter((s) => s.vmId === id).length;
+    const requesting = { phase: 'requesting', at: Date.now() - 1_000 };
+
+    // The earlier attempt's POST went out and started a session; its answer was lost.
+    await registry.get(account).requestDeletion({ account, id: 'vm-posted' }, {});
+    const resumed = await retry(account, 'vm-posted', requesting);
+    assert.equal(resumed.outcome, 'deleted', `${resumed.outcome}: ${resumed.reason}`);
+    assert.match(resumed.reason, /provider confirmed the deletion/, 'observed through the session it found');
+    assert.equal(
+      sessionsOf('vm-posted'),
+      1,
+      'one session for the VM: the appliance was asked, not posted to again',
+    );
+
+    // The earlier attempt died before its POST: the appliance shows no session, so it is posted once.
+    const posted = await retry(account, 'vm-never-posted', requesting);
+    assert.equal(posted.outcome, 'deleted', `${posted.outcome}: ${posted.reason}`);
+    assert.equal(sessionsOf('vm-never-posted'), 1);
+  });
+});
