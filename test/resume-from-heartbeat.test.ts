@@ -9,9 +9,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { deleteBackupsWith } from '../activities/deletion/group';
 import { deleteBackupWith } from '../activities/deletion/single';
 import { ACK_LOST_REASON } from '../activities/deletion/shared';
-import type { DeleteBackupInput, Outcome } from '../activities/deletion/contract';
+import type {
+  DeleteBackupInput,
+  GroupItemResult,
+  Outcome,
+  RequestGate,
+} from '../activities/deletion/contract';
 import type { HeartbeatRecorded } from '../activities/heartbeat-recorded';
 import { AdapterRegistry } from '../activities/providers/registry';
 import { deleteRequests } from './helpers/deletes';
@@ -41,6 +47,78 @@ describe('resume from heartbeat details (one deleteBackup attempt)', () => {
     const env = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: details });
     return (await env.run(deleteBackupWith, registry.get(account), input, undefined, held)) as Outcome;
   }
+
+  /** The run these deletions belong to was cancelled (through Temporal) after the earlier attempt. */
+  const stoppedRun: RequestGate = async () => 'run cancelled';
+
+  /** A retried attempt of a deletion whose run has stopped since. */
+  async function retryStopped(account: string, id: string, details: unknown): Promise<Outcome> {
+    const input: DeleteBackupInput = {
+      item: { account, id },
+      pollIntervalMs: 100,
+      runWorkflowId: 'stopped-run',
+    };
+    const env = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: details });
+    return (await env.run(deleteBackupWith, registry.get(account), input, stoppedRun, held)) as Outcome;
+  }
+
+  test('a run stopped since an unanswered request: never asked again; still there = skipped, gone = deleted', async () => {
+    const account = stack.account('vbs');
+    const scope = stack.scope('vbs');
+    const [kept] = vbsBackups(1, 'stopped-kept');
+    stack.sim.seed('vbs', scope, [kept!]);
+    const requesting = (id: string) => ({
+      phase: 'requesting',
+      at: Date.now() - 5_000,
+      send: `delete ${account}/${id}`,
+    });
+
+    // The earlier request was not accepted (the backup is there, no deletion runs): not requested now.
+    const skipped = await retryStopped(account, kept!.id, requesting(kept!.id));
+    assert.equal(skipped.outcome, 'skipped', `${skipped.outcome}: ${skipped.reason}`);
+    assert.match(skipped.reason, /run cancelled/);
+    assert.deepEqual(
+      deleteRequests(stack.sim, `vbs:${scope}:${kept!.id}`),
+      {},
+      'no delete after the run stopped',
+    );
+
+    // The earlier request deleted it, its answer lost: ours.
+    const gone = await retryStopped(account, 'stopped-gone', requesting('stopped-gone'));
+    assert.equal(gone.outcome, 'deleted', `${gone.outcome}: ${gone.reason}`);
+    assert.equal(gone.reason, ACK_LOST_REASON);
+  });
+
+  test('a group whose run stopped since: its unanswered items are read, never requested again', async () => {
+    const account = stack.account('vbs');
+    const scope = stack.scope('vbs');
+    const [kept] = vbsBackups(1, 'group-stopped-kept');
+    stack.sim.seed('vbs', scope, [kept!]);
+    const items = [
+      { account, id: kept!.id },
+      { account, id: 'group-stopped-gone' },
+    ];
+    const env = new MockActivityEnvironment({
+      attempt: 2,
+      heartbeatDetails: { group: [{ requesting: true }, { requesting: true }], seq: 1 },
+    });
+    const results = (await env.run(
+      deleteBackupsWith,
+      registry.get(account),
+      { items, pollIntervalMs: 100, runWorkflowId: 'stopped-run' },
+      stoppedRun,
+      held,
+    )) as GroupItemResult[];
+    const outcomes = results.map((r) => ('outcome' in r ? r.outcome : undefined));
+    assert.equal(outcomes[0]?.outcome, 'skipped', JSON.stringify(results[0]));
+    assert.equal(outcomes[1]?.outcome, 'deleted', JSON.stringify(results[1]));
+    assert.equal(outcomes[1]?.reason, ACK_LOST_REASON);
+    assert.deepEqual(
+      deleteRequests(stack.sim, `vbs:${scope}:group-stopped`),
+      {},
+      'no delete after the run stopped',
+    );
+  });
 
   test('"requesting" and a backup the provider no longer has: deleted (acknowledgement lost), no delete sent again', async () => {
     const account = stack.account('vbs');

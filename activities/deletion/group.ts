@@ -10,7 +10,7 @@ import { FAILURE } from '../../contract/failure-types';
 import { outcomeBase } from '../../contract/outcome-shape';
 import { rateWaitMs } from '../../contract/rate-window';
 import type { Observation, ProviderAdapter } from '../providers/adapter';
-import { isProviderError } from '../provider-error';
+import { isProviderError, toFailure, type ProviderError } from '../provider-error';
 import { PollSchedule } from '../deletion-timing';
 import type { HeartbeatRecorded } from '../heartbeat-recorded';
 import { inspectResent, RETRY_GONE } from '../resent-items';
@@ -23,7 +23,14 @@ import type {
   PipelineInput,
   RequestGate,
 } from './contract';
-import { ACK_LOST_REASON, decided, notRequested, outcomeOf, requestDeletion } from './shared';
+import {
+  ACK_LOST_REASON,
+  decided,
+  notRequested,
+  outcomeOf,
+  requestDeletion,
+  settleForStoppedRun,
+} from './shared';
 
 /**
  * Heartbeat details of a group: one entry per input item, null while not requested or unanswered. A
@@ -427,6 +434,25 @@ class DeletionGroup {
     });
   }
 
+  /** Items an earlier attempt requested without an answer, in a run that stopped since (settleForStoppedRun). */
+  private async settleUnansweredForStoppedRun(unansweredItems: number[]): Promise<void> {
+    let unreadable: ProviderError | undefined;
+    await eachAtMost(INSPECT_AT_ONCE, unansweredItems, async (i) => {
+      try {
+        const found = await settleForStoppedRun(this.adapter, this.items[i]!, this.call, this.stoppedBy!);
+        this.entries[i] = 'outcome' in found ? { outcome: decided(found.outcome) } : found;
+      } catch (err) {
+        if (!isProviderError(err)) throw err;
+        this.entries[i] = { requesting: true }; // still maybe ours: the next attempt reads it again
+        unreadable ??= err;
+      }
+    });
+    if (unreadable) {
+      this.saveNow();
+      throw toFailure(unreadable);
+    }
+  }
+
   /**
    * The items started at once (the admitted ones an earlier attempt did not request) are requested
    * together and recorded in ONE heartbeat, the first of the attempt, which is sent at once; every
@@ -436,10 +462,13 @@ class DeletionGroup {
     const { items, entries, unanswered } = this;
     const admitted = Math.min(this.pipeline?.slots ?? items.length, items.length);
     const fresh = items.flatMap((_, i) => ((i < admitted || unanswered.has(i)) && !entries[i] ? [i] : []));
-    // Not the unanswered ones: their request may have been accepted before the run stopped.
-    if (fresh.length && (await this.runStopped()))
+    if (fresh.length && (await this.runStopped())) {
       for (const i of fresh.filter((k) => !unanswered.has(k)))
         entries[i] = { outcome: decided(notRequested(items[i]!, this.stoppedBy!)) };
+      // The unanswered ones' request may have been accepted before the run stopped: read, never asked
+      // again (a delete after the stop); unreadable ones stay undecided for the next attempt.
+      await this.settleUnansweredForStoppedRun(fresh.filter((k) => unanswered.has(k)));
+    }
     const toAsk = fresh.filter((i) => !entries[i]);
     // "requesting" goes out first, in the attempt's first heartbeat, and the requests only once the
     // server holds it (heartbeat-recorded.ts): a worker lost right after the provider accepted them

@@ -11,6 +11,7 @@ import { outcomeBase, truncateReason } from '../../contract/outcome-shape';
 import type { CallContext, DeletionHandle, Observation, ProviderAdapter } from '../providers/adapter';
 import { isProviderError, type ProviderError } from '../provider-error';
 import { jitter } from '../deletion-timing';
+import { inspectResent } from '../resent-items';
 import type { AcceptedDeletion, Outcome } from './contract';
 
 /**
@@ -40,6 +41,27 @@ export const POLL_RETRIES_IN_ATTEMPT = 5;
 /** The outcome of an item not requested because its run no longer runs (the lane stops that run's items). */
 export function notRequested(item: ItemRef, why: string): Outcome {
   return { ...outcomeBase(item), outcome: 'skipped', reason: truncateReason(why), code: FAILURE.RunStopped };
+}
+
+/**
+ * A run that stopped (cancelled, terminated, reset) while an earlier attempt's request of ours was
+ * unanswered (its "requesting" record): the request is never sent again, since that would be a delete
+ * after the stop (README "Guarantees": Temporal's controls stop deletions). One read says what the
+ * earlier request did: gone is our deletion (the acknowledgement was lost), a deletion running is
+ * observed to its end, still there means it was not accepted, so the item is not requested (skipped).
+ * An unreadable provider throws the ProviderError: the caller keeps the item undecided.
+ */
+export async function settleForStoppedRun(
+  adapter: ProviderAdapter,
+  item: ItemRef,
+  call: CallContext,
+  stopped: string,
+): Promise<{ outcome: Outcome } | { accepted: AcceptedDeletion }> {
+  const seen = await inspectResent(adapter, item, call);
+  if (seen === 'gone')
+    return { outcome: { ...outcomeBase(item), outcome: 'deleted', reason: ACK_LOST_REASON } };
+  if (seen === 'deleting') return { accepted: { handle: {} } };
+  return { outcome: notRequested(item, stopped) };
 }
 
 /** Which activity attempt decided an outcome, and when (issue 13 item 3, "Say why"). */

@@ -21,6 +21,7 @@ import {
   POLL_RETRIES_IN_ATTEMPT,
   requestDeletion,
   requestingRecord,
+  settleForStoppedRun,
   type RequestingRecord,
 } from './shared';
 import { askWithRetries, requestOnce, watchUnanswered } from './veeam-once';
@@ -112,7 +113,11 @@ async function deleteOne(
     const stopped = input.runWorkflowId && gate ? await gate(input.runWorkflowId) : undefined;
     if (stopped && (saved?.phase !== 'requesting' || noneStarted)) return notRequested(item, stopped);
     let requested;
-    if (never) requested = await requestOnce(adapter, item, input.pollIntervalMs, call, recorded);
+    if (stopped)
+      requested = await settleForStoppedRun(adapter, item, call, stopped).catch((err: unknown) => {
+        throw isProviderError(err) ? toFailure(err) : err; // unreadable now: a later attempt reads again
+      });
+    else if (never) requested = await requestOnce(adapter, item, input.pollIntervalMs, call, recorded);
     else {
       // Recorded before the request, in the attempt's first heartbeat (sent at once, not throttled),
       // and the request goes out only once the server holds it (as a group's, group.ts): a worker lost
@@ -134,7 +139,7 @@ async function deleteOne(
     // Goes out with the SDK's next heartbeat (at most 2 s after "requesting"): a crash before that
     // leaves "requesting", which the retry resolves (a 404 is our deletion; Veeam asks the appliance).
     ctx.heartbeat(progress);
-    acceptedAt = Date.now();
+    if (!stopped) acceptedAt = Date.now(); // a deletion found running teaches nothing about its length
     await tellBatch(progress.handle);
   }
 

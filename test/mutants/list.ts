@@ -253,6 +253,15 @@ export const PLANTED_BUGS: PlantedBug[] = [
   },
   // ---- added with the chaos run's findings and the issue-12 items that had no planted bug ----
   {
+    id: 'stopped-run-unanswered-requested-again',
+    file: 'activities/deletion/shared.ts',
+    find: '  return { outcome: notRequested(item, stopped) };\n}',
+    replace: '  return adapter.requestDeletion(item, call).then((handle) => ({ accepted: { handle } }));\n}',
+    tests: ['test/resume-from-heartbeat.test.ts'],
+    names: 'run stopped since',
+    why: "Temporal's controls stop deletions: a retried attempt whose run was cancelled requests an unanswered item again, deleting a backup after the cancel.",
+  },
+  {
     id: 'veeam-requesting-not-awaited',
     file: 'activities/deletion/veeam-once.ts',
     find: '  await recorded();\n',
