@@ -34,6 +34,7 @@ import { InvalidRequestError, validateRequest } from './request-validation';
 import { REQUEST_HASH_MEMO_KEY, requestHash } from './request-hash';
 import { reportSummary, type ReportSummary } from './report';
 import { RetentionSchedules } from './schedules';
+import { errorMessage } from './error-message';
 import * as approval from './approval';
 import type { ApproveInput, RejectInput, RunPlan } from '../contract/approval';
 
@@ -169,7 +170,7 @@ export class RetentionClient {
         throw new Error(
           `run ${workflowId} started, but adding its items failed after ${Math.min(sent, items.length)} of ` +
             `${items.length}; the run was sealed and cancelled (unsent items end skipped). Start a new run. ` +
-            `Cause: ${causeChain(err)}`,
+            `Cause: ${errorMessage(err)}`,
           { cause: err },
         );
       }
@@ -369,20 +370,9 @@ export function defaultWorkflowId(label?: string): string {
   return `retention-cleanup/${slug}-${randomUUID().slice(0, 8)}`;
 }
 
-/** A readable one-line message for an error, following Temporal's cause chain. */
-export function errorMessage(err: unknown): string {
-  const parts: string[] = [];
-  let e: unknown = err;
-  for (let depth = 0; e && depth < 5; depth++) {
-    const msg = e instanceof Error ? e.message : String(e);
-    if (msg && !parts.some((p) => p.includes(msg))) parts.push(msg);
-    e = e instanceof Error ? e.cause : undefined;
-  }
-  return parts.join(': ') || 'unknown error';
-}
-
 export { BATCH_SIZE, InvalidRequestError, WorkflowExecutionAlreadyStartedError, WorkflowFailedError };
 export type { ItemRef };
+export { errorMessage };
 
 /**
  * Sends an update again once if it failed: under load the server can lose the workflow task that
@@ -396,12 +386,4 @@ async function onceMore<T>(send: () => Promise<T>): Promise<T> {
     await new Promise((r) => setTimeout(r, 500));
     return send();
   }
-}
-
-/** An error's message with its causes ("Workflow Update failed: <why>"). */
-function causeChain(err: unknown): string {
-  const parts: string[] = [];
-  for (let e: unknown = err; e && parts.length < 4; e = (e as { cause?: unknown }).cause)
-    parts.push(e instanceof Error ? e.message : String(e));
-  return parts.join(': ');
 }
