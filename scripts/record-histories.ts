@@ -26,10 +26,9 @@
  * strings), read back with History.fromObject (test/helpers/history-files.ts). Not the SDK's
  * historyToJSON: with this install's two nested copies of protobufjs it throws "type must be a Type".
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
 import type { Client } from '@temporalio/client';
-import { historyToFile } from '../test/helpers/history-files';
+import { HISTORIES_DIR, saveHistory as save } from '../test/helpers/history-files';
 import { laneWorkflowId } from '../contract/ids';
 import {
   addItemsUpdate,
@@ -41,15 +40,6 @@ import {
 } from '../contract/messages';
 import { retentionCleanup } from '../workflows/retention-cleanup';
 import { DevServer } from './dev-server';
-
-const OUT = resolve(__dirname, '..', 'test', 'histories');
-
-async function save(client: Client, name: string, workflowId: string): Promise<void> {
-  const history = await client.workflow.getHandle(workflowId).fetchHistory();
-  // The account names carry a random suffix; the file names do not.
-  writeFileSync(join(OUT, `${name}.json`), historyToFile(workflowId, history));
-  console.log(`  ${name}.json: ${history.events?.length ?? 0} events (${workflowId})`);
-}
 
 async function main(): Promise<void> {
   const server = new DevServer({ headless: true });
@@ -66,7 +56,7 @@ async function main(): Promise<void> {
     { sim: { timings: { deleteMs: { vbs: 200 } } } },
   );
   try {
-    mkdirSync(OUT, { recursive: true });
+    mkdirSync(HISTORIES_DIR, { recursive: true });
     const { client, taskQueue } = stack;
     const account = stack.account('rec');
     const backups = vbsBackups(40, 'rec');

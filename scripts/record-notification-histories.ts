@@ -12,22 +12,12 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import type { Client } from '@temporalio/client';
-import { historyToFile } from '../test/helpers/history-files';
+import { mkdirSync } from 'node:fs';
+import { HISTORIES_DIR, saveHistory as save } from '../test/helpers/history-files';
 import { laneWorkflowId } from '../contract/ids';
 import { RUN_EVENT_NAMES } from '../contract/notifications';
 import { retentionCleanup } from '../workflows/retention-cleanup';
 import { DevServer } from './dev-server';
-
-const OUT = resolve(__dirname, '..', 'test', 'histories');
-
-async function save(client: Client, name: string, workflowId: string): Promise<void> {
-  const history = await client.workflow.getHandle(workflowId).fetchHistory();
-  writeFileSync(join(OUT, `${name}.json`), historyToFile(workflowId, history));
-  console.log(`  ${name}.json: ${history.events?.length ?? 0} events (${workflowId})`);
-}
 
 async function main(): Promise<void> {
   const received: string[] = [];
@@ -57,7 +47,7 @@ async function main(): Promise<void> {
     `${stack.sim.url}/vbs-typo`;
   await stack.startWorker();
   try {
-    mkdirSync(OUT, { recursive: true });
+    mkdirSync(HISTORIES_DIR, { recursive: true });
     const { client, taskQueue } = stack;
     const account = stack.account('rec');
     const typo = stack.account('typo');

@@ -6,6 +6,9 @@
  * standard format, but with this install's two nested copies of protobufjs they throw
  * "type must be a Type".)
  */
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 
 type History = temporal.api.history.v1.IHistory;
@@ -21,4 +24,15 @@ export function historyToFile(workflowId: string, history: History): string {
 export function historyFromFile(text: string): { workflowId: string; history: History } {
   const { workflowId, ...rest } = JSON.parse(text) as { workflowId: string };
   return { workflowId, history: HistoryType.fromObject(rest) };
+}
+
+/** Where the recorded histories live (test/replay.test.ts replays each). */
+export const HISTORIES_DIR = resolve(__dirname, '..', 'histories');
+
+/** Fetches a finished execution's history and writes it as test/histories/<name>.json (the recording scripts). */
+export async function saveHistory(client: Client, name: string, workflowId: string): Promise<void> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  // The account names carry a random suffix; the file names do not.
+  writeFileSync(join(HISTORIES_DIR, `${name}.json`), historyToFile(workflowId, history));
+  console.log(`  ${name}.json: ${history.events?.length ?? 0} events (${workflowId})`);
 }
