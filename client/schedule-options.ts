@@ -5,6 +5,7 @@
  * RetentionSchedules (client/schedules.ts) and by the CLI before it connects.
  */
 import { z } from 'zod';
+import { DURATION_UNIT_MS, durationMs } from '../contract/duration';
 import { MAX_ITEMS_PER_PAGE, type CleanupRequest, type CleanupRequestInput } from '../contract/request';
 import { describeZodIssues } from '../contract/validation';
 import { InvalidRequestError, validateRequest } from './request-validation';
@@ -21,24 +22,24 @@ export type OverlapPolicyName = (typeof OVERLAP_POLICIES)[number];
 
 // ---- durations ----
 
-const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+/** Schedule durations: "500ms" to "7d" (contract/duration.ts). */
+const SCHEDULE_UNITS = ['ms', 's', 'm', 'h', 'd'] as const;
 
 /** "90s", "30m", "24h", "7d", "500ms" or a number of milliseconds → milliseconds. */
 export function parseDuration(v: string | number): number {
   if (typeof v === 'number') return v;
-  const m = DURATION_RE.exec(v.trim());
-  if (!m) throw new Error(`expected a duration like "90s", "30m", "24h" or "7d", got "${v}"`);
-  return Math.round(Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS]);
+  const ms = durationMs(v.trim(), SCHEDULE_UNITS);
+  if (Number.isNaN(ms)) throw new Error(`expected a duration like "90s", "30m", "24h" or "7d", got "${v}"`);
+  return ms;
 }
 
 /** 86_400_000 → "24h"; 5_400_000 → "90m"; the largest unit that divides evenly. */
 export function formatDuration(ms: number): string {
   for (const [unit, size] of [
-    ['d', UNIT_MS.d],
-    ['h', UNIT_MS.h],
-    ['m', UNIT_MS.m],
-    ['s', UNIT_MS.s],
+    ['d', DURATION_UNIT_MS.d],
+    ['h', DURATION_UNIT_MS.h],
+    ['m', DURATION_UNIT_MS.m],
+    ['s', DURATION_UNIT_MS.s],
   ] as const) {
     if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
   }
@@ -48,7 +49,9 @@ export function formatDuration(ms: number): string {
 const durationSchema = z.union(
   [
     z.number().int().positive(),
-    z.string().regex(DURATION_RE, { message: 'expected a duration like "90s", "30m", "24h" or "7d"' }),
+    z.string().refine((v) => !Number.isNaN(durationMs(v, SCHEDULE_UNITS)), {
+      message: 'expected a duration like "90s", "30m", "24h" or "7d"',
+    }),
   ],
   { error: 'expected a duration like "90s", "30m", "24h" or "7d" (or milliseconds)' },
 );

@@ -4,9 +4,8 @@
  * that exact plan (by its hash) or rejects it (README, "Approving deletions").
  */
 import { z } from 'zod';
+import { durationMs } from './duration';
 
-const APPROVAL_TIMEOUT = /^(\d+)(s|m|h|d|w)$/;
-const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
 /** Longest wait for an approval: a plan older than this describes backups that have long changed. */
 const MAX_TIMEOUT_MS = 30 * 86_400_000;
 /** How long a run waits for a decision when the request names no timeout. */
@@ -14,8 +13,7 @@ export const DEFAULT_APPROVAL_TIMEOUT = '24h';
 
 /** Milliseconds of an approval timeout such as "24h"; NaN when it is not one. */
 export function approvalTimeoutMs(text: string): number {
-  const m = APPROVAL_TIMEOUT.exec(text);
-  return m ? Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS] : NaN;
+  return durationMs(text, ['s', 'm', 'h', 'd', 'w']);
 }
 
 const approverName = z

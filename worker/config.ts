@@ -14,18 +14,22 @@ import { RUN_EVENT_NAMES } from '../contract/notifications';
 import { accountNameSchema } from '../contract/request';
 import { describeZodIssues } from '../contract/validation';
 import { SecretsFile } from './secrets-file';
+import { durationMs as parseDurationMs } from '../contract/duration';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
+/** Config durations: "500ms" to "2h" (contract/duration.ts). */
+const CONFIG_UNITS = ['ms', 's', 'm', 'h'] as const;
 
 const durationSchema = z.union([
   z.number().int().positive({ message: 'expected a duration above zero, like "500ms", "5s" or 5000 (ms)' }),
   z
     .string()
-    .regex(DURATION, { message: 'expected a duration like "500ms", "5s", "10m" or "2h"' })
+    .refine((v) => !Number.isNaN(durationMs(v)), {
+      message: 'expected a duration like "500ms", "5s", "10m" or "2h"',
+    })
     // "0s" (or "0.0001s", which rounds to 0 ms) would make every wait, timeout or backoff instant.
     .refine((v) => !(durationMs(v) <= 0), {
       message: 'expected a duration above zero, like "500ms" or "5s"',
@@ -34,11 +38,7 @@ const durationSchema = z.union([
 
 /** Milliseconds of a config duration; NaN for one the schema refuses (so checks across fields skip it). */
 export function durationMs(v: number | string): number {
-  if (typeof v === 'number') return v;
-  const m = DURATION.exec(v);
-  if (!m) return NaN;
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
-  return Math.round(Number(m[1]) * unit);
+  return typeof v === 'number' ? v : parseDurationMs(v, CONFIG_UNITS);
 }
 
 /** A secret is never inline: it names where to read it from. */
