@@ -1211,6 +1211,9 @@ export function renderChaos(r: ChaosResult): string {
   };
   reasons('Failed items by reason', r.failedReasons);
   reasons('Skipped items by reason', r.skippedReasons);
+  // Each inaccurate outcome with when the provider accepted it and the chaos event after: where to look.
+  if (r.accuracyExamples.length)
+    out.push('', 'Inaccurate outcomes (issue 13):', '', ...r.accuracyExamples.map((x) => `- ${x}`));
   if (r.unexpectedWorkerExits.length)
     out.push('', 'Workers that died on their own:', '', ...r.unexpectedWorkerExits.map((x) => `- ${x}`));
   if (r.failures.length)
