@@ -190,6 +190,8 @@ class Run {
   /** Whether the run records its plan's item keys (only runs that may need approval: keeps carries small). */
   private recordsPlan: boolean;
   private approvalTimer?: CancellationScope;
+  /** addItems updates in flight (accepted, not yet finished). */
+  private adding = 0;
   /** Why the batches stop, when a person's decision (or its absence) stopped the run. */
   private batchCancelReason?: string;
 
@@ -263,8 +265,16 @@ class Run {
     setHandler(
       addItemsUpdate,
       async ({ items }) => {
-        await this.ensureAccounts(items);
-        await this.addBatches(items);
+        // Counted while in flight: the run is not sealed, nor its plan judged, while a page is half
+        // added (see sealItems; README "Guarantees": only the approved plan is deleted).
+        this.adding++;
+        try {
+          await this.ensureAccounts(items);
+          await this.addBatches(items);
+        } finally {
+          this.adding--;
+          this.dirty = true;
+        }
         return { accepted: items.length, total: this.batches.totalItems() };
       },
       {
@@ -326,7 +336,11 @@ class Run {
     );
     setHandler(
       sealItemsUpdate,
-      () => {
+      async () => {
+        // An addItems update accepted before the seal may still be resolving accounts or starting
+        // batches: seal only once it is in, or its later pages would start after the guards were
+        // judged and the plan hashed, deleting without approval and uncounted by the guards.
+        if (this.adding > 0 && patched(PATCHES.sealAfterAdds)) await condition(() => this.adding === 0);
         if (!this.sealed) upsertSearchAttributes([{ key: SA.total, value: this.batches.totalItems() }]);
         this.sealed = true;
         this.dirty = true;
@@ -523,6 +537,8 @@ class Run {
    */
   private async checkGuards(): Promise<void> {
     if (this.guardsChecked || !this.sealed || this.discovering) return;
+    // Items still being added are judged with the rest (see sealItems).
+    if (this.adding > 0 && patched(PATCHES.sealAfterAdds)) return;
     this.guardsChecked = true;
     const ceilings = new Map<string, number>();
     for (const [name, l] of Object.entries(this.accounts))
