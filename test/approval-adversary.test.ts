@@ -134,4 +134,39 @@ describe('approval adversary', () => {
     assert.equal(summary.counts.deleted + summary.counts.absent, 0);
     assert.equal(deletes(), before, 'a rejected plan deletes nothing');
   });
+
+  test('a policy run takes no items: addItems while it lists is refused, naming the policy', async () => {
+    // The listing is held 1.5 s so the addItems surely arrives while the run is still discovering.
+    // Before the fix it was accepted, and the item (on an account outside the policy) joined the
+    // plan without the plan check noticing: an executed policy run deleted it.
+    stack.sim.setFaults([
+      {
+        provider: 'vbs',
+        method: 'GET',
+        path: 'backups/detail',
+        times: 1,
+        fault: { kind: 'latency', ms: 1_500 },
+      },
+    ]);
+    const before = deletes();
+    const id = await rc.start({
+      policy: { accounts: [stack.account('vbs')], rules: { keepLast: 2 }, groups: ['inj-vol'] },
+      dryRun: false,
+    });
+    try {
+      await assert.rejects(
+        rc.addItems(id, [{ account: stack.account('gated'), id: 'inj-1' }]),
+        (err: unknown) =>
+          err instanceof Error &&
+          /plans from its policy: it takes no items/.test(
+            `${err.message} ${(err.cause as Error | undefined)?.message}`,
+          ),
+      );
+    } finally {
+      stack.sim.setFaults([]);
+    }
+    const summary = await rc.result(id);
+    assert.equal(summary.counts.deleted + summary.counts.absent, 0);
+    assert.equal(deletes(), before);
+  });
 });

@@ -282,6 +282,13 @@ class Run {
         validator: (arg) => {
           if (this.cancelled)
             throw new Error('this run was cancelled: no more items can be added (start a new run)');
+          // A policy run deletes what its policy plans on its accounts, nothing handed in: an item added
+          // while it lists would join its plan unnoticed by the plan check (which compares only the
+          // policy's accounts) and be deleted, or approved from a plan whose accounts table omits it.
+          if (this.request.policy)
+            throw new Error(
+              'this run plans from its policy: it takes no items (start an item-list run with "itemsToFollow": true)',
+            );
           if (this.sealed)
             throw new Error('this run is sealed: no more items can be added (start a new run)');
           const parsed = requestModule().parseItemPage(arg?.items);
