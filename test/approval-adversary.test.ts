@@ -135,7 +135,7 @@ describe('approval adversary', () => {
     assert.equal(deletes(), before, 'a rejected plan deletes nothing');
   });
 
-  test('a policy run takes no items: addItems while it lists is refused, naming the policy', async () => {
+  test('a policy run takes no items on other accounts: addItems while it lists is refused, naming the policy', async () => {
     // The listing is held 1.5 s so the addItems surely arrives while the run is still discovering.
     // Before the fix it was accepted, and the item (on an account outside the policy) joined the
     // plan without the plan check noticing: an executed policy run deleted it.
@@ -158,7 +158,7 @@ describe('approval adversary', () => {
         rc.addItems(id, [{ account: stack.account('gated'), id: 'inj-1' }]),
         (err: unknown) =>
           err instanceof Error &&
-          /plans from its policy: it takes no items/.test(
+          /plans from its policy: it takes no items on other accounts/.test(
             `${err.message} ${(err.cause as Error | undefined)?.message}`,
           ),
       );

@@ -282,12 +282,22 @@ class Run {
         validator: (arg) => {
           if (this.cancelled)
             throw new Error('this run was cancelled: no more items can be added (start a new run)');
-          // A policy run deletes what its policy plans on its accounts, nothing handed in: an item added
-          // while it lists would join its plan unnoticed by the plan check (which compares only the
-          // policy's accounts) and be deleted, or approved from a plan whose accounts table omits it.
-          if (this.request.policy)
+          // A policy run's items come from its own discovery (activities/discover.ts), on its policy's
+          // accounts only. An item on another account would pass the plan check, which compares only
+          // the policy's accounts, and be deleted (or approved from a plan whose accounts omit it).
+          const policyAccounts = this.request.policy?.accounts;
+          const outside = policyAccounts
+            ? [
+                ...new Set(
+                  ((Array.isArray(arg?.items) ? arg.items : []) as { account?: string }[]).map((i) =>
+                    String(i?.account),
+                  ),
+                ),
+              ].filter((a) => !policyAccounts.includes(a))
+            : [];
+          if (outside.length)
             throw new Error(
-              'this run plans from its policy: it takes no items (start an item-list run with "itemsToFollow": true)',
+              `this run plans from its policy: it takes no items on other accounts (${outside.map((a) => JSON.stringify(a)).join(', ')}); start an item-list run with "itemsToFollow": true`,
             );
           if (this.sealed)
             throw new Error('this run is sealed: no more items can be added (start a new run)');
