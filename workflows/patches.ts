@@ -67,4 +67,12 @@ export const PATCHES = {
    * none records no marker. Removable once no run or lane recorded before it can be open.
    */
   notifications: 'notifications',
+  /**
+   * Run: sealItems waits for addItems updates still in flight, and the guards and the approval plan
+   * are judged only once no page is half added (before: a seal that overtook a page let that page's
+   * later batches start unheld, outside the guards and the approved plan hash). Decided only when a
+   * seal or the guard check meets an addItems in flight, so other runs record no marker. Removable once
+   * no run recorded before it can be open.
+   */
+  sealAfterAdds: 'seal-after-adds',
 } as const;

@@ -190,6 +190,8 @@ class Run {
   /** Whether the run records its plan's item keys (only runs that may need approval: keeps carries small). */
   private recordsPlan: boolean;
   private approvalTimer?: CancellationScope;
+  /** addItems updates in flight (accepted, not yet finished). */
+  private adding = 0;
   /** Why the batches stop, when a person's decision (or its absence) stopped the run. */
   private batchCancelReason?: string;
 
@@ -263,8 +265,16 @@ class Run {
     setHandler(
       addItemsUpdate,
       async ({ items }) => {
-        await this.ensureAccounts(items);
-        await this.addBatches(items);
+        // Counted while in flight: the run is not sealed, nor its plan judged, while a page is half
+        // added (see sealItems; README "Guarantees": only the approved plan is deleted).
+        this.adding++;
+        try {
+          await this.ensureAccounts(items);
+          await this.addBatches(items);
+        } finally {
+          this.adding--;
+          this.dirty = true;
+        }
         return { accepted: items.length, total: this.batches.totalItems() };
       },
       {
@@ -272,6 +282,23 @@ class Run {
         validator: (arg) => {
           if (this.cancelled)
             throw new Error('this run was cancelled: no more items can be added (start a new run)');
+          // A policy run's items come from its own discovery (activities/discover.ts), on its policy's
+          // accounts only. An item on another account would pass the plan check, which compares only
+          // the policy's accounts, and be deleted (or approved from a plan whose accounts omit it).
+          const policyAccounts = this.request.policy?.accounts;
+          const outside = policyAccounts
+            ? [
+                ...new Set(
+                  ((Array.isArray(arg?.items) ? arg.items : []) as { account?: string }[]).map((i) =>
+                    String(i?.account),
+                  ),
+                ),
+              ].filter((a) => !policyAccounts.includes(a))
+            : [];
+          if (outside.length)
+            throw new Error(
+              `this run plans from its policy: it takes no items on other accounts (${outside.map((a) => JSON.stringify(a)).join(', ')}); start an item-list run with "itemsToFollow": true`,
+            );
           if (this.sealed)
             throw new Error('this run is sealed: no more items can be added (start a new run)');
           const parsed = requestModule().parseItemPage(arg?.items);
@@ -326,7 +353,11 @@ class Run {
     );
     setHandler(
       sealItemsUpdate,
-      () => {
+      async () => {
+        // An addItems update accepted before the seal may still be resolving accounts or starting
+        // batches: seal only once it is in, or its later pages would start after the guards were
+        // judged and the plan hashed, deleting without approval and uncounted by the guards.
+        if (this.adding > 0 && patched(PATCHES.sealAfterAdds)) await condition(() => this.adding === 0);
         if (!this.sealed) upsertSearchAttributes([{ key: SA.total, value: this.batches.totalItems() }]);
         this.sealed = true;
         this.dirty = true;
@@ -532,6 +563,8 @@ class Run {
    */
   private async checkGuards(): Promise<void> {
     if (this.guardsChecked || !this.sealed || this.discovering) return;
+    // Items still being added are judged with the rest (see sealItems).
+    if (this.adding > 0 && patched(PATCHES.sealAfterAdds)) return;
     this.guardsChecked = true;
     const ceilings = new Map<string, number>();
     for (const [name, l] of Object.entries(this.accounts))
