@@ -16,10 +16,14 @@ export function approvalTimeoutMs(text: string): number {
   return durationMs(text, ['s', 'm', 'h', 'd', 'w']);
 }
 
+/** Longest approver name and comment or reason: they go into the run's memo, every skipped item and the report header. */
+export const MAX_APPROVER_CHARS = 100;
+export const MAX_APPROVAL_TEXT_CHARS = 1000;
+
 const approverName = z
   .string({ error: 'expected an approver name (a string), like "alice"' })
   .min(1, { message: 'an approver name must not be empty' })
-  .max(100, { message: 'an approver name has at most 100 characters' });
+  .max(MAX_APPROVER_CHARS, { message: `an approver name has at most ${MAX_APPROVER_CHARS} characters` });
 
 export const approvalSchema = z
   .object({

@@ -54,6 +54,23 @@ describe('approval: plan hash, gate and input', () => {
       /^approver: "bob" may not approve/,
     );
     assert.match(gate.refuseReject({ approver: 'alice', reason: ' ' })!, /^reason: /);
+    // Free text is bounded: it goes into the memo, every skipped item's reason and the report header.
+    assert.match(
+      gate.refuseApprove({ planHash: hash, approver: 'alice', comment: 'x'.repeat(1001) })!,
+      /^comment: at most 1000 characters \(got 1001\)/,
+    );
+    assert.match(
+      gate.refuseReject({ approver: 'alice', reason: 'x'.repeat(1001) })!,
+      /^reason: at most 1000/,
+    );
+    assert.match(
+      gate.refuseApprove({ planHash: hash, approver: 'a'.repeat(101) })!,
+      /^approver: at most 100/,
+    );
+    assert.equal(
+      gate.refuseApprove({ planHash: hash, approver: 'alice', comment: 'x'.repeat(1000) }),
+      undefined,
+    );
     assert.equal(gate.refuseApprove({ planHash: hash, approver: 'alice' }), undefined);
     gate.approve({ planHash: hash, approver: 'alice' }, '2026-12-04T08:00:00.000Z');
     assert.match(gate.refuseReject({ approver: 'alice', reason: 'late' })!, /already approved by alice/);

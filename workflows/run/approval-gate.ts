@@ -8,7 +8,14 @@
  * (its canonical JSON without the items, which the keys already are). A different set, or the same
  * set under another policy, guards or dry-run setting, is a different plan.
  */
-import type { ApprovalRecord, ApproveInput, RejectInput, RunPlan } from '../../contract/approval';
+import {
+  MAX_APPROVAL_TEXT_CHARS,
+  MAX_APPROVER_CHARS,
+  type ApprovalRecord,
+  type ApproveInput,
+  type RejectInput,
+  type RunPlan,
+} from '../../contract/approval';
 import { canonicalJson } from '../../contract/canonical-json';
 import { sha256Hex } from './sha256';
 
@@ -105,6 +112,8 @@ export class ApprovalGate {
     if (typeof input.approver !== 'string' || !input.approver)
       return 'approver: name who approves, e.g. {"approver": "alice"}';
     if (input.comment !== undefined && typeof input.comment !== 'string') return 'comment: expected text';
+    const tooLong = textTooLong(input.approver, input.comment, 'comment');
+    if (tooLong) return tooLong;
     if (!this.awaiting) return this.notAwaiting();
     if (this.c.approvers && !this.c.approvers.includes(input.approver))
       return `approver: ${JSON.stringify(input.approver)} may not approve this run; the request names ${this.c.approvers.join(', ')}`;
@@ -120,6 +129,8 @@ export class ApprovalGate {
       return 'approver: name who rejects, e.g. {"approver": "alice"}';
     if (typeof input.reason !== 'string' || !input.reason.trim())
       return 'reason: say why the plan is rejected, e.g. {"reason": "too many deletions on vbs-prod"}';
+    const tooLong = textTooLong(input.approver, input.reason, 'reason');
+    if (tooLong) return tooLong;
     if (!this.awaiting) return this.notAwaiting();
     if (this.c.approvers && !this.c.approvers.includes(input.approver))
       return `approver: ${JSON.stringify(input.approver)} may not reject this run; the request names ${this.c.approvers.join(', ')}`;
@@ -199,4 +210,17 @@ export class ApprovalGate {
     }
     return m;
   }
+}
+
+/** The approver's name and free text are kept in the memo, the items' reasons and the report header: bounded. */
+function textTooLong(
+  approver: string,
+  text: string | undefined,
+  field: 'comment' | 'reason',
+): string | undefined {
+  if (approver.length > MAX_APPROVER_CHARS)
+    return `approver: at most ${MAX_APPROVER_CHARS} characters (got ${approver.length}); use a login name`;
+  if (text !== undefined && text.length > MAX_APPROVAL_TEXT_CHARS)
+    return `${field}: at most ${MAX_APPROVAL_TEXT_CHARS} characters (got ${text.length}); link to a ticket for more`;
+  return undefined;
 }
