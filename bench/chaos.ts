@@ -46,6 +46,7 @@ import {
 import { interleaveByAccount } from '../workflows/batch-planning';
 import { FAILURE } from '../contract/failure-types';
 import { CANCEL_ALLOWANCE_S, Misuse, type MisuseFigures } from './chaos-misuse';
+import { writeFormattedDoc } from './write-doc';
 
 const ROOT = resolve(__dirname, '..');
 const CREDENTIALS = {
@@ -1228,7 +1229,7 @@ const DOC = join(ROOT, 'docs', 'chaos.md');
 const BEGIN = '<!-- chaos:latest:begin -->';
 const END = '<!-- chaos:latest:end -->';
 
-function writeDoc(r: ChaosResult, command: string): void {
+async function writeDoc(r: ChaosResult, command: string): Promise<void> {
   const block = [
     BEGIN,
     '',
@@ -1244,7 +1245,7 @@ function writeDoc(r: ChaosResult, command: string): void {
   const a = text.indexOf(BEGIN);
   const b = text.indexOf(END);
   if (a < 0 || b < 0) throw new Error(`${DOC} lacks the ${BEGIN} ... ${END} markers`);
-  writeFileSync(DOC, text.slice(0, a) + block + text.slice(b + END.length));
+  await writeFormattedDoc(DOC, text.slice(0, a) + block + text.slice(b + END.length));
 }
 
 async function main(): Promise<number> {
@@ -1296,7 +1297,7 @@ async function main(): Promise<number> {
   const r = await runChaos(options);
   console.log(`\n${renderChaos(r)}\n`);
   if (!values['no-doc']) {
-    writeDoc(r, command.endsWith('--') ? 'npm run chaos' : command);
+    await writeDoc(r, command.endsWith('--') ? 'npm run chaos' : command);
     console.log(`figures written to ${DOC}`);
   }
   console.log(

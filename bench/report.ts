@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite/build/index';
 import { chartSvg, svgToPng } from '../insight/chart';
+import { writeFormattedDoc } from './write-doc';
 
 export interface Figure {
   id: string;
@@ -141,6 +142,6 @@ export async function writeResults(
   let text = existsSync(docs) ? readFileSync(docs, 'utf8') : `# Benchmarks\n\n${begin}\n${end}\n`;
   if (!text.includes(begin) || !text.includes(end)) text = `${text.trimEnd()}\n\n${begin}\n${end}\n`;
   text = text.slice(0, text.indexOf(begin)) + block + text.slice(text.indexOf(end) + end.length);
-  writeFileSync(docs, text);
+  await writeFormattedDoc(docs, text);
   return {}; // pngNote is gone: resvg always renders (kept in the type for bench.ts's message)
 }

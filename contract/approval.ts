@@ -99,3 +99,11 @@ export interface RunPlan {
 
 /** Above this many deletions the `plan` query leaves `items` out (its payload stays small). */
 export const PLAN_ITEMS_SHOWN = 1000;
+
+/**
+ * Most deletions one run can hold for approval: a waiting run keeps every (account, id) of its plan in
+ * its state (about 150 bytes each), and a continue-as-new carries them; far more would pass Temporal's
+ * 2 MB payload limit and leave the run unable to continue. Beyond it the run stops before any deletion
+ * and says to split the request.
+ */
+export const MAX_APPROVAL_DELETIONS = 20_000;

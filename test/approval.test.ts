@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { RetentionClient } from '../client/retention-client';
 import { ApprovalRefusedError } from '../client/approval';
-import type { RunPlan } from '../contract/approval';
+import { MAX_APPROVAL_DELETIONS, type RunPlan } from '../contract/approval';
 import type { CleanupRequestInput } from '../contract/request';
 import { startStack, type Stack } from './helpers/stack';
 import { reportOf, waitFor } from './helpers/runs';
@@ -234,6 +234,19 @@ describe('plan, approve, apply', () => {
     const summary = await rc.result(id);
     assert.equal(summary.counts.deleted, 2);
     assert.deepEqual(idsLeft(stack, 'gated', 'gat'), ['gat-d0', 'gat-d1', 'gat-d2']);
+  });
+
+  test('a plan too large to hold for approval stops before any deletion, saying to split the request', async () => {
+    const before = deletes();
+    const items = Array.from({ length: MAX_APPROVAL_DELETIONS + 1 }, (_, i) => ({
+      account: stack.account('vbs'),
+      id: `big-${String(i).padStart(6, '0')}`,
+    }));
+    const id = await rc.start({ items, dryRun: false, approval: { required: true } });
+    const summary = await rc.result(id);
+    assert.equal(summary.cancelReason?.includes(`at most ${MAX_APPROVAL_DELETIONS} deletions per run`), true);
+    assert.equal(summary.counts.skipped, MAX_APPROVAL_DELETIONS + 1);
+    assert.equal(deletes(), before, 'nothing reached the provider');
   });
 
   test('guards.onViolation "await-approval": a crossed guard waits with the violation in the plan', async () => {

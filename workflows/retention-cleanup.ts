@@ -84,6 +84,7 @@ import { ApprovalGate, type GateCarry } from './run/approval-gate';
 import {
   approvalTimeoutMs,
   DEFAULT_APPROVAL_TIMEOUT,
+  MAX_APPROVAL_DELETIONS,
   PLAN_ITEMS_SHOWN,
   type PlanAccount,
   type RunPlan,
@@ -448,6 +449,18 @@ class Run {
       });
     }
     this.dirty = true;
+    // A plan too large to hold for approval stops while every batch is still held: nothing deleted.
+    // (No patch: only runs past the limit take this path, and those could not have continued as new.)
+    if (
+      this.recordsPlan &&
+      !this.cancelled &&
+      !this.request.dryRun &&
+      this.gate.c.refs.length > MAX_APPROVAL_DELETIONS &&
+      this.approvalNeeded()
+    )
+      this.stopUndecided(
+        `approval covers at most ${MAX_APPROVAL_DELETIONS} deletions per run and this plan has more; nothing was deleted: split the request (fewer accounts or groups per run) and approve each`,
+      );
   }
 
   /**
