@@ -22,6 +22,7 @@ import type { HeartbeatRecorded } from '../activities/heartbeat-recorded';
 import { AdapterRegistry } from '../activities/providers/registry';
 import { deleteRequests } from './helpers/deletes';
 import { startStack, vbsBackups, type Stack } from './helpers/stack';
+import { waitFor } from './helpers/runs';
 
 /** No workflow around a mock attempt: the server-side wait for "requesting" is not what is tested here. */
 const held: HeartbeatRecorded = async () => {};
@@ -34,6 +35,8 @@ describe('resume from heartbeat details (one deleteBackup attempt)', () => {
       {
         vbs: { provider: 'vbs', limits: { pollInterval: '100ms' } },
         veeam: { provider: 'veeam', limits: { pollInterval: '100ms' } },
+        // Gives up on an answer after 300 ms: a slow provider carries out a delete we timed out on.
+        hasty: { provider: 'vbs', limits: { pollInterval: '100ms', requestTimeout: '300ms' } },
       },
       { worker: false, sim: { timings: { deleteMs: { vbs: 200, veeam: 300 } } } },
     );
@@ -118,6 +121,69 @@ describe('resume from heartbeat details (one deleteBackup attempt)', () => {
       {},
       'no delete after the run stopped',
     );
+  });
+
+  test('a delete request that timed out after it was sent: the retry reads the backup gone as our deletion, not absent', async () => {
+    const account = stack.account('hasty');
+    const scope = stack.scope('hasty');
+    const [backup] = vbsBackups(1, 'timed-out');
+    stack.sim.seed('vbs', scope, [backup!]);
+    // The provider carries the DELETE out after 2.5 s; the worker stopped waiting at 300 ms.
+    stack.sim.setFaults([
+      { provider: 'vbs', method: 'DELETE', path: backup!.id, fault: { kind: 'latency', ms: 2500 } },
+    ]);
+    try {
+      const input: DeleteBackupInput = { item: { account, id: backup!.id }, pollIntervalMs: 100 };
+      const first = new MockActivityEnvironment({ attempt: 1 });
+      let details: unknown;
+      first.on('heartbeat', (d: unknown) => (details = d));
+      await assert.rejects(first.run(deleteBackupWith, registry.get(account), input, undefined, held));
+      await waitFor(
+        'the slow delete carried out',
+        async () =>
+          (await registry.get(account).observeDeletion({ account, id: backup!.id }, {}, {})).state === 'gone',
+      );
+      assert.equal(
+        (details as { phase?: string }).phase,
+        'requesting',
+        'a timed-out request is not "answered"',
+      );
+      const retried = (await new MockActivityEnvironment({ attempt: 2, heartbeatDetails: details }).run(
+        deleteBackupWith,
+        registry.get(account),
+        input,
+        undefined,
+        held,
+      )) as Outcome;
+      assert.equal(retried.outcome, 'deleted', `${retried.outcome}: ${retried.reason}`);
+      assert.equal(retried.reason, ACK_LOST_REASON);
+    } finally {
+      stack.sim.setFaults([]);
+    }
+  });
+
+  test('a group request that may have been carried out: the single attempt that takes it over records "requesting"', async () => {
+    const account = stack.account('vbs');
+    const input: DeleteBackupInput = {
+      item: { account, id: 'taken-over-gone' },
+      pollIntervalMs: 100,
+      // The group's request timed out after it was sent; the provider deleted the backup meanwhile.
+      groupError: { kind: 'transient', message: 'UND_ERR_HEADERS_TIMEOUT', info: {}, mayBeAccepted: true },
+    };
+    const first = new MockActivityEnvironment({ attempt: 1 });
+    let details: unknown;
+    first.on('heartbeat', (d: unknown) => (details = d));
+    await assert.rejects(first.run(deleteBackupWith, registry.get(account), input, undefined, held));
+    assert.equal((details as { phase?: string } | undefined)?.phase, 'requesting');
+    const retried = (await new MockActivityEnvironment({ attempt: 2, heartbeatDetails: details }).run(
+      deleteBackupWith,
+      registry.get(account),
+      input,
+      undefined,
+      held,
+    )) as Outcome;
+    assert.equal(retried.outcome, 'deleted', `${retried.outcome}: ${retried.reason}`);
+    assert.equal(retried.reason, ACK_LOST_REASON);
   });
 
   test('"requesting" and a backup the provider no longer has: deleted (acknowledgement lost), no delete sent again', async () => {

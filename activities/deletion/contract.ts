@@ -44,6 +44,11 @@ export interface GroupRequestError {
   kind: ProviderErrorKind;
   message: string;
   info: ProviderError['info'];
+  /**
+   * A request of ours for this item may have been carried out although none was answered (this one
+   * timed out after it was sent, see answerMayBeLost, or an earlier attempt's went unanswered).
+   */
+  mayBeAccepted?: true;
 }
 
 /** What the provider said when it accepted a deletion, and the last status seen since. */

@@ -25,6 +25,7 @@ import type {
 } from './contract';
 import {
   ACK_LOST_REASON,
+  answerMayBeLost,
   decided,
   notRequested,
   outcomeOf,
@@ -305,7 +306,14 @@ class DeletionGroup {
     } catch (err) {
       if (!isProviderError(err)) throw err;
       this.entries[i] = {
-        requestError: { kind: err.kind, message: err.message, info: err.info },
+        requestError: {
+          kind: err.kind,
+          message: err.message,
+          info: err.info,
+          ...(answerMayBeLost(err) || this.unanswered.has(i) || this.mayBeOurs.has(i)
+            ? { mayBeAccepted: true as const }
+            : {}),
+        },
         requestedAt,
       };
       this.trouble = true;

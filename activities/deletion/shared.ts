@@ -35,6 +35,22 @@ export function requestSummary(item: ItemRef): string {
 export const ACK_LOST_REASON =
   'provider shows it gone after our delete request; the acknowledgement was lost when a worker stopped';
 
+/** Transport failures that happen before a request leaves the worker: the provider never saw it. */
+const NOT_SENT = new Set(['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/**
+ * A failed delete request the provider may still have carried out: a timeout or reset after it was
+ * sent, a gateway timeout (504), an accepting status whose body was cut off. Such a request is not
+ * "answered": its "requesting" record stays, so the retry reads a 404 as our deletion, not `absent`
+ * (README "Guarantees": The report never contradicts the provider).
+ */
+export function answerMayBeLost(err: ProviderError): boolean {
+  if (err.kind !== 'transient') return false;
+  const status = err.info.status;
+  if (status === undefined) return !NOT_SENT.has(err.context.transport ?? '');
+  return status === 504 || (status >= 200 && status < 300);
+}
+
 /** Transient poll failures retried inside one attempt before it gives up to Temporal's retry. */
 export const POLL_RETRIES_IN_ATTEMPT = 5;
 

@@ -14,6 +14,7 @@ import type { HeartbeatRecorded } from '../heartbeat-recorded';
 import { inspectResent, RESENT_GONE, RESENT_OBSERVED } from '../resent-items';
 import type { AcceptanceReport, AcceptedDeletion, DeleteBackupInput, Outcome, RequestGate } from './contract';
 import {
+  answerMayBeLost,
   backoffMs,
   decided,
   notRequested,
@@ -108,8 +109,15 @@ async function deleteOne(
     // Temporal then treats the group's failed request as this activity's first failed attempt: the same
     // backoff, Retry-After, retry budget and typed failure as a request made here, without a new call.
     const { groupError } = input;
-    if (groupError && ctx.info.attempt === 1)
+    if (groupError && ctx.info.attempt === 1) {
+      // A request of the group's may have been carried out: this attempt records "requesting" for
+      // it, so the retry reads a 404 as our deletion.
+      if (groupError.mayBeAccepted) {
+        ctx.heartbeat(requestingRecord(item));
+        await recorded();
+      }
       throw toFailure(new ProviderError(groupError.kind, groupError.message, groupError.info));
+    }
     const stopped = input.runWorkflowId && gate ? await gate(input.runWorkflowId) : undefined;
     if (stopped && (saved?.phase !== 'requesting' || noneStarted)) return notRequested(item, stopped);
     let requested;
@@ -130,7 +138,8 @@ async function deleteOne(
         // Answered without being accepted: unless an earlier attempt's request may still have been
         // (busy now can be that deletion running), a retry must not read a 404 as our deletion. The
         // SDK flushes an activity's last heartbeat before reporting its failure.
-        if (!mayBeAccepted) ctx.heartbeat({ phase: 'answered' } satisfies AnsweredRecord);
+        if (!mayBeAccepted && !answerMayBeLost(err))
+          ctx.heartbeat({ phase: 'answered' } satisfies AnsweredRecord);
         throw toFailure(err);
       });
     }

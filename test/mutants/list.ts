@@ -253,6 +253,15 @@ export const PLANTED_BUGS: PlantedBug[] = [
   },
   // ---- added with the chaos run's findings and the issue-12 items that had no planted bug ----
   {
+    id: 'timed-out-request-read-as-answered',
+    file: 'activities/deletion/shared.ts',
+    find: "  if (err.kind !== 'transient') return false;",
+    replace: '  return false;',
+    tests: ['test/resume-from-heartbeat.test.ts'],
+    names: 'timed out after it was sent',
+    why: 'The report never contradicts the provider: a delete request that timed out after the provider carried it out is recorded as answered, so the retry reports the backup absent.',
+  },
+  {
     id: 'stopped-run-unanswered-requested-again',
     file: 'activities/deletion/shared.ts',
     find: '  return { outcome: notRequested(item, stopped) };\n}',
