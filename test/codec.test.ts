@@ -23,6 +23,7 @@ import { RetentionClient } from '../client/retention-client';
 import { codecServerOptions } from '../scripts/codec-server';
 import { reportOf, waitFor } from './helpers/runs';
 import { startStack, vbsBackups, type Stack } from './helpers/stack';
+import { rejection } from './helpers/adapters';
 
 const b64key = () => randomBytes(32).toString('base64');
 const K1 = b64key();
@@ -31,13 +32,6 @@ const text = (b?: Uint8Array | null) => Buffer.from(b ?? new Uint8Array()).toStr
 const encodingOf = (p: Payload) => text(p.metadata?.encoding);
 
 const sample = { items: [{ account: 'vbs-prod', id: 'backup-0001' }], dryRun: false, label: 'codec sample' };
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  return p.then(
-    () => assert.fail('expected a rejection'),
-    (e: unknown) => e as Error,
-  );
-}
 
 describe('AES-256-GCM codec', () => {
   test('round trip: encrypted with the first key, key id in metadata, fresh IV each time, decoded back exactly', async () => {

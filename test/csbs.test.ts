@@ -6,12 +6,11 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { HttpClient, type HttpResponse } from '../activities/http';
-import { ProviderError } from '../activities/provider-error';
 import type { Observation } from '../activities/providers/adapter';
 import { CsbsAdapter, csbsAdapterFactory } from '../activities/providers/csbs';
 import { APIG_THROTTLE_DELAY_MS, HuaweiSession } from '../activities/providers/huawei';
 import { RetentionClient } from '../client/retention-client';
-import type { BackupRecord, ItemOutcome } from '../contract/model';
+import type { BackupRecord } from '../contract/model';
 import { parseWorkerConfig, type HuaweiAccountConfig } from '../worker/config';
 import { CsbsSim, type CsbsCheckpointItem } from '../simulator/csbs';
 import { Simulator } from '../simulator/server';
@@ -24,20 +23,13 @@ import {
   TEST_CREDENTIAL_ENV,
   type Stack,
 } from './helpers/stack';
+import { huaweiAdapterFor, providerRejection } from './helpers/adapters';
+import { reportById } from './helpers/runs';
 
 const TOKEN_KEY = 'huawei:sim-domain:sim-user';
 
 function response(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponse {
   return { status, headers, body, text: body === undefined ? '' : JSON.stringify(body) };
-}
-
-async function rejection(p: Promise<unknown>): Promise<ProviderError> {
-  const err = await p.then(
-    () => assert.fail('expected a ProviderError'),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof ProviderError, `expected a ProviderError, got ${String(err)}`);
-  return err;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -109,17 +101,9 @@ describe('CSBS adapter against the simulator (contract)', () => {
   let csbs: CsbsSim;
   let clock: number;
   const clients: HttpClient[] = [];
-
   /** An adapter for `project` built the way the worker's registry builds it. */
-  function adapterFor(project: string, endpointSuffix = ''): CsbsAdapter {
-    const raw = configFor(sim.url, { acc: { provider: 'csbs', scope: project } }, (n) => n);
-    const acc = raw.accounts.acc as Record<string, unknown>;
-    acc.endpoint = `${String(acc.endpoint)}${endpointSuffix}`;
-    const loaded = parseWorkerConfig(raw, 'test');
-    const http = new HttpClient({ timeoutMs: 5_000 });
-    clients.push(http);
-    return csbsAdapterFactory('acc', loaded.config.accounts.acc!, loaded, http) as CsbsAdapter;
-  }
+  const adapterFor = (project: string, endpointSuffix = '') =>
+    huaweiAdapterFor<CsbsAdapter>(sim.url, 'csbs', csbsAdapterFactory, clients, project, endpointSuffix);
 
   /** Raw authenticated GET, to see what the simulator answers beyond the adapter's reading of it. */
   async function rawGet(project: string, path: string): Promise<HttpResponse> {
@@ -207,7 +191,7 @@ describe('CSBS adapter against the simulator (contract)', () => {
     const [protecting] = csbsItems(1, 'protecting', { status: 'protecting' });
     seed('p-busy', [always, once, protecting]);
     for (const b of [always!, once!, protecting!]) {
-      const err = await rejection(a.requestDeletion(ref('acc', b), {}));
+      const err = await providerRejection(a.requestDeletion(ref('acc', b), {}));
       assert.equal(err.kind, 'busy', b.id);
       assert.equal(err.info.code, 'CSBS.2003');
       assert.equal(err.info.status, 400);
@@ -221,7 +205,7 @@ describe('CSBS adapter against the simulator (contract)', () => {
     const [b] = csbsItems(1, 'again');
     seed('p-again', [b]);
     await a.requestDeletion(ref('acc', b!), {});
-    const err = await rejection(a.requestDeletion(ref('acc', b!), {}));
+    const err = await providerRejection(a.requestDeletion(ref('acc', b!), {}));
     assert.equal(err.kind, 'in-progress');
     assert.equal(err.info.code, 'CSBS.2003');
     assert.equal(sim.ctx.counters.acceptedDeletes.get(`csbs:p-again:${b!.id}`), 1);
@@ -229,11 +213,13 @@ describe('CSBS adapter against the simulator (contract)', () => {
 
   test('CSBS.3001 on delete is "not-found"; an unknown item is never reported deleted', async () => {
     const a = adapterFor('p-missing');
-    const err = await rejection(a.requestDeletion({ account: 'acc', id: 'nope', checkpointId: 'cp-x' }, {}));
+    const err = await providerRejection(
+      a.requestDeletion({ account: 'acc', id: 'nope', checkpointId: 'cp-x' }, {}),
+    );
     assert.equal(err.kind, 'not-found');
     assert.equal(err.info.code, 'CSBS.3001');
     assert.equal(err.info.status, 404);
-    const noCheckpoint = await rejection(a.requestDeletion({ account: 'acc', id: 'nope' }, {}));
+    const noCheckpoint = await providerRejection(a.requestDeletion({ account: 'acc', id: 'nope' }, {}));
     assert.equal(noCheckpoint.kind, 'not-found');
   });
 
@@ -241,7 +227,7 @@ describe('CSBS adapter against the simulator (contract)', () => {
     const a = adapterFor('p-wrongcp');
     const [b] = csbsItems(1, 'wrongcp');
     seed('p-wrongcp', [b]);
-    const err = await rejection(
+    const err = await providerRejection(
       a.requestDeletion({ account: 'acc', id: b!.id, checkpointId: 'cp-other' }, {}),
     );
     assert.equal(err.kind, 'rejected');
@@ -266,7 +252,7 @@ describe('CSBS adapter against the simulator (contract)', () => {
     const a = adapterFor('p-image');
     const [b] = csbsItems(1, 'image', { sim: { registeredAsImage: true } });
     seed('p-image', [b]);
-    const err = await rejection(a.requestDeletion(ref('acc', b!), {}));
+    const err = await providerRejection(a.requestDeletion(ref('acc', b!), {}));
     assert.equal(err.kind, 'blocked');
     assert.equal(err.info.code, 'CSBS.8007');
     assert.match(err.message, /image/);
@@ -319,10 +305,10 @@ describe('CSBS adapter against the simulator (contract)', () => {
     const a = adapterFor('p-closed');
     const [b] = csbsItems(1, 'closed');
     seed('p-closed', [b, { sim: { legacyClosed: true } }]);
-    const del = await rejection(a.requestDeletion(ref('acc', b!), {}));
+    const del = await providerRejection(a.requestDeletion(ref('acc', b!), {}));
     assert.equal(del.kind, 'blocked');
     assert.equal(del.info.code, 'BackupService.4008');
-    const list = await rejection(a.listBackups(undefined, {}));
+    const list = await providerRejection(a.listBackups(undefined, {}));
     assert.equal(list.kind, 'blocked');
     const seen = await a.observeDeletion(ref('acc', b!), {}, {});
     assert.equal(seen.state, 'blocked');
@@ -351,7 +337,7 @@ describe('CSBS adapter against the simulator (contract)', () => {
           },
         },
       ]);
-      const err = await rejection(a.requestDeletion(ref('acc', b!), {}));
+      const err = await providerRejection(a.requestDeletion(ref('acc', b!), {}));
       assert.equal(err.kind, 'transient', `${status} ${code}`);
       assert.equal(err.info.status, status);
       if (code) assert.equal(err.info.code, code);
@@ -363,7 +349,7 @@ describe('CSBS adapter against the simulator (contract)', () => {
   test('429 APIG.0308 / APIGW.0308 throttling is transient with a few seconds delay, or the Retry-After given', async () => {
     const a = adapterFor('p-throttle');
     sim.setFaults([{ provider: 'csbs', method: 'GET', times: 1, fault: { kind: 'status', status: 429 } }]);
-    const apig = await rejection(a.listBackups(undefined, {}));
+    const apig = await providerRejection(a.listBackups(undefined, {}));
     assert.equal(apig.kind, 'transient');
     assert.equal(apig.info.code, 'APIG.0308');
     assert.equal(apig.info.retryAfterMs, APIG_THROTTLE_DELAY_MS);
@@ -380,7 +366,7 @@ describe('CSBS adapter against the simulator (contract)', () => {
         },
       },
     ]);
-    const apigw = await rejection(a.listBackups(undefined, {}));
+    const apigw = await providerRejection(a.listBackups(undefined, {}));
     assert.equal(apigw.info.code, 'APIGW.0308');
     assert.equal(apigw.info.retryAfterMs, 9_000);
     assert.deepEqual((await a.listBackups(undefined, {})).records, []);
@@ -391,7 +377,7 @@ describe('CSBS adapter against the simulator (contract)', () => {
     const [b] = csbsItems(1, 'malf');
     seed('p-malformed', [b]);
     sim.setFaults([{ provider: 'csbs', method: 'GET', times: 1, fault: { kind: 'malformed' } }]);
-    const cut = await rejection(a.observeDeletion(ref('acc', b!), {}, {}));
+    const cut = await providerRejection(a.observeDeletion(ref('acc', b!), {}, {}));
     assert.equal(cut.kind, 'malformed');
     assert.match(cut.message, /expected a JSON body/);
 
@@ -407,7 +393,7 @@ describe('CSBS adapter against the simulator (contract)', () => {
         },
       },
     ]);
-    const status = await rejection(a.observeDeletion(ref('acc', b!), {}, {}));
+    const status = await providerRejection(a.observeDeletion(ref('acc', b!), {}, {}));
     assert.equal(status.kind, 'malformed');
     assert.match(status.message, /field checkpoint_item\.status/);
 
@@ -425,7 +411,7 @@ describe('CSBS adapter against the simulator (contract)', () => {
         },
       },
     ]);
-    const list = await rejection(a.listBackups(undefined, {}));
+    const list = await providerRejection(a.listBackups(undefined, {}));
     assert.equal(list.kind, 'malformed');
     assert.match(list.message, /field checkpoint_items\[0\]\.resource_id/);
   });
@@ -434,7 +420,7 @@ describe('CSBS adapter against the simulator (contract)', () => {
     const a = adapterFor('p-route', '/wrong');
     const [b] = csbsItems(1, 'route');
     seed('p-route', [b]);
-    const err = await rejection(a.observeDeletion(ref('acc', b!), {}, {}));
+    const err = await providerRejection(a.observeDeletion(ref('acc', b!), {}, {}));
     assert.equal(err.kind, 'misconfigured');
     assert.equal(err.info.code, 'APIGW.0101');
     assert.match(err.message, /check accounts\.acc\.endpoint \(http:\/\/127\.0\.0\.1:\d+\/csbs\/wrong\)/);
@@ -522,12 +508,6 @@ describe('CSBS through the workflow (real Temporal dev server)', () => {
   });
   after(async () => stack.stop());
 
-  async function outcomesOf(id: string): Promise<Map<string, ItemOutcome>> {
-    const out = new Map<string, ItemOutcome>();
-    for await (const o of rc.report(id)) out.set(o.id, o);
-    return out;
-  }
-
   test('30 items on an account limited to 5: all deleted, never more than 5 in progress, throttling retried', async () => {
     const project = stack.scope('csbs');
     const items = csbsItems(30, 'wf');
@@ -548,7 +528,7 @@ describe('CSBS through the workflow (real Temporal dev server)', () => {
     assert.equal(counters.requests.get('csbs DELETE'), 33, 'three throttled deletes were sent again');
     assertNoRepeats(stack.sim, `csbs:${project}:`);
     assert.deepEqual(stack.sim.provider('csbs').list(project), []);
-    const outcomes = await outcomesOf(id);
+    const outcomes = await reportById(rc, id);
     assert.ok([...outcomes.values()].every((o) => o.outcome === 'deleted' && o.checkpointId === 'cp-wf'));
   });
 
@@ -569,7 +549,7 @@ describe('CSBS through the workflow (real Temporal dev server)', () => {
     });
     const summary = await rc.result(id);
     assert.deepEqual(summary.counts, { deleted: 2, absent: 1, blocked: 1, failed: 1, skipped: 0 });
-    const o = await outcomesOf(id);
+    const o = await reportById(rc, id);
     assert.equal(o.get(image!.id)?.outcome, 'blocked');
     assert.equal(o.get(image!.id)?.code, 'CSBS.8007');
     assert.equal(o.get(broken!.id)?.outcome, 'failed');
@@ -595,7 +575,7 @@ describe('CSBS through the workflow (real Temporal dev server)', () => {
     const id = await rc.start({ items: items.map((b) => ref(account, b)), dryRun: false });
     const summary = await rc.result(id);
     assert.deepEqual(summary.counts, { deleted: 0, absent: 0, blocked: 3, failed: 0, skipped: 0 });
-    const o = await outcomesOf(id);
+    const o = await reportById(rc, id);
     assert.ok([...o.values()].every((x) => x.code === 'BackupService.4008'));
     assert.equal(stack.sim.provider('csbs').list(project).length, 3);
   });

@@ -8,7 +8,7 @@ import { request } from 'undici';
 import { RetentionClient } from '../client/retention-client';
 import type { HttpResponse } from '../activities/http';
 import { isProviderError, type ProviderErrorKind } from '../activities/provider-error';
-import type { DeletionHandle, Observation, ProviderAdapter } from '../activities/providers/adapter';
+import type { ProviderAdapter } from '../activities/providers/adapter';
 import { JsaAdapter } from '../activities/providers/jsa';
 import { AdapterRegistry } from '../activities/providers/registry';
 import type { JsaBackup, JsaSim } from '../simulator/jsa';
@@ -17,6 +17,7 @@ import type { ItemOutcome, ItemRef } from '../contract/model';
 import { parseWorkerConfig } from '../worker/config';
 import { assertNoRepeats } from './helpers/deletes';
 import { startStack, TEST_CREDENTIAL_ENV, type Stack } from './helpers/stack';
+import { fakeResponse as res, observeToEnd } from './helpers/adapters';
 
 const CONSOLE = 'console-a';
 const BASIC_CONSOLE = 'console-b';
@@ -36,26 +37,6 @@ async function kindOf(
     return { kind: err.kind, message: err.message, code: err.info.code, retryAfterMs: err.info.retryAfterMs };
   }
   return assert.fail('expected a ProviderError');
-}
-
-/** Observes until a terminal observation (at most ~10 s); returns every observation seen. */
-async function observeToEnd(
-  adapter: ProviderAdapter,
-  item: ItemRef,
-  handle: DeletionHandle,
-): Promise<Observation[]> {
-  const seen: Observation[] = [];
-  for (let i = 0; i < 200; i++) {
-    const o = await adapter.observeDeletion(item, handle, {});
-    seen.push(o);
-    if (o.state !== 'pending') return seen;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return assert.fail(`deletion of ${item.id} never finished: ${JSON.stringify(seen.at(-1))}`);
-}
-
-function res(status: number, body?: unknown, headers: Record<string, string> = {}): HttpResponse {
-  return { status, headers, body, text: body === undefined ? '' : JSON.stringify(body) };
 }
 
 function jsaBody(status: number, code: number, message = 'x') {

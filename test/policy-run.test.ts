@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { RetentionClient } from '../client/retention-client';
-import type { ItemOutcome } from '../contract/model';
 import { startStack, type Stack } from './helpers/stack';
+import { reportOf } from './helpers/runs';
 
 const DAY = 86_400_000;
 const noZone = (ms: number) => new Date(ms).toISOString().replace('Z', '');
@@ -29,12 +29,6 @@ function seedVolumes(stack: Stack, prefix: string) {
   }
   stack.sim.seed('vbs', stack.scope('vbs'), backups);
   return backups;
-}
-
-async function outcomesOf(rc: RetentionClient, id: string): Promise<ItemOutcome[]> {
-  const out: ItemOutcome[] = [];
-  for await (const o of rc.report(id)) out.push(o);
-  return out;
 }
 
 describe('policy runs', () => {
@@ -65,7 +59,7 @@ describe('policy runs', () => {
       0,
       'no DELETE reached the simulator',
     );
-    const outcomes = await outcomesOf(rc, id);
+    const outcomes = await reportOf(rc, id);
     const byId = new Map(outcomes.map((o) => [o.id, o]));
     assert.match(byId.get('dry-v1-d0')!.reason, /kept.*keep-last 2/);
     assert.match(byId.get('dry-v1-d5')!.reason, /would delete/);

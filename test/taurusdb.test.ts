@@ -6,16 +6,17 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { HttpClient, type HttpResponse } from '../activities/http';
-import { ProviderError } from '../activities/provider-error';
 import { APIG_THROTTLE_DELAY_MS, HuaweiSession } from '../activities/providers/huawei';
 import { TaurusDbAdapter, taurusDbAdapterFactory } from '../activities/providers/taurusdb';
 import { RetentionClient } from '../client/retention-client';
-import type { BackupRecord, ItemOutcome } from '../contract/model';
+import type { BackupRecord } from '../contract/model';
 import { parseWorkerConfig, type HuaweiAccountConfig } from '../worker/config';
 import { Simulator } from '../simulator/server';
 import type { TaurusBackup, TaurusDbSim } from '../simulator/taurusdb';
 import { assertNoRepeats } from './helpers/deletes';
 import { configFor, startStack, TEST_CREDENTIAL_ENV, type Stack } from './helpers/stack';
+import { huaweiAdapterFor, providerRejection } from './helpers/adapters';
+import { reportById } from './helpers/runs';
 
 const TOKEN_KEY = 'huawei:sim-domain:sim-user';
 const HOUR = 3_600_000;
@@ -40,15 +41,6 @@ function taurusBackups(n: number, prefix: string, extra: Partial<TaurusBackup> =
 
 function response(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponse {
   return { status, headers, body, text: body === undefined ? '' : JSON.stringify(body) };
-}
-
-async function rejection(p: Promise<unknown>): Promise<ProviderError> {
-  const err = await p.then(
-    () => assert.fail('expected a ProviderError'),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof ProviderError, `expected a ProviderError, got ${String(err)}`);
-  return err;
 }
 
 /** One listed backup, as the fault injector serves it to make a call see what a test needs. */
@@ -125,16 +117,16 @@ describe('TaurusDB adapter against the simulator (contract)', () => {
   let taurus: TaurusDbSim;
   let clock: number;
   const clients: HttpClient[] = [];
-
-  function adapterFor(project: string, endpointSuffix = ''): TaurusDbAdapter {
-    const raw = configFor(sim.url, { acc: { provider: 'taurusdb', scope: project } }, (n) => n);
-    const acc = raw.accounts.acc as Record<string, unknown>;
-    acc.endpoint = `${String(acc.endpoint)}${endpointSuffix}`;
-    const loaded = parseWorkerConfig(raw, 'test');
-    const http = new HttpClient({ timeoutMs: 5_000 });
-    clients.push(http);
-    return taurusDbAdapterFactory('acc', loaded.config.accounts.acc!, loaded, http) as TaurusDbAdapter;
-  }
+  /** An adapter for `project` built the way the worker's registry builds it. */
+  const adapterFor = (project: string, endpointSuffix = '') =>
+    huaweiAdapterFor<TaurusDbAdapter>(
+      sim.url,
+      'taurusdb',
+      taurusDbAdapterFactory,
+      clients,
+      project,
+      endpointSuffix,
+    );
 
   const seed = (project: string, backups: unknown[]) => sim.seed('taurusdb', project, backups);
   const ids = (project: string) => (taurus.list(project) as Array<{ id: string }>).map((b) => b.id);
@@ -190,7 +182,7 @@ describe('TaurusDB adapter against the simulator (contract)', () => {
     const a = adapterFor('p-auto');
     const [b] = taurusBackups(1, 'auto', { type: 'auto' });
     seed('p-auto', [b]);
-    const err = await rejection(a.requestDeletion(item(b!), {}));
+    const err = await providerRejection(a.requestDeletion(item(b!), {}));
     assert.equal(err.kind, 'blocked');
     assert.match(err.message, /automated backup/);
     assert.equal(deleteCalls('p-auto', b!.id), 0);
@@ -210,7 +202,7 @@ describe('TaurusDB adapter against the simulator (contract)', () => {
         fault: { kind: 'status', status: 200, body: listedBody(b!.id) },
       },
     ]);
-    const err = await rejection(a.requestDeletion(item(b!), {}));
+    const err = await providerRejection(a.requestDeletion(item(b!), {}));
     assert.equal(err.kind, 'blocked');
     assert.equal(err.info.code, 'DBS.201208');
     assert.deepEqual(ids('p-auto2'), [b!.id]);
@@ -218,7 +210,7 @@ describe('TaurusDB adapter against the simulator (contract)', () => {
 
   test('a backup not listed is "not-found" at once, without a delete call', async () => {
     const a = adapterFor('p-missing');
-    const err = await rejection(a.requestDeletion({ account: 'acc', id: 'nonebr07' }, {}));
+    const err = await providerRejection(a.requestDeletion({ account: 'acc', id: 'nonebr07' }, {}));
     assert.equal(err.kind, 'not-found');
     assert.equal(deleteCalls('p-missing', 'nonebr07'), 0);
   });
@@ -236,7 +228,7 @@ describe('TaurusDB adapter against the simulator (contract)', () => {
           fault: { kind: 'status', status: 200, body: listedBody('racebr07') },
         },
       ]);
-      const err = await rejection(a.requestDeletion({ account: 'acc', id: 'racebr07' }, {}));
+      const err = await providerRejection(a.requestDeletion({ account: 'acc', id: 'racebr07' }, {}));
       assert.equal(err.kind, 'not-found', code);
       assert.equal(err.info.code, code);
       assert.equal(err.info.status, code === 'DBS.201010' ? 404 : 400);
@@ -266,11 +258,11 @@ describe('TaurusDB adapter against the simulator (contract)', () => {
     const [b205] = taurusBackups(1, 'bld205', { sim: { buildingMs: 5_000 } });
     const [b208] = taurusBackups(1, 'bld208', { sim: { buildingMs: 5_000, buildingAnswer: 'DBS.201208' } });
     seed('p-building', [b205, b208]);
-    const first = await rejection(a.requestDeletion(item(b205!), {}));
+    const first = await providerRejection(a.requestDeletion(item(b205!), {}));
     assert.equal(first.kind, 'busy');
     assert.equal(first.info.code, 'DBS.201205');
     assert.equal(first.info.status, 409);
-    const second = await rejection(a.requestDeletion(item(b208!), {}));
+    const second = await providerRejection(a.requestDeletion(item(b208!), {}));
     assert.equal(second.kind, 'busy');
     assert.equal(second.info.code, 'DBS.201208');
     const [listed] = (await a.listBackups(undefined, {})).records.filter((r) => r.id === b205!.id);
@@ -285,7 +277,7 @@ describe('TaurusDB adapter against the simulator (contract)', () => {
     const a = adapterFor('p-notallowed');
     const [b] = taurusBackups(1, 'na', { status: 'FAILED', sim: { notAllowed: true } });
     seed('p-notallowed', [b]);
-    const err = await rejection(a.requestDeletion(item(b!), {}));
+    const err = await providerRejection(a.requestDeletion(item(b!), {}));
     assert.equal(err.kind, 'blocked');
     assert.equal(err.info.code, 'DBS.201208');
     assert.match(err.message, /backup status FAILED/);
@@ -295,12 +287,12 @@ describe('TaurusDB adapter against the simulator (contract)', () => {
     const a = adapterFor('p-busy');
     const [once] = taurusBackups(1, 'busy', { sim: { busy: 1 } });
     seed('p-busy', [once]);
-    const err = await rejection(a.requestDeletion(item(once!), {}));
+    const err = await providerRejection(a.requestDeletion(item(once!), {}));
     assert.equal(err.kind, 'busy');
     assert.equal(err.info.code, 'DBS.200011');
     assert.equal(err.info.status, 409);
     assert.deepEqual(await a.requestDeletion(item(once!), {}), {});
-    const again = await rejection(a.requestDeletion(item(once!), {}));
+    const again = await providerRejection(a.requestDeletion(item(once!), {}));
     assert.equal(again.kind, 'busy');
     assert.equal(again.info.code, 'DBS.200011');
     assert.equal(sim.ctx.counters.acceptedDeletes.get(`taurusdb:p-busy:${once!.id}`), 1);
@@ -319,7 +311,7 @@ describe('TaurusDB adapter against the simulator (contract)', () => {
           fault: { kind: 'status', status: 500, body: { error_code: code, error_msg: 'internal error' } },
         },
       ]);
-      const err = await rejection(a.requestDeletion(item(b!), {}));
+      const err = await providerRejection(a.requestDeletion(item(b!), {}));
       assert.equal(err.kind, 'transient');
       assert.equal(err.info.code, code);
     }
@@ -331,7 +323,7 @@ describe('TaurusDB adapter against the simulator (contract)', () => {
     sim.setFaults([
       { provider: 'taurusdb', method: 'GET', times: 1, fault: { kind: 'status', status: 429 } },
     ]);
-    const err = await rejection(a.listBackups(undefined, {}));
+    const err = await providerRejection(a.listBackups(undefined, {}));
     assert.equal(err.kind, 'transient');
     assert.equal(err.info.code, 'APIG.0308');
     assert.equal(err.info.retryAfterMs, APIG_THROTTLE_DELAY_MS);
@@ -353,7 +345,7 @@ describe('TaurusDB adapter against the simulator (contract)', () => {
     const [b] = taurusBackups(1, 'malf');
     seed('p-malformed', [b]);
     sim.setFaults([{ provider: 'taurusdb', method: 'GET', times: 1, fault: { kind: 'malformed' } }]);
-    const cut = await rejection(a.observeDeletion(item(b!), {}, {}));
+    const cut = await providerRejection(a.observeDeletion(item(b!), {}, {}));
     assert.equal(cut.kind, 'malformed');
     assert.match(cut.message, /expected a JSON body/);
 
@@ -372,7 +364,7 @@ describe('TaurusDB adapter against the simulator (contract)', () => {
         },
       },
     ]);
-    const type = await rejection(a.observeDeletion(item(b!), {}, {}));
+    const type = await providerRejection(a.observeDeletion(item(b!), {}, {}));
     assert.equal(type.kind, 'malformed');
     assert.match(type.message, /field backups\[0\]\.type/);
 
@@ -385,14 +377,14 @@ describe('TaurusDB adapter against the simulator (contract)', () => {
         fault: { kind: 'status', status: 200, body: listedBody('someone-elsebr07') },
       },
     ]);
-    const ignored = await rejection(a.observeDeletion(item(b!), {}, {}));
+    const ignored = await providerRejection(a.observeDeletion(item(b!), {}, {}));
     assert.equal(ignored.kind, 'malformed');
     assert.match(ignored.message, /field backups\[0\]\.id/);
   });
 
   test('a wrong endpoint (gateway 404 APIGW.0101) is misconfigured, never read as "gone"', async () => {
     const a = adapterFor('p-route', '/wrong');
-    const err = await rejection(a.observeDeletion({ account: 'acc', id: 'xbr07' }, {}, {}));
+    const err = await providerRejection(a.observeDeletion({ account: 'acc', id: 'xbr07' }, {}, {}));
     assert.equal(err.kind, 'misconfigured');
     assert.equal(err.info.code, 'APIGW.0101');
     assert.match(err.message, /check accounts\.acc\.endpoint \(http:\/\/127\.0\.0\.1:\d+\/taurusdb\/wrong\)/);
@@ -474,12 +466,6 @@ describe('TaurusDB through the workflow (real Temporal dev server)', () => {
   });
   after(async () => stack.stop());
 
-  async function outcomesOf(id: string): Promise<Map<string, ItemOutcome>> {
-    const out = new Map<string, ItemOutcome>();
-    for await (const o of rc.report(id)) out.set(o.id, o);
-    return out;
-  }
-
   test('manual backups deleted, automated blocked and untouched, unknown absent, BUILDING retried until deleted', async () => {
     const project = stack.scope('taurus');
     const account = stack.account('taurus');
@@ -502,7 +488,7 @@ describe('TaurusDB through the workflow (real Temporal dev server)', () => {
     const summary = await rc.result(id);
     stack.sim.setFaults([]);
     assert.deepEqual(summary.counts, { deleted: 13, absent: 1, blocked: 1, failed: 0, skipped: 0 });
-    const o = await outcomesOf(id);
+    const o = await reportById(rc, id);
     assert.equal(o.get(auto!.id)?.outcome, 'blocked');
     assert.match(o.get(auto!.id)?.reason ?? '', /automated backup/);
     assert.equal(o.get(building!.id)?.outcome, 'deleted');
@@ -535,7 +521,7 @@ describe('TaurusDB through the workflow (real Temporal dev server)', () => {
     const id = await rc.start({ items: [{ account, id: b!.id }], dryRun: false });
     const summary = await rc.result(id);
     assert.deepEqual(summary.counts, { deleted: 0, absent: 0, blocked: 0, failed: 1, skipped: 0 });
-    const o = await outcomesOf(id);
+    const o = await reportById(rc, id);
     assert.match(o.get(b!.id)?.reason ?? '', /deadline/);
   });
 });

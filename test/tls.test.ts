@@ -18,15 +18,9 @@ import { laneWorkflowId } from '../contract/ids';
 import { reportOf } from './helpers/runs';
 import { startStack, vbsBackups, type Stack } from './helpers/stack';
 import { hasOpenssl, makeTestCerts, type TestCerts } from './helpers/tls';
+import { rejection } from './helpers/adapters';
 
 const skip = hasOpenssl() ? false : 'the openssl CLI is not installed (apt-get install openssl)';
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  return p.then(
-    () => assert.fail('expected a rejection'),
-    (e: unknown) => e as Error,
-  );
-}
 
 describe('TLS to provider endpoints', { skip }, () => {
   let certs: TestCerts;

@@ -9,36 +9,20 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { HttpClient } from '../activities/http';
-import { ProviderError } from '../activities/provider-error';
 import { VbsAdapter, vbsAdapterFactory } from '../activities/providers/vbs';
 import { Simulator } from '../simulator/server';
-import { parseWorkerConfig } from '../worker/config';
 import { deleteRequests, repeatsOf } from './helpers/deletes';
-import { configFor, TEST_CREDENTIAL_ENV, vbsBackups } from './helpers/stack';
-
-async function rejection(p: Promise<unknown>): Promise<ProviderError> {
-  const err = await p.then(
-    () => assert.fail('expected a ProviderError'),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof ProviderError, `expected a ProviderError, got ${String(err)}`);
-  return err;
-}
+import { TEST_CREDENTIAL_ENV, vbsBackups } from './helpers/stack';
+import { huaweiAdapterFor, providerRejection } from './helpers/adapters';
 
 describe('VBS adapter against the simulator (contract)', () => {
   let sim: Simulator;
   let clock = Date.now();
   const clients: HttpClient[] = [];
+  /** An adapter for `project` built the way the worker's registry builds it. */
+  const adapterFor = (project: string, endpointSuffix = '') =>
+    huaweiAdapterFor<VbsAdapter>(sim.url, 'vbs', vbsAdapterFactory, clients, project, endpointSuffix);
 
-  function adapterFor(project: string, endpointSuffix = ''): VbsAdapter {
-    const raw = configFor(sim.url, { acc: { provider: 'vbs', scope: project } }, (n) => n);
-    const acc = raw.accounts.acc as Record<string, unknown>;
-    acc.endpoint = `${String(acc.endpoint)}${endpointSuffix}`;
-    const loaded = parseWorkerConfig(raw, 'test');
-    const http = new HttpClient({ timeoutMs: 5_000 });
-    clients.push(http);
-    return vbsAdapterFactory('acc', loaded.config.accounts.acc!, loaded, http) as VbsAdapter;
-  }
   const item = (id: string) => ({ account: 'acc', id });
   const counts = (project: string, id: string) =>
     deleteRequests(sim, `vbs:${project}:${id}`)[`vbs:${project}:${id}`];
@@ -86,11 +70,11 @@ describe('VBS adapter against the simulator (contract)', () => {
     const [parent] = vbsBackups(1, 'parent', { has_dependent_backups: true });
     const [creating] = vbsBackups(1, 'creating', { status: 'creating' });
     sim.seed('vbs', 'p-refuse', [image, parent, creating]);
-    const img = await rejection(a.requestDeletion(item(image!.id), {}));
+    const img = await providerRejection(a.requestDeletion(item(image!.id), {}));
     assert.equal(img.kind, 'blocked', img.message);
     assert.match(img.message, /image/);
-    assert.equal((await rejection(a.requestDeletion(item(parent!.id), {}))).kind, 'blocked');
-    const busy = await rejection(a.requestDeletion(item(creating!.id), {}));
+    assert.equal((await providerRejection(a.requestDeletion(item(parent!.id), {}))).kind, 'blocked');
+    const busy = await providerRejection(a.requestDeletion(item(creating!.id), {}));
     assert.equal(busy.kind, 'busy', busy.message);
     assert.equal(counts('p-refuse', creating!.id)?.busy, 1);
     assert.equal(counts('p-refuse', image!.id)?.refused, 1);
@@ -98,7 +82,7 @@ describe('VBS adapter against the simulator (contract)', () => {
 
   test('a missing backup is not-found (itemNotFound), never reported deleted', async () => {
     const a = adapterFor('p-missing');
-    const err = await rejection(a.requestDeletion(item('nope'), {}));
+    const err = await providerRejection(a.requestDeletion(item('nope'), {}));
     assert.equal(err.kind, 'not-found');
     assert.equal(counts('p-missing', 'nope')?.notFound, 1);
   });
@@ -119,9 +103,9 @@ describe('VBS adapter against the simulator (contract)', () => {
     const a = adapterFor('p-typo', '-typo');
     const [b] = vbsBackups(1, 'typo');
     sim.seed('vbs', 'p-typo', [b]);
-    const del = await rejection(a.requestDeletion(item(b!.id), {}));
+    const del = await providerRejection(a.requestDeletion(item(b!.id), {}));
     assert.equal(del.kind, 'misconfigured', del.message);
-    const obs = await rejection(a.observeDeletion(item(b!.id), {}, {}));
+    const obs = await providerRejection(a.observeDeletion(item(b!.id), {}, {}));
     assert.equal(obs.kind, 'misconfigured', obs.message);
     assert.equal(sim.provider('vbs').list('p-typo').length, 1, 'the backup is untouched');
   });
@@ -138,7 +122,7 @@ describe('VBS adapter against the simulator (contract)', () => {
         fault: { kind: 'malformed', raw: JSON.stringify({ backup: { id: b!.id } }) },
       },
     ]);
-    const err = await rejection(a.observeDeletion(item(b!.id), {}, {}));
+    const err = await providerRejection(a.observeDeletion(item(b!.id), {}, {}));
     assert.equal(err.kind, 'malformed');
     assert.match(err.message, /backup\.status/);
   });

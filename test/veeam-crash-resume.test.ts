@@ -7,25 +7,14 @@
  * Takes ~40-50 s: the retry comes only after the activity's heartbeat timeout (30 s minimum).
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { RetentionClient } from '../client/retention-client';
 import type { VeeamSim } from '../simulator/veeam';
 import { laneWorkflowId } from '../contract/ids';
-import { startStack, type Stack } from './helpers/stack';
+import { spawnWorkerProcess, startStack, type Stack, type WorkerProcess } from './helpers/stack';
 
-const ROOT = resolve(__dirname, '..');
 const VM = 'vm-crash-1';
-
-interface WorkerProcess {
-  child: ChildProcess;
-  output: string[];
-  exited: Promise<number | string | null>;
-}
 
 async function until<T>(
   what: string,
@@ -39,7 +28,7 @@ async function until<T>(
     if (v !== undefined && v !== false) return v;
     if (Date.now() > deadline) {
       const logs = workers
-        .map((w, i) => `--- worker ${i + 1} ---\n${w.output.join('').slice(-4000)}`)
+        .map((w, i) => `--- worker ${i + 1} ---\n${w.stderrTail().slice(-4000)}`)
         .join('\n');
       assert.fail(`timed out waiting for ${what}\n${logs}`);
     }
@@ -49,34 +38,9 @@ async function until<T>(
 
 describe('Veeam: worker killed between deleteBackups and the first poll', () => {
   let stack: Stack;
-  let dir: string;
-  let configFile: string;
   const workers: WorkerProcess[] = [];
-
-  const spawnWorker = (name: string): WorkerProcess => {
-    // TEMPORAL_ADDRESS, RETENTION_WORKFLOW_BUNDLE and the test credentials' env vars are inherited.
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'worker/main.ts',
-        '--config',
-        configFile,
-        '--task-queue',
-        stack.taskQueue,
-        '--identity',
-        name,
-      ],
-      { cwd: ROOT, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    const output: string[] = [];
-    child.stdout?.on('data', (d: Buffer) => output.push(d.toString()));
-    child.stderr?.on('data', (d: Buffer) => output.push(d.toString()));
-    const exited = new Promise<number | string | null>((r) =>
-      child.once('exit', (code, signal) => r(signal ?? code)),
-    );
-    const w = { child, output, exited };
+  const spawnWorker = async (identity: string): Promise<WorkerProcess> => {
+    const w = await spawnWorkerProcess(stack, { identity });
     workers.push(w);
     return w;
   };
@@ -87,20 +51,11 @@ describe('Veeam: worker killed between deleteBackups and the first poll', () => 
       { veeam: { provider: 'veeam', limits: { pollInterval: '10s' } } },
       { worker: false, sim: { timings: { deleteMs: { veeam: 8_000 } } } },
     );
-    dir = mkdtempSync(join(tmpdir(), 'rc-veeam-crash-'));
-    configFile = join(dir, 'worker.json');
-    writeFileSync(configFile, JSON.stringify(stack.configObject));
   });
 
   after(async () => {
-    for (const w of workers) {
-      if (w.child.exitCode === null && w.child.signalCode === null) {
-        w.child.kill('SIGKILL');
-        await w.exited;
-      }
-    }
+    for (const w of workers) await w.stop();
     await stack.stop();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   test('the second worker resumes the first session: deleted, one session for the VM', async () => {
@@ -118,7 +73,7 @@ describe('Veeam: worker killed between deleteBackups and the first poll', () => 
       },
     ]);
 
-    const first = spawnWorker('crash-worker-1');
+    const first = await spawnWorker('crash-worker-1');
     const rc = new RetentionClient(stack.client, stack.taskQueue);
     const runId = await rc.start({ items: [{ account, id: VM }], dryRun: false });
 
@@ -163,7 +118,7 @@ describe('Veeam: worker killed between deleteBackups and the first poll', () => 
     assert.equal(await first.exited, 'SIGKILL');
 
     // 4. A second worker process picks the retried attempt up after the heartbeat timeout.
-    spawnWorker('crash-worker-2');
+    await spawnWorker('crash-worker-2');
     const summary = await rc.result(runId);
     const outcomes = [];
     for await (const o of rc.report(runId)) outcomes.push(o);
@@ -188,8 +143,6 @@ describe('Veeam: worker killed between deleteBackups and the first poll', () => 
     assert.deepEqual((veeam.list(scope) as Array<{ restorePoints: unknown[] }>)[0]?.restorePoints, []);
 
     // Stop the second worker cleanly.
-    const second = workers[1]!;
-    second.child.kill('SIGTERM');
-    await second.exited;
+    await workers[1]!.stop();
   });
 });

@@ -8,7 +8,7 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import { RetentionClient } from '../client/retention-client';
 import { HttpClient, type HttpResponse } from '../activities/http';
 import { isProviderError, type ProviderErrorKind } from '../activities/provider-error';
-import type { DeletionHandle, Observation, ProviderAdapter } from '../activities/providers/adapter';
+import type { Observation, ProviderAdapter } from '../activities/providers/adapter';
 import { AdapterRegistry } from '../activities/providers/registry';
 import { classifyVeeam, VeeamAdapter, VeeamSession } from '../activities/providers/veeam';
 import { Simulator } from '../simulator/server';
@@ -17,6 +17,7 @@ import type { BackupRecord, ItemOutcome, ItemRef } from '../contract/model';
 import { parseWorkerConfig } from '../worker/config';
 import { assertNoRepeats } from './helpers/deletes';
 import { startStack, TEST_CREDENTIAL_ENV, type Stack } from './helpers/stack';
+import { fakeResponse as res, observeToEnd } from './helpers/adapters';
 
 const APPLIANCE = 'appliance-a';
 const T0 = Date.UTC(2026, 0, 1);
@@ -47,31 +48,8 @@ async function errorOf(
   return assert.fail('expected a ProviderError');
 }
 
-async function observeToEnd(
-  adapter: ProviderAdapter,
-  item: ItemRef,
-  handle: DeletionHandle,
-): Promise<Observation[]> {
-  const seen: Observation[] = [];
-  for (let i = 0; i < 200; i++) {
-    const o = await adapter.observeDeletion(item, handle, {});
-    seen.push(o);
-    if (o.state !== 'pending') return seen;
-    await new Promise((r) => setTimeout(r, 40));
-  }
-  return assert.fail(`deletion of ${item.id} never finished: ${JSON.stringify(seen.at(-1))}`);
-}
-
 const statuses = (seen: Observation[]) => seen.map((o) => (o.state === 'gone' ? 'gone' : o.status));
 
-function res(status: number, body?: unknown, headers: Record<string, string> = {}): HttpResponse {
-  return {
-    status,
-    headers,
-    body,
-    text: body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body),
-  };
-}
 const prob = (status: number, title = 'T', detail = 'D') => ({ type: 'about:blank', title, status, detail });
 
 describe('Veeam classifier', () => {

@@ -176,3 +176,8 @@ export async function measureExecutions(
   }
   return out;
 }
+
+/** Every outcome of a run's report by item id (runs whose ids are unique across accounts). */
+export async function reportById(rc: RetentionClient, runId: string): Promise<Map<string, ItemOutcome>> {
+  return new Map((await reportOf(rc, runId)).map((o) => [o.id, o]));
+}
