@@ -44,26 +44,42 @@ describe('resume from heartbeat details (one deleteBackup attempt)', () => {
   });
   after(async () => stack?.stop());
 
-  /** A retried attempt (2) given `details`, as Temporal hands them after a lost worker. */
-  async function retry(account: string, id: string, details: unknown): Promise<Outcome> {
-    const input: DeleteBackupInput = { item: { account, id }, pollIntervalMs: 100 };
-    const env = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: details });
-    return (await env.run(deleteBackupWith, registry.get(account), input, undefined, held)) as Outcome;
+  /**
+   * Attempt `attempt` of one deleteBackup, given the heartbeat details an earlier attempt left (as
+   * Temporal hands them after a lost worker); what it heartbeats goes into `heartbeats`.
+   */
+  function attemptOf(
+    input: DeleteBackupInput,
+    attempt: number,
+    opts: { details?: unknown; gate?: RequestGate; heartbeats?: unknown[] } = {},
+  ): Promise<Outcome> {
+    const env = new MockActivityEnvironment({
+      attempt,
+      ...(opts.details !== undefined ? { heartbeatDetails: opts.details } : {}),
+    });
+    env.on('heartbeat', (d: unknown) => opts.heartbeats?.push(d));
+    return env.run(
+      deleteBackupWith,
+      registry.get(input.item.account),
+      input,
+      opts.gate,
+      held,
+    ) as Promise<Outcome>;
   }
+
+  /** A retried attempt (2) given `details`. */
+  const retry = (account: string, id: string, details: unknown) =>
+    attemptOf({ item: { account, id }, pollIntervalMs: 100 }, 2, { details });
 
   /** The run these deletions belong to was cancelled (through Temporal) after the earlier attempt. */
   const stoppedRun: RequestGate = async () => 'run cancelled';
 
   /** A retried attempt of a deletion whose run has stopped since. */
-  async function retryStopped(account: string, id: string, details: unknown): Promise<Outcome> {
-    const input: DeleteBackupInput = {
-      item: { account, id },
-      pollIntervalMs: 100,
-      runWorkflowId: 'stopped-run',
-    };
-    const env = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: details });
-    return (await env.run(deleteBackupWith, registry.get(account), input, stoppedRun, held)) as Outcome;
-  }
+  const retryStopped = (account: string, id: string, details: unknown) =>
+    attemptOf({ item: { account, id }, pollIntervalMs: 100, runWorkflowId: 'stopped-run' }, 2, {
+      details,
+      gate: stoppedRun,
+    });
 
   test('a run stopped since an unanswered request: never asked again; still there = skipped, gone = deleted', async () => {
     const account = stack.account('vbs');
@@ -134,10 +150,9 @@ describe('resume from heartbeat details (one deleteBackup attempt)', () => {
     ]);
     try {
       const input: DeleteBackupInput = { item: { account, id: backup!.id }, pollIntervalMs: 100 };
-      const first = new MockActivityEnvironment({ attempt: 1 });
-      let details: unknown;
-      first.on('heartbeat', (d: unknown) => (details = d));
-      await assert.rejects(first.run(deleteBackupWith, registry.get(account), input, undefined, held));
+      const heartbeats: unknown[] = [];
+      await assert.rejects(attemptOf(input, 1, { heartbeats }));
+      const details = heartbeats.at(-1);
       await waitFor(
         'the slow delete carried out',
         async () =>
@@ -148,13 +163,7 @@ describe('resume from heartbeat details (one deleteBackup attempt)', () => {
         'requesting',
         'a timed-out request is not "answered"',
       );
-      const retried = (await new MockActivityEnvironment({ attempt: 2, heartbeatDetails: details }).run(
-        deleteBackupWith,
-        registry.get(account),
-        input,
-        undefined,
-        held,
-      )) as Outcome;
+      const retried = await attemptOf(input, 2, { details });
       assert.equal(retried.outcome, 'deleted', `${retried.outcome}: ${retried.reason}`);
       assert.equal(retried.reason, ACK_LOST_REASON);
     } finally {
@@ -170,18 +179,11 @@ describe('resume from heartbeat details (one deleteBackup attempt)', () => {
       // The group's request timed out after it was sent; the provider deleted the backup meanwhile.
       groupError: { kind: 'transient', message: 'UND_ERR_HEADERS_TIMEOUT', info: {}, mayBeAccepted: true },
     };
-    const first = new MockActivityEnvironment({ attempt: 1 });
-    let details: unknown;
-    first.on('heartbeat', (d: unknown) => (details = d));
-    await assert.rejects(first.run(deleteBackupWith, registry.get(account), input, undefined, held));
+    const heartbeats: unknown[] = [];
+    await assert.rejects(attemptOf(input, 1, { heartbeats }));
+    const details = heartbeats.at(-1);
     assert.equal((details as { phase?: string } | undefined)?.phase, 'requesting');
-    const retried = (await new MockActivityEnvironment({ attempt: 2, heartbeatDetails: details }).run(
-      deleteBackupWith,
-      registry.get(account),
-      input,
-      undefined,
-      held,
-    )) as Outcome;
+    const retried = await attemptOf(input, 2, { details });
     assert.equal(retried.outcome, 'deleted', `${retried.outcome}: ${retried.reason}`);
     assert.equal(retried.reason, ACK_LOST_REASON);
   });
