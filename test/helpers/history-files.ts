@@ -18,7 +18,13 @@ export function historyToFile(workflowId: string, history: History): string {
   // Through the wire format, so whatever shape `history` came in, toObject sees a proper message.
   const message = HistoryType.decode(HistoryType.encode(history).finish());
   const obj = HistoryType.toObject(message, { enums: String, longs: String, bytes: String });
-  return `${JSON.stringify({ workflowId, ...obj }, null, 1)}\n`;
+  // Failures' stack traces name the recording machine's paths; replay never reads them.
+  const text = JSON.stringify(
+    { workflowId, ...obj },
+    (key, v: unknown) => (key === 'stackTrace' ? '' : v),
+    1,
+  );
+  return `${text}\n`;
 }
 
 export function historyFromFile(text: string): { workflowId: string; history: History } {
